@@ -1,0 +1,55 @@
+"""`create_app`: the Starlette application of one fake, with its store, files and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from mock_server.clock import Clock, SystemClock
+from mock_server.endpoints import ENDPOINTS
+from mock_server.errors import FalError, render
+from mock_server.fake import Fake
+from mock_server.files import FileStore
+from mock_server.hosts import HostRouter
+from mock_server.ids import file_segment, uuid7
+from mock_server.routes import route_table
+from mock_server.settings import Settings
+from mock_server.store import RequestStore
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    new_request_id: Callable[[], str] | None = None,
+) -> Starlette:
+    """A fake of fal's hosts for the endpoints in `ENDPOINTS`."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    store = RequestStore(
+        settings.timing,
+        settings.retention,
+        clock.now,
+        honour_cancel=settings.honour_cancel,
+        documented_cancel_body=settings.cancel_completed_body == "status",
+    )
+    fake = Fake(
+        settings=settings,
+        clock=clock,
+        store=store,
+        files=FileStore(settings.retention.max_files),
+        endpoints=ENDPOINTS,
+        new_request_id=new_request_id or (lambda: uuid7(clock.now())),
+        new_output_path=lambda: f"b/{file_segment()}_output.mp4",
+    )
+    app = Starlette(
+        routes=route_table(ENDPOINTS.values(), settings.auth),
+        middleware=[Middleware(HostRouter)],
+        exception_handlers={FalError: render, HTTPException: render},
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.fake = fake
+    return app

@@ -1,0 +1,168 @@
+"""The fake's error hierarchy, one class per wire error, and the single renderer that answers them.
+
+Request (infrastructure) errors have a flat body `{"detail": str, "error_type": str}` and the header
+`X-Fal-Error-Type` (PROTOCOL.md §9.4); model errors have a `detail` list (§9.1-9.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+REQUEST_ID_HEADER = "x-fal-request-id"
+
+
+class FalError(Exception):
+    """An error answered in fal's shape; subclasses only set data."""
+
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str | None] = None
+    extra_headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, detail: object, *, request_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.request_id = request_id
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.detail}
+        if self.error_type is not None:
+            body["error_type"] = self.error_type
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return dict(self.extra_headers)
+
+    def message(self) -> str:
+        """One line for a COMPLETED status's `error`: the first `msg` or the flat `detail`."""
+        if isinstance(self.detail, list) and self.detail and isinstance(self.detail[0], dict):
+            return str(self.detail[0].get("msg", ""))
+        return str(self.detail)
+
+
+class BadRequest(FalError):
+    status_code = 400
+    error_type = "bad_request"
+
+
+class Unauthorized(FalError):
+    status_code = 401
+
+
+class Forbidden(FalError):
+    status_code = 403
+
+
+class NotFound(FalError):
+    status_code = 404
+
+
+class RequestNotFound(NotFound):
+    def __init__(self, request_id: str) -> None:
+        # fal does not document this; answer like an unknown route (PROTOCOL.md §19 q1).
+        super().__init__("Request not found", request_id=request_id)
+
+
+class CancelTargetNotFound(NotFound):
+    """Cancel of an unknown id: the documented `NOT_FOUND` outcome (PROTOCOL.md §7)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("Request not found", request_id=request_id)
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "NOT_FOUND"}
+
+
+class StillInProgress(FalError):
+    """Result asked for before COMPLETED: the recorded body has the queue URLs, keys sorted (§6)."""
+
+    status_code = 400
+
+    def __init__(self, request_id: str, urls: Mapping[str, str]) -> None:
+        super().__init__("Request is still in progress", request_id=request_id)
+        self.urls = dict(urls)
+
+    def body(self) -> dict[str, Any]:
+        body = {"detail": self.detail, "request_id": self.request_id, **self.urls}
+        return dict(sorted(body.items()))
+
+
+class AlreadyCompleted(FalError):
+    status_code = 400
+
+    def __init__(self, request_id: str, *, documented_shape: bool) -> None:
+        super().__init__("Request already completed", request_id=request_id)
+        self.documented_shape = documented_shape
+
+    def body(self) -> dict[str, Any]:
+        return {"status": "ALREADY_COMPLETED"} if self.documented_shape else {"detail": self.detail}
+
+
+class RangeNotSatisfiable(FalError):
+    """A `Range` header past the end of a file."""
+
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__("Requested range not satisfiable")
+        self.size = size
+
+    def headers(self) -> dict[str, str]:
+        return {"Content-Range": f"bytes */{self.size}"}
+
+
+class InvalidInput(FalError):
+    """422 with pydantic-style entries; FastAPI bills nothing for it."""
+
+    status_code = 422
+    extra_headers: ClassVar[Mapping[str, str]] = {"x-fal-billable-units": "0"}
+
+
+class ClientCancelled(FalError):
+    status_code = 499
+    error_type = "client_cancelled"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("Request cancelled by the client.", request_id=request_id)
+
+
+class RateLimited(FalError):
+    status_code = 429
+    error_type = "rate_limited"
+
+
+class StartTimeout(FalError):
+    """The request could not start before its `X-Fal-Request-Timeout` deadline."""
+
+    status_code = 504
+    error_type = "request_timeout"
+    extra_headers: ClassVar[Mapping[str, str]] = {"X-Fal-Request-Timeout-Type": "user"}
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("Request timed out before it could start.", request_id=request_id)
+
+
+def fal_error_response(exc: FalError) -> JSONResponse:
+    """The response for a fal error: its body, status and headers."""
+    headers = exc.headers()
+    if exc.error_type is not None:
+        headers["X-Fal-Error-Type"] = exc.error_type
+    if exc.request_id is not None:
+        headers[REQUEST_ID_HEADER] = exc.request_id
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+def render(request: Request, exc: Exception) -> Response:
+    """Starlette's exception handler: the only code that turns an error into a response."""
+    if isinstance(exc, FalError):
+        return fal_error_response(exc)
+    if isinstance(exc, HTTPException):
+        # Routing errors and Starlette's body limit, in FastAPI's JSON shape rather than plain text.
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    raise exc

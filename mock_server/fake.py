@@ -1,0 +1,35 @@
+"""The parts of one running fake that every route needs, kept on `app.state.fake`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from mock_server.clock import Clock
+from mock_server.endpoints import Endpoint
+from mock_server.files import FileStore
+from mock_server.settings import Settings
+from mock_server.store import RequestStore
+
+
+@dataclass(frozen=True, slots=True)
+class Fake:
+    settings: Settings
+    clock: Clock
+    store: RequestStore
+    files: FileStore
+    endpoints: dict[str, Endpoint]
+    new_request_id: Callable[[], str]
+    new_output_path: Callable[[], str]
+
+    def reset(self) -> None:
+        """Forget every request and file."""
+        self.store.reset()
+        self.files.reset()
+
+
+def fake_of(request: Request) -> Fake:
+    fake: Fake = request.app.state.fake
+    return fake

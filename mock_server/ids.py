@@ -1,0 +1,29 @@
+"""Identifiers in fal's formats: UUIDv7 request ids and CDN-style file path segments."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections.abc import Callable
+
+_URL_SAFE = string.ascii_letters + string.digits + "-_"
+
+
+def uuid7(unix_seconds: float, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A UUIDv7 (RFC 9562) for the given time; live fal request ids are v7 (PROTOCOL.md §3).
+
+    The standard library gains `uuid.uuid7` only in Python 3.14.
+    """
+    millis = int(unix_seconds * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(random_bytes(10), "big")
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64
+    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def file_segment(choice: Callable[[str], str] = secrets.choice) -> str:
+    """`<8 hex>/<21 url-safe chars>`, as in fal's `v3b.fal.media/files/b/...` paths (§14.2)."""
+    prefix = "".join(choice("0123456789abcdef") for _ in range(8))
+    name = "".join(choice(_URL_SAFE) for _ in range(21))
+    return f"{prefix}/{name}"

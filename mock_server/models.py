@@ -1,0 +1,94 @@
+"""Values the fake keeps about a request: its status, its planned work and its timeline."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from mock_server.errors import FalError
+
+
+class Status(enum.StrEnum):
+    """fal's only statuses; a failed or cancelled request is COMPLETED too (PROTOCOL.md §4)."""
+
+    IN_QUEUE = "IN_QUEUE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+class Priority(enum.StrEnum):
+    """`X-Fal-Queue-Priority`: every `low` request waits behind every `normal` one."""
+
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return 0 if self is Priority.NORMAL else 1
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A log line the runner prints `at` a fraction (0 to 1) of its run."""
+
+    at: float
+    message: str
+    level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSpec:
+    """What the runner renders; equal specs give equal bytes."""
+
+    width: int
+    height: int
+    duration: int
+    fps: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What a runner will do with a request: render a video, or fail with an error."""
+
+    logs: tuple[LogLine, ...]
+    outcome: VideoSpec | FalError
+
+    @property
+    def failure(self) -> FalError | None:
+        return self.outcome if isinstance(self.outcome, FalError) else None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRequest:
+    """One request and its timeline; transitions return a new value."""
+
+    request_id: str
+    endpoint_id: str
+    app_id: str
+    job: Job
+    priority: Priority
+    seq: int
+    submitted_at: float
+    eligible_at: float
+    start_deadline: float | None
+    output_path: str
+    status: Status = Status.IN_QUEUE
+    started_at: float | None = None
+    finishes_at: float | None = None
+    completed_at: float | None = None
+    failure: FalError | None = None
+
+    @property
+    def inference_time(self) -> float | None:
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return self.completed_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A request as seen at time `now`, with the number of requests ahead of it while queued."""
+
+    request: QueuedRequest
+    now: float
+    queue_position: int | None = None

@@ -1,0 +1,30 @@
+"""Turning a finished job into its output JSON, with the rendered file published at its URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+
+from mock_server.endpoints import Endpoint
+from mock_server.files import FileStore
+from mock_server.media import render_video
+from mock_server.models import VideoSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    body: dict[str, Any]
+    billable_units: str
+
+
+async def publish_output(
+    endpoint: Endpoint, video: VideoSpec, output_path: str, files: FileStore, media_root: str
+) -> Output:
+    """Render `video` off the event loop, serve it at `output_path`, and describe it."""
+    data = await anyio.to_thread.run_sync(render_video, video)
+    files.put(output_path, data, "video/mp4")
+    body = endpoint.output(f"{media_root}/files/{output_path}", len(data))
+    # fal bills this model per second of video (§15.2).
+    return Output(body=body, billable_units=str(video.duration))

@@ -1,0 +1,26 @@
+"""The route table: each fal service under its prefix (see `mock_server.hosts`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+
+from mock_server.endpoints import Endpoint
+from mock_server.routes.common import RequireKey
+from mock_server.routes.files import file_routes
+from mock_server.routes.queue import queue_routes
+from mock_server.routes.run import run_routes
+from mock_server.settings import Auth
+
+
+def route_table(endpoints: Iterable[Endpoint], auth: Auth) -> list[BaseRoute]:
+    endpoints = list(endpoints)
+    require_key = [Middleware(RequireKey, auth=auth)]
+    return [
+        Mount("/queue", routes=queue_routes(endpoints), middleware=require_key),
+        Mount("/run", routes=run_routes(endpoints), middleware=require_key),
+        Mount("/cdn", routes=file_routes()),
+        *file_routes(),
+    ]

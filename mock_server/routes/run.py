@@ -1,0 +1,47 @@
+"""Sync run (`fal.run`): the output or the error in the reply itself (PROTOCOL.md §8)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mock_server.endpoints import Endpoint, plan_job
+from mock_server.errors import REQUEST_ID_HEADER
+from mock_server.fake import fake_of
+from mock_server.hosts import media_root
+from mock_server.outputs import publish_output
+from mock_server.responses import job_output
+from mock_server.validation import parse_request_timeout
+
+
+async def run(request: Request, *, endpoint: Endpoint) -> Response:
+    """Without a queue the request starts at once, so `X-Fal-Request-Timeout` is only checked."""
+    fake = fake_of(request)
+    parse_request_timeout(
+        request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
+    )
+    request_id = fake.new_request_id()
+    raw = await request.body()
+    job = plan_job(endpoint, raw, request.headers.get("content-type"), fake.settings, request_id)
+    video = job_output(job)
+    await fake.clock.sleep(fake.settings.timing.run_seconds)
+    output = await publish_output(
+        endpoint,
+        video,
+        fake.new_output_path(),
+        fake.files,
+        media_root(request, fake.settings.public_url),
+    )
+    headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
+    return JSONResponse(output.body, headers=headers)
+
+
+def run_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+    return [
+        Route(f"/{e.endpoint_id}", functools.partial(run, endpoint=e), methods=["POST"])
+        for e in endpoints
+    ]

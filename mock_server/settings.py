@@ -1,0 +1,67 @@
+"""Every knob of the fake, with defaults that behave like fal but fast.
+
+Each default marked [I] in PROTOCOL.md is a field here, so a user can switch to the other plausible
+behaviour when fal turns out to differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from contracts import InputLimits
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The simulated lifecycle: about a second end to end by default."""
+
+    queue_seconds: float = 0.3
+    run_seconds: float = 0.7
+    runners: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Who may call. With no `keys`, any non-empty `Key …` header is accepted."""
+
+    keys: frozenset[str] = frozenset()
+    locked_keys: frozenset[str] = frozenset()
+    allow_missing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Bounds on stored state, so a long-running fake does not grow without limit."""
+
+    request_ttl_seconds: float = 3600.0
+    max_requests: int = 10_000
+    max_files: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration of one fake instance."""
+
+    timing: Timing = field(default_factory=Timing)
+    auth: Auth = field(default_factory=Auth)
+    retention: Retention = field(default_factory=Retention)
+    limits: InputLimits = field(default_factory=InputLimits)
+    # fal validates when the runner executes (PROTOCOL.md §3); "submit" answers 422 at once instead.
+    validate_at: Literal["run", "submit"] = "run"
+    # "full" adds pydantic's `input`/`ctx` to 422 entries, like FastAPI; fal's recordings omit them.
+    validation_detail: Literal["full", "minimal"] = "full"
+    # Whether the model honours cancel of a running request (499) or finishes it anyway (200).
+    honour_cancel: bool = True
+    # 400 body when cancelling a finished request: seen live ("detail") or documented ("status").
+    cancel_completed_body: Literal["detail", "status"] = "detail"
+    # Whether a failed request's COMPLETED status carries `error`/`error_type` (PROTOCOL.md §4).
+    status_error_fields: bool = True
+    min_request_timeout_seconds: float = 0.1
+    max_body_bytes: int = 64 * 1024 * 1024
+    video_width: int = 1280
+    video_height: int = 720
+    sse_poll_seconds: float = 0.05
+    sse_keepalive_seconds: float = 15.0
+    # Base URL for media links when the caller came through fal's host names; None: this server.
+    public_url: str | None = None

@@ -1,0 +1,200 @@
+"""In-memory state of queued requests, and the simulated runners that move them forward.
+
+Nothing runs in the background: every operation first replays, in time order, what the runners
+did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
+clock, including a manual one, and the same calls at the same times always give the same answers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from collections import deque
+from collections.abc import Callable
+
+from mock_server.errors import (
+    AlreadyCompleted,
+    CancelTargetNotFound,
+    ClientCancelled,
+    FalError,
+    RateLimited,
+    RequestNotFound,
+    StartTimeout,
+)
+from mock_server.models import Job, Priority, QueuedRequest, Snapshot, Status
+from mock_server.settings import Retention, Timing
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewRequest:
+    """What a submit asks for."""
+
+    request_id: str
+    endpoint_id: str
+    app_id: str
+    job: Job
+    output_path: str
+    priority: Priority = Priority.NORMAL
+    start_timeout: float | None = None
+    max_queue_length: int | None = None
+
+
+class RequestStore:
+    """All requests, their queue and the runners; its methods are the queue API's operations."""
+
+    def __init__(
+        self,
+        timing: Timing,
+        retention: Retention,
+        clock: Callable[[], float],
+        *,
+        honour_cancel: bool = True,
+        documented_cancel_body: bool = False,
+    ) -> None:
+        self._timing = timing
+        self._retention = retention
+        self._clock = clock
+        self._honour_cancel = honour_cancel
+        self._documented_cancel_body = documented_cancel_body
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every request."""
+        self._requests: dict[str, QueuedRequest] = {}
+        self._queue: list[tuple[int, int, str]] = []  # (priority rank, seq, id), in serving order
+        self._running: dict[str, float] = {}  # id -> planned finish time
+        self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
+        self._cursor = -math.inf  # time of the last replayed event
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def submit(self, new: NewRequest) -> Snapshot:
+        """Queue a request; 429 when `max_queue_length` requests already wait."""
+        now = self._advance()
+        if new.max_queue_length is not None and len(self._queue) >= new.max_queue_length:
+            raise RateLimited("Too many requests")
+        self._seq += 1
+        request = QueuedRequest(
+            request_id=new.request_id,
+            endpoint_id=new.endpoint_id,
+            app_id=new.app_id,
+            job=new.job,
+            priority=new.priority,
+            seq=self._seq,
+            submitted_at=now,
+            eligible_at=now + self._timing.queue_seconds,
+            start_deadline=None if new.start_timeout is None else now + new.start_timeout,
+            output_path=new.output_path,
+        )
+        self._requests[request.request_id] = request
+        bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
+        self._expire(now)
+        return self._snapshot(request, now)
+
+    def status(self, app_id: str, request_id: str) -> Snapshot:
+        """The request as it is now; RequestNotFound for ids unknown under this app."""
+        now = self._advance()
+        return self._snapshot(self._find(app_id, request_id), now)
+
+    def cancel(self, app_id: str, request_id: str) -> None:
+        """Cancel a queued request at once, or signal a running one; 400 once COMPLETED."""
+        now = self._advance()
+        request = self._requests.get(request_id)
+        if request is None or request.app_id != app_id:
+            raise CancelTargetNotFound(request_id)
+        if request.status is Status.COMPLETED:
+            raise AlreadyCompleted(request_id, documented_shape=self._documented_cancel_body)
+        if request.status is Status.IN_QUEUE:
+            self._queue.remove((request.priority.rank, request.seq, request_id))
+            self._complete(request, now, ClientCancelled(request_id))
+        elif self._honour_cancel:
+            del self._running[request_id]
+            self._complete(request, now, ClientCancelled(request_id))
+        # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
+
+    def _find(self, app_id: str, request_id: str) -> QueuedRequest:
+        request = self._requests.get(request_id)
+        if request is None or request.app_id != app_id:
+            raise RequestNotFound(request_id)
+        return request
+
+    def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
+        position = None
+        if request.status is Status.IN_QUEUE:
+            key = (request.priority.rank, request.seq, request.request_id)
+            position = bisect.bisect_left(self._queue, key)
+        return Snapshot(request=request, now=now, queue_position=position)
+
+    def _advance(self) -> float:
+        """Replay the runners' events up to now, in time order; returns now."""
+        now = self._clock()
+        while True:
+            finish = min(((t, rid) for rid, t in self._running.items()), default=None)
+            start = self._next_start()
+            deadline = self._next_deadline()
+            events = [e for e in (finish, start, deadline) if e is not None and e[0] <= now]
+            if not events:
+                break
+            # On a tie a finish frees its runner first, and a start beats its own deadline.
+            event = min(events, key=lambda e: e[0])
+            self._cursor = max(self._cursor, event[0])
+            if event is finish:
+                self._finish(self._requests[event[1]], event[0])
+            elif event is start:
+                self._start(self._requests[event[1]], event[0])
+            else:
+                self._time_out(self._requests[event[1]], event[0])
+        self._expire(now)
+        return now
+
+    def _next_start(self) -> tuple[float, str] | None:
+        """When a free runner next takes a request, and which: the first eligible one in order."""
+        if len(self._running) >= self._timing.runners or not self._queue:
+            return None
+        queued = [self._requests[rid] for _, _, rid in self._queue]
+        at = max(self._cursor, min(r.eligible_at for r in queued))
+        first = next(r for r in queued if r.eligible_at <= at)
+        return at, first.request_id
+
+    def _next_deadline(self) -> tuple[float, str] | None:
+        deadlines = [
+            (r.start_deadline, r.request_id)
+            for r in (self._requests[rid] for _, _, rid in self._queue)
+            if r.start_deadline is not None
+        ]
+        return min(deadlines, default=None)
+
+    def _start(self, request: QueuedRequest, at: float) -> None:
+        self._queue.remove((request.priority.rank, request.seq, request.request_id))
+        finishes_at = at + self._timing.run_seconds
+        self._running[request.request_id] = finishes_at
+        self._requests[request.request_id] = dataclasses.replace(
+            request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
+        )
+
+    def _time_out(self, request: QueuedRequest, at: float) -> None:
+        self._queue.remove((request.priority.rank, request.seq, request.request_id))
+        self._complete(request, at, StartTimeout(request.request_id))
+
+    def _finish(self, request: QueuedRequest, at: float) -> None:
+        del self._running[request.request_id]
+        self._complete(request, at, request.job.failure)
+
+    def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
+        self._requests[request.request_id] = dataclasses.replace(
+            request, status=Status.COMPLETED, completed_at=at, failure=failure
+        )
+        self._completed.append((at, request.request_id))
+
+    def _expire(self, now: float) -> None:
+        """Drop finished requests past their time to live, or the oldest past the count limit."""
+        ttl, limit = self._retention.request_ttl_seconds, self._retention.max_requests
+        while self._completed:
+            completed_at, request_id = self._completed[0]
+            if completed_at + ttl > now and len(self._requests) <= limit:
+                break
+            self._completed.popleft()
+            del self._requests[request_id]

@@ -1,0 +1,148 @@
+"""Pure parsing of what callers send: bodies, query parameters and fal's request headers.
+
+Untrusted values enter as `str`/`bytes`/`object` and leave typed, or as a raised `FalError`.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from mock_server.errors import BadRequest, InvalidInput
+from mock_server.models import Priority
+
+_NON_NEGATIVE_INT = re.compile(r"[0-9]{1,9}")
+_LOGS_VALUES = {"1": True, "true": True, "0": False, "false": False}
+
+
+def decode_body(raw: bytes, content_type: str | None) -> object:
+    """The body as FastAPI hands it to validation: parsed JSON, or the raw text for other types.
+
+    Raises `InvalidInput` for an empty or undecodable JSON body, with FastAPI's entries.
+    """
+    if not raw:
+        raise InvalidInput(
+            [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+        )
+    if content_type is not None and not _is_json_type(content_type):
+        return raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        position = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.reason
+        raise InvalidInput(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ["body", position],
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": reason},
+                }
+            ]
+        ) from None
+    except RecursionError:
+        raise InvalidInput(
+            [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}]
+        ) from None
+
+
+def _is_json_type(content_type: str) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def validation_detail(
+    exc: ValidationError, style: Literal["full", "minimal"] = "full"
+) -> list[dict[str, Any]]:
+    """pydantic errors as FastAPI renders them: `type, loc, msg` (+ `input`, `ctx` when full)."""
+    entries = []
+    for error in exc.errors(include_url=False):
+        entry: dict[str, Any] = {
+            "type": error["type"],
+            "loc": ["body", *error["loc"]],
+            "msg": error["msg"],
+        }
+        if style == "full":
+            entry["input"] = _jsonable(error["input"])
+            if "ctx" in error:
+                entry["ctx"] = {key: _jsonable(value) for key, value in error["ctx"].items()}
+        entries.append(entry)
+    return entries
+
+
+def _jsonable(value: object) -> object:
+    """What FastAPI's `jsonable_encoder` makes of a value in an error entry."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, BaseException):
+        return {}  # FastAPI encodes an exception in `ctx` through its empty `vars()`.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return str(value)
+
+
+def parse_logs_flag(value: str | None) -> bool:
+    """`logs=1|0|true|false` (JS sends digits, Python words); absent means no logs."""
+    if value is None:
+        return False
+    flag = _LOGS_VALUES.get(value.strip().lower())
+    if flag is None:
+        raise BadRequest(f"Invalid value for 'logs': {value!r}; expected 1, 0, true or false.")
+    return flag
+
+
+def parse_priority(value: str | None) -> Priority:
+    """`X-Fal-Queue-Priority: normal|low`; absent means normal."""
+    if value is None:
+        return Priority.NORMAL
+    try:
+        return Priority(value.strip().lower())
+    except ValueError:
+        raise BadRequest(
+            f"Invalid X-Fal-Queue-Priority {value!r}; expected 'normal' or 'low'."
+        ) from None
+
+
+def parse_request_timeout(value: str | None, minimum: float) -> float | None:
+    """`X-Fal-Request-Timeout` in seconds; below `minimum` or not a number is a 400 (§9.4)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < minimum:
+        raise BadRequest(
+            f"Invalid X-Fal-Request-Timeout {value!r}; expected a number of seconds of at"
+            f" least {minimum:g}."
+        )
+    return seconds
+
+
+def parse_max_queue_length(value: str | None) -> int | None:
+    """`fal_max_queue_length`, a non-negative integer."""
+    if value is None:
+        return None
+    if _NON_NEGATIVE_INT.fullmatch(value.strip()) is None:
+        raise BadRequest(
+            f"Invalid fal_max_queue_length {value!r}; expected a non-negative integer."
+        )
+    return int(value)
