@@ -49,7 +49,6 @@ def create_app(
         routes=route_table(ENDPOINTS.values(), settings.auth),
         middleware=[Middleware(HostRouter)],
         exception_handlers={FalError: render, HTTPException: render},
-        max_body_size=settings.max_body_bytes,
     )
     app.state.fake = fake
     return app

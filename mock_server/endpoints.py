@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import ENDPOINT_ID, AspectRatioEnum, File, ReferenceToVideoOutput, validate_input
-from mock_server.errors import InvalidInput
+from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.models import Job, LogLine, VideoSpec
 from mock_server.settings import Settings
 from mock_server.validation import decode_body, validation_detail
@@ -40,13 +40,14 @@ def plan_job(
     """What the runner will do with this body; bad input becomes a Job that fails with a 422."""
     try:
         return endpoint.plan(decode_body(raw, content_type), settings)
-    except InvalidInput as exc:
+    except (InvalidInput, BodyNotParsed) as exc:
+        exc.request_id = request_id
         return Job(
             logs=(
                 LogLine(0.0, "Validating input"),
                 LogLine(0.0, f"Input validation failed: {exc.message()}", "ERROR"),
             ),
-            outcome=InvalidInput(exc.detail, request_id=request_id),
+            outcome=exc,
         )
 
 

@@ -115,6 +115,20 @@ class RangeNotSatisfiable(FalError):
         return {"Content-Range": f"bytes */{self.size}"}
 
 
+class PayloadTooLarge(FalError):
+    # fal's gateway limit and body are undocumented; FastAPI-style flat detail.
+    status_code = 413
+
+
+class BodyNotParsed(FalError):
+    """A body FastAPI cannot even decode (not UTF-8/16/32 JSON): its plain 400."""
+
+    status_code = 400
+
+    def __init__(self) -> None:
+        super().__init__("There was an error parsing the body")
+
+
 class InvalidInput(FalError):
     """422 with pydantic-style entries; FastAPI bills nothing for it."""
 

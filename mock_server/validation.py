@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from mock_server.errors import BadRequest, InvalidInput
+from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
 from mock_server.models import Priority
 
 _NON_NEGATIVE_INT = re.compile(r"[0-9]{1,9}")
@@ -24,7 +24,8 @@ _LOGS_VALUES = {"1": True, "true": True, "0": False, "false": False}
 def decode_body(raw: bytes, content_type: str | None) -> object:
     """The body as FastAPI hands it to validation: parsed JSON, or the raw text for other types.
 
-    Raises `InvalidInput` for an empty or undecodable JSON body, with FastAPI's entries.
+    Raises FastAPI's errors: `InvalidInput` for an empty or invalid JSON body, `BodyNotParsed` for
+    one that is not text or nests too deep.
     """
     if not raw:
         raise InvalidInput(
@@ -34,24 +35,21 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
         return raw.decode("utf-8", errors="replace")
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        position = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.reason
+    except json.JSONDecodeError as exc:
         raise InvalidInput(
             [
                 {
                     "type": "json_invalid",
-                    "loc": ["body", position],
+                    "loc": ["body", exc.pos],
                     "msg": "JSON decode error",
                     "input": {},
-                    "ctx": {"error": reason},
+                    "ctx": {"error": exc.msg},
                 }
             ]
         ) from None
-    except RecursionError:
-        raise InvalidInput(
-            [{"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error", "input": {}}]
-        ) from None
+    except (UnicodeDecodeError, RecursionError):
+        # FastAPI turns every other parsing failure into this plain 400.
+        raise BodyNotParsed from None
 
 
 def _is_json_type(content_type: str) -> bool:

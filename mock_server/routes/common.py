@@ -1,11 +1,13 @@
-"""What the route modules share: the key check in front of fal's authenticated hosts."""
+"""What the route modules share: the key check in front of fal's hosts, and bounded body reads."""
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.auth import check_authorization
+from mock_server.errors import PayloadTooLarge
 from mock_server.settings import Auth
 
 
@@ -20,3 +22,17 @@ class RequireKey:
         if scope["type"] == "http":
             check_authorization(Headers(scope=scope).get("authorization"), self.auth)
         await self.app(scope, receive, send)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -15,6 +15,7 @@ from mock_server.fake import fake_of
 from mock_server.hosts import media_root
 from mock_server.outputs import publish_output
 from mock_server.responses import job_output
+from mock_server.routes.common import read_body
 from mock_server.validation import parse_request_timeout
 
 
@@ -25,7 +26,7 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
         request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )
     request_id = fake.new_request_id()
-    raw = await request.body()
+    raw = await read_body(request, fake.settings.max_body_bytes)
     job = plan_job(endpoint, raw, request.headers.get("content-type"), fake.settings, request_id)
     video = job_output(job)
     await fake.clock.sleep(fake.settings.timing.run_seconds)

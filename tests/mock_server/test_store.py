@@ -1,0 +1,302 @@
+"""The store's simulated runners: queue order, lifecycle timing, cancel, timeouts and expiry."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from mock_server import ManualClock
+from mock_server.errors import (
+    AlreadyCompleted,
+    CancelTargetNotFound,
+    ClientCancelled,
+    InvalidInput,
+    RateLimited,
+    RequestNotFound,
+    StartTimeout,
+)
+from mock_server.models import Job, LogLine, Priority, Status, VideoSpec
+from mock_server.settings import Retention, Timing
+from mock_server.store import NewRequest, RequestStore
+
+APP = "owner/app"
+VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(320, 180, 3))
+
+
+@pytest.fixture
+def make_store(clock: ManualClock) -> Callable[..., RequestStore]:
+    def make(
+        runners: int = 1,
+        *,
+        honour_cancel: bool = True,
+        retention: Retention | None = None,
+    ) -> RequestStore:
+        timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners)
+        return RequestStore(
+            timing, retention or Retention(), clock.now, honour_cancel=honour_cancel
+        )
+
+    return make
+
+
+@pytest.fixture
+def store(make_store: Callable[..., RequestStore]) -> RequestStore:
+    return make_store()
+
+
+_ids = itertools.count()
+
+
+def submit(
+    store: RequestStore,
+    priority: Priority = Priority.NORMAL,
+    *,
+    job: Job = VIDEO_JOB,
+    start_timeout: float | None = None,
+    max_queue_length: int | None = None,
+) -> str:
+    request_id = f"r{next(_ids)}"
+    store.submit(
+        NewRequest(
+            request_id=request_id,
+            endpoint_id=f"{APP}/path",
+            app_id=APP,
+            job=job,
+            output_path=f"{request_id}.mp4",
+            priority=priority,
+            start_timeout=start_timeout,
+            max_queue_length=max_queue_length,
+        )
+    )
+    return request_id
+
+
+def status_of(store: RequestStore, request_id: str) -> Status:
+    return store.status(APP, request_id).request.status
+
+
+def test_request_waits_in_queue_then_runs_then_completes(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    request_id = submit(store)
+    assert status_of(store, request_id) is Status.IN_QUEUE
+    clock.advance(1.0)
+    assert status_of(store, request_id) is Status.IN_PROGRESS
+    clock.advance(1.999)
+    assert status_of(store, request_id) is Status.IN_PROGRESS
+    clock.advance(0.001)
+    snapshot = store.status(APP, request_id)
+    assert snapshot.request.status is Status.COMPLETED
+    assert snapshot.request.inference_time == pytest.approx(2.0)
+    assert snapshot.request.failure is None
+
+
+def test_queue_position_counts_requests_ahead_and_falls(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    ids = [submit(store) for _ in range(3)]
+    assert [store.status(APP, i).queue_position for i in ids] == [0, 1, 2]
+    clock.advance(1.0)  # the first starts on the only runner
+    assert [store.status(APP, i).queue_position for i in ids] == [None, 0, 1]
+    clock.advance(2.0)  # the first finishes and the second takes the runner at once
+    assert [status_of(store, i) for i in ids] == [
+        Status.COMPLETED,
+        Status.IN_PROGRESS,
+        Status.IN_QUEUE,
+    ]
+    assert store.status(APP, ids[2]).queue_position == 0
+
+
+def test_low_priority_waits_behind_every_normal_request(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    low = submit(store, Priority.LOW)
+    normal = submit(store)
+    assert store.status(APP, low).queue_position == 1
+    assert store.status(APP, normal).queue_position == 0
+    clock.advance(1.0)
+    assert status_of(store, normal) is Status.IN_PROGRESS
+    assert status_of(store, low) is Status.IN_QUEUE
+
+
+def test_a_runner_takes_an_eligible_low_request_before_a_normal_one_still_queueing(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    low = submit(store, Priority.LOW)
+    clock.advance(0.5)
+    normal = submit(store)
+    clock.advance(0.5)  # only the low request has waited its second in the queue
+    assert status_of(store, low) is Status.IN_PROGRESS
+    assert status_of(store, normal) is Status.IN_QUEUE
+
+
+def test_runners_work_in_parallel(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=2)
+    ids = [submit(store) for _ in range(3)]
+    clock.advance(1.0)
+    assert [status_of(store, i) for i in ids] == [
+        Status.IN_PROGRESS,
+        Status.IN_PROGRESS,
+        Status.IN_QUEUE,
+    ]
+
+
+def test_events_between_calls_are_replayed_in_time_order(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    ids = [submit(store) for _ in range(3)]
+    clock.advance(7.0)  # three back-to-back runs of two seconds after one second of queueing
+    finished = [store.status(APP, i).request for i in ids]
+    assert [r.started_at for r in finished] == [clock.now() - 6, clock.now() - 4, clock.now() - 2]
+    assert all(r.status is Status.COMPLETED for r in finished)
+
+
+def test_failing_job_completes_with_its_error(store: RequestStore, clock: ManualClock) -> None:
+    failure = InvalidInput([{"type": "missing", "loc": ["body"], "msg": "Field required"}])
+    request_id = submit(store, job=Job(logs=(), outcome=failure))
+    clock.advance(3.0)
+    request = store.status(APP, request_id).request
+    assert request.status is Status.COMPLETED
+    assert request.failure is failure
+
+
+def test_unknown_id_and_wrong_app_are_not_found(store: RequestStore) -> None:
+    request_id = submit(store)
+    with pytest.raises(RequestNotFound):
+        store.status(APP, "nope")
+    with pytest.raises(RequestNotFound):
+        store.status("other/app", request_id)
+
+
+def test_cancel_in_queue_completes_at_once_and_never_runs(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    request_id = submit(store)
+    store.cancel(APP, request_id)
+    request = store.status(APP, request_id).request
+    assert request.status is Status.COMPLETED
+    assert isinstance(request.failure, ClientCancelled)
+    assert request.started_at is None
+    clock.advance(10.0)
+    assert store.status(APP, request_id).request.started_at is None
+
+
+def test_cancel_in_queue_moves_the_others_up(store: RequestStore) -> None:
+    first, second = submit(store), submit(store)
+    store.cancel(APP, first)
+    assert store.status(APP, second).queue_position == 0
+
+
+def test_honoured_cancel_of_a_running_request_frees_its_runner(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    running, waiting = submit(store), submit(store)
+    clock.advance(1.5)
+    store.cancel(APP, running)
+    assert isinstance(store.status(APP, running).request.failure, ClientCancelled)
+    assert status_of(store, waiting) is Status.IN_PROGRESS
+
+
+def test_ignored_cancel_lets_the_request_finish(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(honour_cancel=False)
+    request_id = submit(store)
+    clock.advance(1.5)
+    store.cancel(APP, request_id)
+    assert status_of(store, request_id) is Status.IN_PROGRESS
+    clock.advance(2.0)
+    request = store.status(APP, request_id).request
+    assert request.status is Status.COMPLETED
+    assert request.failure is None
+
+
+def test_cancel_after_completion_is_refused_every_time(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    request_id = submit(store)
+    store.cancel(APP, request_id)
+    for _ in range(2):
+        with pytest.raises(AlreadyCompleted):
+            store.cancel(APP, request_id)
+
+
+def test_cancel_of_unknown_id_is_not_found(store: RequestStore) -> None:
+    with pytest.raises(CancelTargetNotFound):
+        store.cancel(APP, "nope")
+
+
+def test_request_that_cannot_start_in_time_completes_with_a_timeout(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    busy = submit(store)
+    late = submit(store, start_timeout=2.0)
+    clock.advance(2.0)
+    assert status_of(store, busy) is Status.IN_PROGRESS
+    request = store.status(APP, late).request
+    assert request.status is Status.COMPLETED
+    assert isinstance(request.failure, StartTimeout)
+    assert request.completed_at == clock.now()
+
+
+def test_request_that_starts_before_its_deadline_runs_normally(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    request_id = submit(store, start_timeout=1.0)  # starts exactly at its deadline
+    clock.advance(3.0)
+    request = store.status(APP, request_id).request
+    assert request.status is Status.COMPLETED
+    assert request.failure is None
+
+
+def test_submit_over_max_queue_length_is_rate_limited(store: RequestStore) -> None:
+    submit(store, max_queue_length=1)
+    with pytest.raises(RateLimited):
+        submit(store, max_queue_length=1)
+    assert len(store) == 1
+
+
+def test_finished_requests_expire_after_their_time_to_live(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(retention=Retention(request_ttl_seconds=10.0))
+    request_id = submit(store)
+    clock.advance(3.0 + 9.9)
+    assert status_of(store, request_id) is Status.COMPLETED
+    clock.advance(0.1)
+    with pytest.raises(RequestNotFound):
+        store.status(APP, request_id)
+
+
+def test_oldest_finished_requests_go_first_past_the_count_limit(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=3, retention=Retention(max_requests=2))
+    done = [submit(store) for _ in range(2)]
+    clock.advance(3.0)
+    newest = submit(store)
+    assert len(store) == 2
+    with pytest.raises(RequestNotFound):
+        store.status(APP, done[0])
+    assert status_of(store, done[1]) is Status.COMPLETED
+    assert status_of(store, newest) is Status.IN_QUEUE
+
+
+def test_requests_in_flight_are_never_evicted(
+    make_store: Callable[..., RequestStore],
+) -> None:
+    store = make_store(retention=Retention(max_requests=1))
+    ids = [submit(store) for _ in range(3)]
+    assert [status_of(store, i) for i in ids] == [Status.IN_QUEUE] * 3
+
+
+def test_reset_forgets_everything(store: RequestStore) -> None:
+    request_id = submit(store)
+    store.reset()
+    assert len(store) == 0
+    with pytest.raises(RequestNotFound):
+        store.status(APP, request_id)
