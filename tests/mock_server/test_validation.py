@@ -1,0 +1,104 @@
+"""Pure parsing of bodies, query parameters and headers."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from contracts import validate_input
+from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
+from mock_server.models import Priority
+from mock_server.validation import (
+    decode_body,
+    parse_logs_flag,
+    parse_max_queue_length,
+    parse_priority,
+    parse_request_timeout,
+    validation_detail,
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "decoded"),
+    [
+        pytest.param(None, {"a": 1}, id="no-type"),
+        pytest.param("application/json", {"a": 1}, id="json"),
+        pytest.param("application/json; charset=utf-8", {"a": 1}, id="json-charset"),
+        pytest.param("application/vnd.api+json", {"a": 1}, id="json-suffix"),
+        pytest.param("text/plain", '{"a": 1}', id="text"),
+        pytest.param("multipart/form-data; boundary=x", '{"a": 1}', id="form"),
+    ],
+)
+def test_decode_body_parses_json_types_only(content_type: str | None, decoded: object) -> None:
+    assert decode_body(b'{"a": 1}', content_type) == decoded
+
+
+def test_decode_body_reports_the_json_error_position() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        decode_body(b'{"a": }', "application/json")
+    assert caught.value.detail == [
+        {
+            "type": "json_invalid",
+            "loc": ["body", 6],
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": "Expecting value"},
+        }
+    ]
+
+
+def test_decode_body_gives_up_on_bytes_that_are_not_text() -> None:
+    with pytest.raises(BodyNotParsed):
+        decode_body(b"\x80\x81", None)
+
+
+def test_validation_detail_prefixes_body_and_makes_ctx_json() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_input({"prompt": "<IMAGE_REF_x>", "image_urls": ["a"]})
+    (entry,) = validation_detail(caught.value)
+    assert entry["loc"] == ["body", "prompt"]
+    assert entry["ctx"] == {"error": {}}
+    assert entry["msg"].startswith("Value error, malformed image reference")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", True), ("true", True), ("TRUE", True), ("0", False), ("false", False), (None, False)],
+)
+def test_logs_flag(value: str | None, expected: bool) -> None:
+    assert parse_logs_flag(value) is expected
+
+
+@pytest.mark.parametrize("value", ["", "yes", "2", "on"])
+def test_logs_flag_rejects_other_values(value: str) -> None:
+    with pytest.raises(BadRequest):
+        parse_logs_flag(value)
+
+
+def test_priority() -> None:
+    assert parse_priority(None) is Priority.NORMAL
+    assert parse_priority(" Low ") is Priority.LOW
+    with pytest.raises(BadRequest):
+        parse_priority("high")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("30", 30.0), ("0.1", 0.1)])
+def test_request_timeout(value: str | None, expected: float | None) -> None:
+    assert parse_request_timeout(value, minimum=0.1) == expected
+
+
+@pytest.mark.parametrize("value", ["0.09", "0", "-5", "inf", "nan", "", "1e999", "ten"])
+def test_request_timeout_rejects(value: str) -> None:
+    with pytest.raises(BadRequest):
+        parse_request_timeout(value, minimum=0.1)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("0", 0), (" 12 ", 12)])
+def test_max_queue_length(value: str | None, expected: int | None) -> None:
+    assert parse_max_queue_length(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "", "٣", "9999999999"])
+def test_max_queue_length_rejects(value: str) -> None:
+    with pytest.raises(BadRequest):
+        parse_max_queue_length(value)
