@@ -11,7 +11,9 @@ from typing import Any, ClassVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from mock_server.json_response import JSONResponse
 
 REQUEST_ID_HEADER = "x-fal-request-id"
 
@@ -62,16 +64,17 @@ class NotFound(FalError):
 
 
 class RequestNotFound(NotFound):
-    def __init__(self, request_id: str) -> None:
-        # fal does not document this; answer like an unknown route (PROTOCOL.md §19 q1).
-        super().__init__("Request not found", request_id=request_id)
+    # fal does not document this; answer like an unknown route (PROTOCOL.md §19 q1). No request id
+    # header: the id is the caller's text, not a request of ours.
+    def __init__(self) -> None:
+        super().__init__("Request not found")
 
 
 class CancelTargetNotFound(NotFound):
     """Cancel of an unknown id: the documented `NOT_FOUND` outcome (PROTOCOL.md §7)."""
 
-    def __init__(self, request_id: str) -> None:
-        super().__init__("Request not found", request_id=request_id)
+    def __init__(self) -> None:
+        super().__init__("Request not found")
 
     def body(self) -> dict[str, Any]:
         return {"status": "NOT_FOUND"}

@@ -24,11 +24,6 @@ class Fake:
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
 
-    def reset(self) -> None:
-        """Forget every request and file."""
-        self.store.reset()
-        self.files.reset()
-
 
 def fake_of(request: Request) -> Fake:
     fake: Fake = request.app.state.fake

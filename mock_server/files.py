@@ -37,9 +37,6 @@ class FileStore:
             raise NotFound("File not found")
         return stored
 
-    def reset(self) -> None:
-        self._files.clear()
-
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The inclusive (first, last) bytes a single-range `Range` header asks for; None: all of it.

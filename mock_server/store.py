@@ -104,7 +104,7 @@ class RequestStore:
         now = self._advance()
         request = self._requests.get(request_id)
         if request is None or request.app_id != app_id:
-            raise CancelTargetNotFound(request_id)
+            raise CancelTargetNotFound
         if request.status is Status.COMPLETED:
             raise AlreadyCompleted(request_id, documented_shape=self._documented_cancel_body)
         if request.status is Status.IN_QUEUE:
@@ -118,7 +118,7 @@ class RequestStore:
     def _find(self, app_id: str, request_id: str) -> QueuedRequest:
         request = self._requests.get(request_id)
         if request is None or request.app_id != app_id:
-            raise RequestNotFound(request_id)
+            raise RequestNotFound
         return request
 
     def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:

@@ -47,8 +47,9 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
                 }
             ]
         ) from None
-    except (UnicodeDecodeError, RecursionError):
-        # FastAPI turns every other parsing failure into this plain 400.
+    except (ValueError, RecursionError):
+        # Bytes that are not UTF-8/16/32, integers past Python's 4300 digits, nesting deeper than
+        # the recursion limit: FastAPI turns every such failure into this plain 400.
         raise BodyNotParsed from None
 
 
@@ -82,8 +83,6 @@ def validation_detail(
 
 def _jsonable(value: object) -> object:
     """What FastAPI's `jsonable_encoder` makes of a value in an error entry."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
     if isinstance(value, BaseException):
         return {}  # FastAPI encodes an exception in `ctx` through its empty `vars()`.
     if isinstance(value, float) and not math.isfinite(value):

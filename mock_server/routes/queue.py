@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.endpoints import Endpoint, check_at_submit, plan_job
 from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.fake import fake_of
 from mock_server.hosts import media_root, service_root
+from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import cancel_body, finished_output, status_body, status_code
 from mock_server.routes.common import read_body

@@ -6,13 +6,14 @@ import functools
 from collections.abc import Iterable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mock_server.endpoints import Endpoint, plan_job
 from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.fake import fake_of
 from mock_server.hosts import media_root
+from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import job_output
 from mock_server.routes.common import read_body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -140,7 +141,11 @@ async def test_malformed_bodies_fail_at_the_result_like_fastapi(
 
 @pytest.mark.parametrize(
     "content",
-    [pytest.param(b"\xff\xfe\x00", id="not-text"), pytest.param(b"[" * 100_000, id="too-deep")],
+    [
+        pytest.param(b"\xff\xfe\x00", id="not-text"),
+        pytest.param(b"[" * 100_000, id="too-deep"),
+        pytest.param(b'{"duration": ' + b"1" * 5000 + b"}", id="int-past-4300-digits"),
+    ],
 )
 async def test_undecodable_bodies_fail_at_the_result_with_fastapis_400(
     http: httpx.AsyncClient, clock: ManualClock, content: bytes
@@ -393,3 +398,113 @@ async def test_json_content_type_on_a_bodiless_get_is_fine(http: httpx.AsyncClie
     request_id = (await http.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
     response = await http.get(f"/queue/{APP}/requests/{request_id}/status", headers=JSON)
     assert response.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            b'{"prompt": "x", "image_urls": ["a"], "duration": NaN}',
+            [
+                {
+                    "type": "finite_number",
+                    "loc": ["body", "duration"],
+                    "msg": "Input should be a finite number",
+                    "input": None,
+                }
+            ],
+            id="nan",
+        ),
+        pytest.param(
+            b'{"prompt": "x", "duration": -Infinity}',
+            [
+                {
+                    "type": "missing",
+                    "loc": ["body", "image_urls"],
+                    "msg": "Field required",
+                    "input": {"prompt": "x", "duration": None},
+                },
+                {
+                    "type": "finite_number",
+                    "loc": ["body", "duration"],
+                    "msg": "Input should be a finite number",
+                    "input": None,
+                },
+            ],
+            id="infinity-echoed-in-missing",
+        ),
+        pytest.param(
+            b'{"prompt": "x", "image_urls": ["a"], "duration": ' + b"9" * 4000 + b"}",
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ["body", "duration"],
+                    "msg": "Input should be less than or equal to 10",
+                    "input": int("9" * 4000),
+                    "ctx": {"le": 10},
+                }
+            ],
+            id="huge-int",
+        ),
+        pytest.param(
+            b'{"prompt": "\\u0000\\ud800 \xf0\x9f\x90\x88", "image_urls": ["a"], "duration": true}',
+            [
+                {
+                    "type": "greater_than_equal",
+                    "loc": ["body", "duration"],
+                    "msg": "Input should be greater than or equal to 3",
+                    "input": True,
+                    "ctx": {"ge": 3},
+                }
+            ],
+            id="odd-unicode-and-bool",
+        ),
+    ],
+)
+async def test_json_that_python_accepts_but_json_cannot_echo_still_gets_422(
+    http: httpx.AsyncClient, clock: ManualClock, content: bytes, expected: list[Any]
+) -> None:
+    response = await http.post(SUBMIT_URL, content=content, headers=JSON)
+    assert await result_detail(http, clock, response) == expected
+
+
+async def test_streamed_body_over_the_limit_is_413_without_content_length(
+    clock: ManualClock,
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b"x" * 100
+
+    app = create_app(Settings(max_body_bytes=1000), clock=clock)
+    async with client_for(app) as http:
+        response = await http.post(SUBMIT_URL, content=chunks(), headers=JSON)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"prompt": "\\ud800"}', id="surrogate-echoed-in-missing"),
+        pytest.param(
+            b'{"prompt": "<IMAGE_REF_\\udfff>", "image_urls": ["a"]}', id="surrogate-in-tag"
+        ),
+    ],
+)
+async def test_lone_surrogates_echoed_in_a_422_are_escaped(
+    clock: ManualClock, content: bytes
+) -> None:
+    app = create_app(Settings(validate_at="submit"), clock=clock)
+    async with client_for(app) as http:
+        response = await http.post(SUBMIT_URL, content=content, headers=JSON)
+    assert response.status_code == 422
+    assert response.content.isascii()
+
+
+@pytest.mark.parametrize(
+    "request_id", ["%E7%8C%AB", "%ED%A0%80", "%00", "..%2F..%2Fetc", "x" * 5000]
+)
+async def test_odd_request_ids_are_404(http: httpx.AsyncClient, request_id: str) -> None:
+    for method, suffix in [("GET", "/status"), ("GET", ""), ("GET", "/status/stream")]:
+        response = await http.request(method, f"/queue/{APP}/requests/{request_id}{suffix}")
+        assert response.status_code == 404
+    assert (await http.put(f"/queue/{APP}/requests/{request_id}/cancel")).status_code == 404

@@ -1,4 +1,4 @@
-"""Reaching the fake by fal's host names: routing by `Host`, and URLs that lead back the same way."""
+"""Reaching the fake by fal's host names: routing by `Host`, and URLs leading back that way."""
 
 from __future__ import annotations
 

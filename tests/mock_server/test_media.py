@@ -18,7 +18,7 @@ def portrait() -> bytes:
 
 
 def test_video_is_h264_yuv420p_of_the_requested_size_and_length(portrait: bytes) -> None:
-    with av.open(io.BytesIO(portrait)) as container:
+    with av.open(io.BytesIO(portrait), mode="r") as container:
         video = container.streams.video[0]
         assert container.format.name.startswith("mov,mp4")
         assert video.codec_context.name == "h264"
@@ -30,10 +30,11 @@ def test_video_is_h264_yuv420p_of_the_requested_size_and_length(portrait: bytes)
 
 
 def test_video_has_an_aac_track_as_long_as_the_picture(portrait: bytes) -> None:
-    with av.open(io.BytesIO(portrait)) as container:
+    with av.open(io.BytesIO(portrait), mode="r") as container:
         audio = container.streams.audio[0]
         assert audio.codec_context.name == "aac"
-        assert audio.duration is not None and audio.time_base is not None
+        assert audio.duration is not None
+        assert audio.time_base is not None
         assert float(audio.duration * audio.time_base) == pytest.approx(3.0, abs=0.05)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
+import av
 import httpx
 import pytest
 
@@ -393,3 +395,15 @@ def parse_sse(text: str) -> list[dict[str, Any]]:
         if frame.startswith("data: "):
             events.append(json.loads(frame.removeprefix("data: ")))
     return events
+
+
+async def test_portrait_requests_get_a_portrait_video(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    await submit(http, {**VALID_INPUT, "aspect_ratio": "9:16"})
+    clock.advance(3.0)
+    url = (await http.get(status_url(suffix=""))).json()["video"]["url"]
+    video = await http.get(url)
+    with av.open(io.BytesIO(video.content), mode="r") as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (180, 320)

@@ -1,0 +1,16 @@
+"""JSON replies, ASCII-escaped: the JSON value fal's UTF-8 replies carry, safe for any input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette import responses
+
+
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSON reply with `\\uXXXX` escapes: a lone surrogate decoded from the request
+    cannot be encoded as UTF-8, and echoing it in a 422 must not turn the 422 into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")

@@ -1,0 +1,86 @@
+"""The fake as users run it: a real server on a free loopback port, and the command line."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mock_server import Settings, Timing, create_app
+from mock_server.server import bind, make_server
+from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    settings = Settings(
+        timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
+        video_width=64,
+        video_height=36,
+    )
+    sock = bind("127.0.0.1", 0)
+    server = make_server(create_app(settings))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, headers=KEY, timeout=10) as client:
+        yield client
+
+
+def test_full_lifecycle_over_a_real_socket(http: httpx.Client, base_url: str) -> None:
+    submitted = http.post(f"/queue/{ENDPOINT}", json=VALID_INPUT).json()
+    assert submitted["status_url"].startswith(f"{base_url}/queue/{APP}/requests/")
+    events = []
+    with http.stream("GET", submitted["status_url"] + "/stream", params={"logs": 1}) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+    assert events[0]["status"] == "IN_QUEUE"
+    assert events[-1]["status"] == "COMPLETED"
+    status = http.get(submitted["status_url"])
+    assert status.status_code == 200
+    result = http.get(submitted["response_url"])
+    assert result.status_code == 200
+    video = http.get(result.json()["video"]["url"])
+    assert video.headers["content-type"] == "video/mp4"
+    assert len(video.content) == result.json()["video"]["file_size"]
+
+
+def test_cancel_over_a_real_socket(http: httpx.Client) -> None:
+    submitted = http.post(f"/queue/{ENDPOINT}", json=VALID_INPUT).json()
+    assert http.put(submitted["cancel_url"]).status_code == 202
+    assert http.get(submitted["status_url"]).json()["error_type"] == "client_cancelled"
+    assert http.get(submitted["response_url"]).status_code == 499
+
+
+def test_command_line_prints_where_it_serves_and_serves(tmp_path: object) -> None:
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--run-seconds", "0.05"]
+    command += ["--video-size", "64x36"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            first_line = process.stderr.readline()
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)$", first_line.strip())
+            assert match, first_line
+            with httpx.Client(base_url=match.group(1), headers=KEY, timeout=10) as client:
+                response = client.post(f"/run/{ENDPOINT}", json=VALID_INPUT)
+            assert response.status_code == 200
+            assert response.json()["video"]["file_name"] == "output.mp4"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
