@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, Timing, create_app
+from mock_server.server import bind, make_server
 
 BASE_URL = "http://127.0.0.1:8000"
 KEY = {"Authorization": "Key test-key"}
@@ -59,3 +61,22 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A real fake on a free loopback port, on real time: a short lifecycle and tiny videos."""
+    settings = Settings(
+        timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
+        video_width=64,
+        video_height=36,
+    )
+    sock = bind("127.0.0.1", 0)
+    server = make_server(create_app(settings))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

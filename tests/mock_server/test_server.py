@@ -6,44 +6,23 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from mock_server import Settings, Timing, create_app
-from mock_server.server import bind, make_server
 from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
 
 
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    settings = Settings(
-        timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
-        video_width=64,
-        video_height=36,
-    )
-    sock = bind("127.0.0.1", 0)
-    server = make_server(create_app(settings))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-
-
 @pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers=KEY, timeout=10) as client:
+def http(server_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server_url, headers=KEY, timeout=10) as client:
         yield client
 
 
-def test_full_lifecycle_over_a_real_socket(http: httpx.Client, base_url: str) -> None:
+def test_full_lifecycle_over_a_real_socket(http: httpx.Client, server_url: str) -> None:
     submitted = http.post(f"/queue/{ENDPOINT}", json=VALID_INPUT).json()
-    assert submitted["status_url"].startswith(f"{base_url}/queue/{APP}/requests/")
+    assert submitted["status_url"].startswith(f"{server_url}/queue/{APP}/requests/")
     events = []
     with http.stream("GET", submitted["status_url"] + "/stream", params={"logs": 1}) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
