@@ -41,7 +41,6 @@ def create_app(
         clock=clock,
         store=store,
         files=FileStore(settings.retention.max_files),
-        endpoints=ENDPOINTS,
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
     )

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from mock_server.clock import Clock
-from mock_server.endpoints import Endpoint
 from mock_server.files import FileStore
 from mock_server.settings import Settings
 from mock_server.store import RequestStore
@@ -20,7 +19,6 @@ class Fake:
     clock: Clock
     store: RequestStore
     files: FileStore
-    endpoints: dict[str, Endpoint]
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
 
