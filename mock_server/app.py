@@ -18,6 +18,7 @@ from mock_server.ids import file_segment, uuid7
 from mock_server.routes import route_table
 from mock_server.settings import Settings
 from mock_server.store import RequestStore
+from mock_server.uploads import Uploads
 
 
 def create_app(
@@ -41,12 +42,14 @@ def create_app(
         clock=clock,
         store=store,
         files=FileStore(settings.retention.max_files),
+        uploads=Uploads(clock.now),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
+        new_upload_path=lambda name: f"b/{file_segment()}/{name}",
     )
     app = Starlette(
         routes=route_table(ENDPOINTS.values(), settings.auth),
-        middleware=[Middleware(HostRouter)],
+        middleware=[Middleware(HostRouter, proxy_key=settings.auth.effective_proxy_key)],
         exception_handlers={FalError: render, HTTPException: render},
     )
     app.state.fake = fake

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from contracts import InputLimits
 from mock_server.app import create_app
-from mock_server.server import bind, make_server
+from mock_server.server import Server, bind
 from mock_server.settings import Auth, Retention, Settings, Timing
+from mock_server.tls import CertificateAuthority, default_ca_dir
 
-_TIMING, _RETENTION, _LIMITS = Timing(), Retention(), InputLimits()
+_TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -44,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--ca-dir", type=Path, default=default_ca_dir(), help="where the local CA is kept"
+    )
     timing = serve.add_argument_group("simulated lifecycle")
     timing.add_argument("--queue-seconds", type=float, default=_TIMING.queue_seconds)
     timing.add_argument("--run-seconds", type=float, default=_TIMING.run_seconds)
@@ -52,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     auth.add_argument("--key", action="append", default=[], help="accepted id:secret (repeat)")
     auth.add_argument("--locked-key", action="append", default=[], help="id:secret answered 403")
     auth.add_argument("--allow-missing-key", action="store_true", help="accept no Authorization")
+    auth.add_argument("--proxy-key", help="key /fal/proxy adds to requests without one")
     behaviour = serve.add_argument_group("behaviour where fal's is unknown (PROTOCOL.md [I])")
     behaviour.add_argument("--validate-at", choices=["run", "submit"], default="run")
     behaviour.add_argument("--validation-detail", choices=["full", "minimal"], default="full")
@@ -68,10 +76,18 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument("--request-ttl", type=_positive_float, default=3600.0)
     limits.add_argument("--max-requests", type=_positive_int, default=_RETENTION.max_requests)
     limits.add_argument("--max-files", type=_positive_int, default=_RETENTION.max_files)
-    limits.add_argument("--max-body-bytes", type=_positive_int, default=64 * 1024 * 1024)
+    limits.add_argument("--max-body-bytes", type=_positive_int, default=_SETTINGS.max_body_bytes)
+    limits.add_argument(
+        "--max-upload-bytes", type=_positive_int, default=_SETTINGS.max_upload_bytes
+    )
     media = serve.add_argument_group("media")
     media.add_argument("--video-size", type=_size, default=(1280, 720), help="16:9 size, WxH")
     media.add_argument("--public-url", default=None, help="base URL for media links")
+    env = commands.add_parser("env", help="print the shell settings for the official clients")
+    env.add_argument("--host", default="127.0.0.1")
+    env.add_argument("--port", type=int, default=8000)
+    env.add_argument("--ca-dir", type=Path, default=default_ca_dir())
+    env.add_argument("--key", default="test-key", help="the FAL_KEY to export")
     return root
 
 
@@ -82,6 +98,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             keys=frozenset(args.key),
             locked_keys=frozenset(args.locked_key),
             allow_missing=args.allow_missing_key,
+            proxy_key=args.proxy_key,
         ),
         retention=Retention(args.request_ttl, args.max_requests, args.max_files),
         limits=InputLimits(args.max_images, args.prompt_max_length, args.image_refs),
@@ -92,14 +109,33 @@ def settings_from(args: argparse.Namespace) -> Settings:
         status_error_fields=not args.no_status_error_fields,
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
+        max_upload_bytes=args.max_upload_bytes,
         video_width=args.video_size[0],
         video_height=args.video_size[1],
         public_url=args.public_url,
     )
 
 
-def banner(base_url: str) -> str:
-    """What `make run` prints: where the fake is and how to call it."""
+def environment(base_url: str, bundle: Path, key: str) -> str:
+    """`export` lines that send an unmodified Python fal-client process to the fake (§17.1)."""
+    proxy = shlex.quote(base_url)
+    local = "127.0.0.1,localhost,::1"  # media URLs are plain http on the fake's own address
+    lines = [
+        f"export FAL_KEY={shlex.quote(key)}",
+        f"export HTTPS_PROXY={proxy}",
+        f"export https_proxy={proxy}",
+        f"export SSL_CERT_FILE={shlex.quote(str(bundle))}",
+        f"export NO_PROXY={local}",
+        f"export no_proxy={local}",
+        "# JS (@fal-ai/client):",
+        f"#   fal.config({{ credentials: {json.dumps(key)}, proxyUrl: {{ url:"
+        f' {json.dumps(base_url + "/fal/proxy")}, when: "always" }} }});',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def banner(base_url: str, bundle: Path, env_command: str) -> str:
+    """What `make run` prints: where the fake is and how to point the clients at it."""
     queue = f"{base_url}/queue/google/gemini-omni-flash/reference-to-video"
     return f"""falfake is serving fal's queue API on {base_url}
 
@@ -111,17 +147,35 @@ def banner(base_url: str) -> str:
   curl -s -H 'Authorization: Key test-key' -H 'Content-Type: application/json' \\
     -d '{{"prompt": "a cat", "image_urls": ["https://example.com/cat.png"]}}' {queue}
 
+Official clients, unmodified:
+  Python: eval "$({env_command})"
+          (sets FAL_KEY, HTTPS_PROXY={base_url} and SSL_CERT_FILE={bundle})
+  JS:     fal.config({{ proxyUrl: {{ url: "{base_url}/fal/proxy", when: "always" }} }})
+
 Any non-empty key works (FAL_KEY=test-key). Press Ctrl+C to stop.
 """
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "env":
+        bundle = CertificateAuthority(args.ca_dir).ensure().bundle_path
+        print(environment(_base_url(args.host, args.port), bundle, args.key), end="")
+        return 0
     settings = settings_from(args)
+    authority = CertificateAuthority(args.ca_dir)
+    tls = authority.server_context()
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    print(banner(f"http://{shown_host}:{port}"), file=sys.stderr, flush=True)
-    server = make_server(create_app(settings), log_level=args.log_level)
+    env_command = shlex.join(
+        ["python", "-m", "mock_server", "env", "--port", str(port), "--ca-dir", str(args.ca_dir)]
+    )
+    base_url = _base_url(host, port)
+    print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
+    server = Server(create_app(settings), tls, log_level=args.log_level)
     asyncio.run(server.serve(sockets=[sock]))
     return 0
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -11,6 +11,7 @@ from mock_server.clock import Clock
 from mock_server.files import FileStore
 from mock_server.settings import Settings
 from mock_server.store import RequestStore
+from mock_server.uploads import Uploads
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +20,10 @@ class Fake:
     clock: Clock
     store: RequestStore
     files: FileStore
+    uploads: Uploads
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
+    new_upload_path: Callable[[str], str]
 
 
 def fake_of(request: Request) -> Fake:

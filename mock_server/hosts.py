@@ -1,14 +1,17 @@
-"""One app for every way of reaching the fake: by fal's host names, or by path prefix on 127.0.0.1.
+"""One app for every way of reaching the fake: fal's host names, the JS proxy, or path prefixes.
 
-A request whose `Host` is one of fal's (through the CONNECT proxy or a hosts-file entry) gets the
-service prefix prepended to its path: `queue.fal.run/google/...` is served as `/queue/google/...`.
-Direct callers use the prefixes themselves: `/queue`, `/run`, `/rest`, `/cdn`, and `/files`.
+A request whose `Host` is one of fal's (through the CONNECT tunnel) gets its service's prefix
+prepended: `queue.fal.run/google/...` is served as `/queue/google/...`. The JS client's proxy
+protocol (`/fal/proxy` with `x-fal-target-url`, PROTOCOL.md §17.3) is turned into the same thing.
+Direct callers use the prefixes themselves: `/queue`, `/run`, `/rest`, `/cdn`, plus `/files` and
+`/uploads` for media.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -27,15 +30,25 @@ FAL_HOSTS: Mapping[str, str] = {
     "v3b.fal.media": "cdn",
     "fal.media": "cdn",
 }
+CANONICAL_HOSTS: Mapping[str, str] = {
+    "queue": "queue.fal.run",
+    "run": "fal.run",
+    "rest": "rest.fal.ai",
+    "cdn": "v3.fal.media",
+}
+JS_PROXY_PATH = "/fal/proxy"
+TARGET_URL_HEADER = "x-fal-target-url"
 _HOST_ROUTED = "falfake.host_routed"
+_DIRECT_ROOT = "falfake.direct_root"
 _VALID_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 class HostRouter:
-    """ASGI middleware: route fal's host names to the service prefixes; 400 for a bad `Host`."""
+    """ASGI middleware: route fal's hosts and JS-proxied requests to the service prefixes."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, proxy_key: str) -> None:
         self.app = app
+        self.proxy_key = proxy_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,16 +56,56 @@ class HostRouter:
             return
         host = Headers(scope=scope).get("host")
         if host is not None and _VALID_HOST.fullmatch(host) is None:
-            response = fal_error_response(BadRequest("Invalid Host header"))
-            await response(scope, receive, send)
+            await fal_error_response(BadRequest("Invalid Host header"))(scope, receive, send)
             return
-        service = FAL_HOSTS.get(_host_name(host)) if host else None
-        if service is not None:
-            scope = dict(scope)
-            scope["path"] = f"/{service}{scope['path']}"
-            scope["raw_path"] = f"/{service}".encode() + scope.get("raw_path", b"")
-            scope[_HOST_ROUTED] = True
+        if scope["path"] == JS_PROXY_PATH:
+            proxied = self._unproxy(scope, host)
+            if proxied is None:
+                # What fal's own server proxy answers for a missing or foreign target.
+                response = fal_error_response(BadRequest("Invalid request"))
+                await response(scope, receive, send)
+                return
+            scope = proxied
+        elif host is not None and _host_name(host) in FAL_HOSTS:
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            scope = _routed(scope, FAL_HOSTS[_host_name(host)], scope["path"], raw_path)
         await self.app(scope, receive, send)
+
+    def _unproxy(self, scope: Scope, host: str | None) -> Scope | None:
+        """The scope the proxied request would have had on fal's host; None for a bad target."""
+        headers = Headers(scope=scope)
+        target = urlsplit(headers.get(TARGET_URL_HEADER, ""))
+        name = (target.hostname or "").lower()
+        try:
+            port = target.port
+        except ValueError:
+            return None
+        if target.scheme != "https" or name not in FAL_HOSTS or port not in (None, 443):
+            return None
+        kept = [
+            (key, value)
+            for key, value in scope["headers"]
+            if key not in (b"host", TARGET_URL_HEADER.encode())
+        ]
+        kept.append((b"host", name.encode()))
+        if "authorization" not in headers:
+            # Like fal's server-side proxy, which adds the key it holds to browser requests.
+            kept.append((b"authorization", f"Key {self.proxy_key}".encode()))
+        scheme = scope.get("scheme", "http")
+        raw_path = (target.path or "/").encode("latin-1", errors="replace")
+        proxied = _routed(scope, FAL_HOSTS[name], unquote(target.path) or "/", raw_path)
+        proxied.update(headers=kept, query_string=target.query.encode("latin-1"))
+        if host is not None:
+            proxied[_DIRECT_ROOT] = f"{scheme}://{host}"
+        return proxied
+
+
+def _routed(scope: Scope, service: str, path: str, raw_path: bytes) -> Scope:
+    routed = dict(scope)
+    routed["path"] = f"/{service}{path}"
+    routed["raw_path"] = f"/{service}".encode() + raw_path
+    routed[_HOST_ROUTED] = True
+    return routed
 
 
 def _host_name(host: str) -> str:
@@ -60,16 +113,24 @@ def _host_name(host: str) -> str:
 
 
 def service_root(request: Request, service: str) -> str:
-    """Where the caller reached `service`: `https://queue.fal.run`, or `http://127.0.0.1:8000/queue`."""
-    base = str(request.base_url).rstrip("/")
-    return base if request.scope.get(_HOST_ROUTED) else f"{base}/{service}"
+    """Where callers reach `service`: as this caller did (`https://queue.fal.run`), or by prefix."""
+    if request.scope.get(_HOST_ROUTED):
+        host = request.headers.get("host", "")
+        if FAL_HOSTS.get(_host_name(host)) != service:
+            host = CANONICAL_HOSTS[service]
+        return f"https://{host}"
+    return f"{str(request.base_url).rstrip('/')}/{service}"
 
 
 def media_root(request: Request, public_url: str | None) -> str:
-    """Base of file URLs: always this server directly, since clients fetch media without proxies."""
+    """Base of file and upload URLs: this server directly, since clients fetch media unproxied."""
     if public_url is not None:
         return public_url.rstrip("/")
     if not request.scope.get(_HOST_ROUTED):
         return str(request.base_url).rstrip("/")
+    direct_root: str | None = request.scope.get(_DIRECT_ROOT)
+    if direct_root is not None:
+        return direct_root
     server = request.scope.get("server") or ("127.0.0.1", 80)
-    return f"http://{server[0]}:{server[1]}"
+    host = f"[{server[0]}]" if ":" in str(server[0]) else server[0]
+    return f"http://{host}:{server[1]}"

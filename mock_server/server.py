@@ -1,11 +1,15 @@
-"""Running an app under uvicorn on a socket bound first, so port 0 yields a known free port."""
+"""Running the app under uvicorn behind the front door, on a socket bound first (port 0 works)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import ssl
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from mock_server.front_door import FrontDoor
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -18,6 +22,32 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: ASGIApp, *, log_level: str = "warning") -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=1)
-    return uvicorn.Server(config)
+class Server(uvicorn.Server):
+    """uvicorn, with connections accepted by a `FrontDoor` instead of `loop.create_server`."""
+
+    def __init__(self, app: ASGIApp, tls: ssl.SSLContext | None, *, log_level: str) -> None:
+        config = uvicorn.Config(
+            app, http="h11", lifespan="off", log_level=log_level, timeout_graceful_shutdown=1
+        )
+        super().__init__(config)
+        self._tls = tls
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if not sockets:
+            raise ValueError("falfake's server needs a bound socket; see `bind`")
+        config = self.config
+        if not config.loaded:
+            config.load()
+
+        def create_protocol() -> asyncio.Protocol:
+            protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+            return protocol
+
+        doors = [FrontDoor(sock, create_protocol, self._tls) for sock in sockets]
+        for door in doors:
+            door.start()
+        # uvicorn only calls close() and wait_closed() on its servers.
+        self.servers = doors  # type: ignore[assignment]
+        self.started = True

@@ -28,6 +28,12 @@ class Auth:
     keys: frozenset[str] = frozenset()
     locked_keys: frozenset[str] = frozenset()
     allow_missing: bool = False
+    # The key `/fal/proxy` adds to requests that carry none, as fal's server-side proxy does.
+    proxy_key: str | None = None
+
+    @property
+    def effective_proxy_key(self) -> str:
+        return self.proxy_key or min(self.keys, default="falfake-proxy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,8 @@ class Settings:
     status_error_fields: bool = True
     min_request_timeout_seconds: float = 0.1
     max_body_bytes: int = 64 * 1024 * 1024
+    # Python's client sends files up to 100 MiB in one request, larger ones in 10 MiB parts.
+    max_upload_bytes: int = 256 * 1024 * 1024
     video_width: int = 1280
     video_height: int = 720
     sse_poll_seconds: float = 0.05

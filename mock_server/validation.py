@@ -10,9 +10,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
 from mock_server.models import Priority
@@ -142,4 +142,40 @@ def parse_max_queue_length(value: str | None) -> int | None:
         raise BadRequest(
             f"Invalid fal_max_queue_length {value!r}; expected a non-negative integer."
         )
+    return int(value)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class UploadRequest(BaseModel):
+    """Body of `storage/upload/initiate[-multipart]` (§13.2-13.4)."""
+
+    file_name: str = "upload.bin"
+    content_type: str = "application/octet-stream"
+
+
+class CompletedPart(BaseModel):
+    part_number: int = Field(alias="partNumber")
+    etag: str
+
+
+class CompleteRequest(BaseModel):
+    """Body that finishes a multipart upload: the parts in order, with their ETags."""
+
+    parts: list[CompletedPart] = Field(min_length=1)
+
+
+def parse_model(model: type[ModelT], raw: bytes, content_type: str | None) -> ModelT:
+    """A JSON body validated against `model`, or FastAPI's 422."""
+    try:
+        return model.model_validate(decode_body(raw, content_type), from_attributes=True)
+    except ValidationError as exc:
+        raise InvalidInput(validation_detail(exc)) from None
+
+
+def parse_part_number(value: str) -> int:
+    """A multipart part number in a URL: 1 to 10000, as S3 and GCS allow."""
+    if _NON_NEGATIVE_INT.fullmatch(value) is None or not 1 <= int(value) <= 10_000:
+        raise BadRequest(f"Invalid part number {value!r}; expected 1 to 10000.")
     return int(value)

@@ -11,7 +11,8 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.server import bind, make_server
+from mock_server.server import Server, bind
+from mock_server.tls import CertificateAuthority
 
 BASE_URL = "http://127.0.0.1:8000"
 KEY = {"Authorization": "Key test-key"}
@@ -64,7 +65,13 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    """A local CA for the session, in a temporary folder (never the user's)."""
+    return CertificateAuthority(tmp_path_factory.mktemp("ca")).ensure()
+
+
+@pytest.fixture(scope="session")
+def server_url(authority: CertificateAuthority) -> Iterator[str]:
     """A real fake on a free loopback port, on real time: a short lifecycle and tiny videos."""
     settings = Settings(
         timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
@@ -72,7 +79,7 @@ def server_url() -> Iterator[str]:
         video_height=36,
     )
     sock = bind("127.0.0.1", 0)
-    server = make_server(create_app(settings))
+    server = Server(create_app(settings), authority.server_context(), log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -12,6 +12,11 @@ from mock_server.routes.common import RequireKey
 from mock_server.routes.files import file_routes
 from mock_server.routes.queue import queue_routes
 from mock_server.routes.run import run_routes
+from mock_server.routes.storage import (
+    cdn_upload_routes,
+    rest_storage_routes,
+    signed_upload_routes,
+)
 from mock_server.settings import Auth
 
 
@@ -21,6 +26,8 @@ def route_table(endpoints: Iterable[Endpoint], auth: Auth) -> list[BaseRoute]:
     return [
         Mount("/queue", routes=queue_routes(endpoints), middleware=require_key),
         Mount("/run", routes=run_routes(endpoints), middleware=require_key),
-        Mount("/cdn", routes=file_routes()),
+        Mount("/rest", routes=rest_storage_routes(), middleware=require_key),
+        Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),
+        *signed_upload_routes(),
         *file_routes(),
     ]

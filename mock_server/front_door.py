@@ -1,0 +1,183 @@
+"""One port for every client mode: a CONNECT proxy for fal's hosts, direct TLS, and plain HTTP.
+
+Each accepted connection is peeked at before any transport reads it (PROTOCOL.md §17.1):
+`CONNECT queue.fal.run:443` is answered 200 and the tunnel becomes a TLS server with the fake's
+certificate; a first byte 0x16 is a TLS ClientHello (FAL_RUN_HOST=127.0.0.1:PORT mode); anything
+else is plain HTTP. Every case ends in uvicorn's own HTTP protocol on the resulting transport.
+
+CONNECT to any host that is not fal's, or to a port other than 443, is refused: the fake is never an
+open proxy and never forwards anything; it is the destination itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import ssl
+from collections.abc import Callable
+
+from mock_server.hosts import FAL_HOSTS
+
+logger = logging.getLogger("falfake")
+
+_TLS_HANDSHAKE = 0x16
+_CONNECT = b"CONNECT "
+_MAX_HEAD = 8192
+_HEAD_TIMEOUT_SECONDS = 10.0
+_PARTIAL_WAIT_SECONDS = 0.005
+ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
+
+
+def connect_target(head: bytes) -> tuple[str, int] | None:
+    """The `host, port` of a `CONNECT host:port HTTP/1.1` request head, or None if malformed."""
+    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or parts[0] != "CONNECT" or not parts[2].startswith("HTTP/1."):
+        return None
+    host, _, port = parts[1].rpartition(":")
+    if not host or not port.isascii() or not port.isdigit() or len(port) > 5:
+        return None
+    return host.lower(), int(port)
+
+
+def refusal(reason: str, status: str = "403 Forbidden") -> bytes:
+    """An HTTP/1.1 error reply in fal's flat JSON shape, written straight to the socket."""
+    body = json.dumps({"detail": reason}).encode()
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class FrontDoor:
+    """Accepts on a listening socket and hands each connection to `protocol_factory` (uvicorn)."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        protocol_factory: Callable[[], asyncio.Protocol],
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        self._sock = sock
+        self._protocol_factory = protocol_factory
+        self._tls = tls
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accepting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._sock.setblocking(False)
+        self._accepting = asyncio.get_running_loop().create_task(self._accept_forever())
+
+    def close(self) -> None:
+        """Stop accepting; connections already handed to uvicorn are uvicorn's to close."""
+        if self._accepting is not None:
+            self._accepting.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    async def wait_closed(self) -> None:
+        """Wait until the accept loop and every admission in progress have ended."""
+        waiting = [t for t in (self._accepting, *self._tasks) if t is not None]
+        await asyncio.gather(*waiting, return_exceptions=True)
+
+    async def _accept_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            client, _ = await loop.sock_accept(self._sock)
+            task = loop.create_task(self._admit(client))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _admit(self, client: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(_HEAD_TIMEOUT_SECONDS):
+                first = await _peek(client)
+                if not first:
+                    client.close()
+                    return
+                if first == _CONNECT:
+                    if not await self._open_tunnel(client):
+                        client.close()
+                        return
+                    tls: ssl.SSLContext | None = self._tls
+                elif first[0] == _TLS_HANDSHAKE and self._tls is not None:
+                    tls = self._tls
+                else:
+                    tls = None
+                await loop.connect_accepted_socket(
+                    self._protocol_factory,
+                    client,
+                    ssl=tls,
+                    ssl_handshake_timeout=None if tls is None else _HEAD_TIMEOUT_SECONDS,
+                )
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            logger.info("dropped a connection before HTTP: %r", exc)
+            client.close()
+
+    async def _open_tunnel(self, client: socket.socket) -> bool:
+        """Read the CONNECT head; answer 200 for fal's hosts, or an error, which closes it."""
+        loop = asyncio.get_running_loop()
+        head = await _read_head(client)
+        target = None if head is None else connect_target(head)
+        if target is None:
+            await loop.sock_sendall(client, refusal("Malformed CONNECT request", "400 Bad Request"))
+            return False
+        host, port = target
+        if host not in FAL_HOSTS or port != 443:
+            reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
+            await loop.sock_sendall(client, refusal(reason))
+            return False
+        if self._tls is None:
+            await loop.sock_sendall(client, refusal("TLS is off", "502 Bad Gateway"))
+            return False
+        await loop.sock_sendall(client, ESTABLISHED)
+        return True
+
+
+async def _wait_readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+async def _peek(sock: socket.socket) -> bytes:
+    """The first bytes, left unread for uvicorn: enough to tell CONNECT, TLS and HTTP apart."""
+    while True:
+        data = await _peek_some(sock, len(_CONNECT))
+        if len(data) >= len(_CONNECT) or not data or not _CONNECT.startswith(data):
+            return data
+        await asyncio.sleep(_PARTIAL_WAIT_SECONDS)  # a prefix of "CONNECT ": wait for the rest
+
+
+async def _read_head(sock: socket.socket) -> bytes | None:
+    """Consume and return a request head up to its blank line; None past `_MAX_HEAD` bytes."""
+    while True:
+        data = await _peek_some(sock, _MAX_HEAD)
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            return sock.recv(end + 4)
+        if not data or len(data) >= _MAX_HEAD:
+            return None
+        await asyncio.sleep(_PARTIAL_WAIT_SECONDS)
+
+
+async def _peek_some(sock: socket.socket, size: int) -> bytes:
+    """Whatever has arrived, up to `size` bytes, without consuming it; b"" once the peer closed."""
+    while True:
+        await _wait_readable(sock)
+        with contextlib.suppress(BlockingIOError):
+            return sock.recv(size, socket.MSG_PEEK)
