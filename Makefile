@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+JS_CLIENT := tests/official_clients/js
+JS_STAMP := $(JS_CLIENT)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -14,6 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e . --group dev
 	touch $(STAMP)
 
+# The unmodified @fal-ai/client that the suite drives, pinned by its lock file.
+$(JS_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	cd $(JS_CLIENT) && npm ci --silent --no-audit --no-fund
+	touch $(JS_STAMP)
+
 run: $(STAMP)
 	$(PY) -m mock_server serve --host $(HOST) --port $(PORT)
 
@@ -22,7 +29,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: lint
+test: lint $(JS_STAMP)
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 fmt: $(STAMP)
@@ -39,4 +46,4 @@ lock:
 	rm -rf $(VENV)-lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(JS_CLIENT)/node_modules .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -168,7 +168,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
-        ["python", "-m", "mock_server", "env", "--port", str(port), "--ca-dir", str(args.ca_dir)]
+        [
+            sys.executable,
+            "-m",
+            "mock_server",
+            "env",
+            "--port",
+            str(port),
+            "--ca-dir",
+            str(args.ca_dir),
+        ]
     )
     base_url = _base_url(host, port)
     print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)

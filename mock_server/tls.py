@@ -66,24 +66,27 @@ class CertificateAuthority:
             self.bundle_path.write_bytes(bundle)
         return self
 
-    def server_context(self) -> ssl.SSLContext:
-        """A TLS server context with a new leaf certificate for fal's hosts and the loopback."""
+    def issue_leaf(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """A new certificate for fal's hosts and the loopback, signed by this CA, and its key."""
         self.ensure()
         ca_key = serialization.load_pem_private_key(self._key_path.read_bytes(), password=None)
         if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
             raise TypeError(f"{self._key_path} does not hold the EC key falfake writes")
         ca_cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
         leaf_key = ec.generate_private_key(ec.SECP256R1())
-        leaf = _leaf(leaf_key, ca_key, ca_cert)
+        return _leaf(leaf_key, ca_key, ca_cert), leaf_key
+
+    def server_context(self) -> ssl.SSLContext:
+        """A TLS server context presenting a freshly issued leaf certificate."""
+        leaf, leaf_key = self.issue_leaf()
+        ca_cert = self.cert_path.read_bytes()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.set_alpn_protocols(["http/1.1"])
         # ssl loads chains only from files; a private temporary one per start, so fakes sharing
         # the folder never read each other's half-written leaf.
         with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".pem") as chain:
             chain.write(
-                leaf.public_bytes(serialization.Encoding.PEM)
-                + ca_cert.public_bytes(serialization.Encoding.PEM)
-                + _private_pem(leaf_key)
+                leaf.public_bytes(serialization.Encoding.PEM) + ca_cert + _private_pem(leaf_key)
             )
             chain.flush()
             context.load_cert_chain(chain.name)

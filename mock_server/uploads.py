@@ -82,10 +82,13 @@ class Uploads:
         return etag(data)
 
     def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> tuple[Pending, bytes]:
-        """Join the listed parts in the order given, checking each ETag; the upload then ends."""
+        """Join the listed parts by part number, checking each ETag; the upload then ends.
+
+        Clients upload parts in parallel and may list them in the order they finished.
+        """
         pending = self.pending(upload_id)
         chunks = []
-        for number, tag in parts:
+        for number, tag in sorted(parts):
             data = pending.parts.get(number)
             if data is None:
                 raise BadRequest(f"Part {number} was never uploaded.")

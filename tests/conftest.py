@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -64,20 +65,23 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """The same app as `http`, called without a fal key."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     """A local CA for the session, in a temporary folder (never the user's)."""
     return CertificateAuthority(tmp_path_factory.mktemp("ca")).ensure()
 
 
-@pytest.fixture(scope="session")
-def server_url(authority: CertificateAuthority) -> Iterator[str]:
-    """A real fake on a free loopback port, on real time: a short lifecycle and tiny videos."""
-    settings = Settings(
-        timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
-        video_width=64,
-        video_height=36,
-    )
+@contextlib.contextmanager
+def running_fake(settings: Settings, authority: CertificateAuthority) -> Iterator[str]:
+    """A real fake in a thread, on a free loopback port; yields its base URL."""
     sock = bind("127.0.0.1", 0)
     server = Server(create_app(settings), authority.server_context(), log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -87,3 +91,17 @@ def server_url(authority: CertificateAuthority) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+REAL_TIME = Settings(
+    timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
+    video_width=64,
+    video_height=36,
+)
+
+
+@pytest.fixture(scope="session")
+def server_url(authority: CertificateAuthority) -> Iterator[str]:
+    """A real fake on real time: a short lifecycle and tiny videos."""
+    with running_fake(REAL_TIME, authority) as url:
+        yield url

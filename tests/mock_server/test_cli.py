@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from contracts import InputLimits
 from mock_server import Auth, Retention, Settings, Timing
-from mock_server.cli import parser, settings_from
+from mock_server.cli import environment, main, parser, settings_from
 
 
 def test_defaults_are_the_default_settings() -> None:
@@ -23,12 +26,15 @@ def test_every_flag_reaches_the_settings() -> None:
         *("--max-images", "7", "--prompt-max-length", "2500", "--image-refs", "accept"),
         *("--min-request-timeout", "1", "--request-ttl", "60", "--max-requests", "9"),
         *("--max-files", "8", "--max-body-bytes", "1000", "--video-size", "640x360"),
-        *("--public-url", "http://127.0.0.1:1"),
+        *("--public-url", "http://127.0.0.1:1", "--proxy-key", "p:k", "--max-upload-bytes", "5"),
     ]
     assert settings_from(parser().parse_args(arguments)) == Settings(
         timing=Timing(queue_seconds=2.0, run_seconds=3.0, runners=5),
         auth=Auth(
-            keys=frozenset({"a:b", "c:d"}), locked_keys=frozenset({"e:f"}), allow_missing=True
+            keys=frozenset({"a:b", "c:d"}),
+            locked_keys=frozenset({"e:f"}),
+            allow_missing=True,
+            proxy_key="p:k",
         ),
         retention=Retention(request_ttl_seconds=60.0, max_requests=9, max_files=8),
         limits=InputLimits(max_images=7, prompt_max_length=2500, image_refs="accept"),
@@ -39,6 +45,7 @@ def test_every_flag_reaches_the_settings() -> None:
         status_error_fields=False,
         min_request_timeout_seconds=1.0,
         max_body_bytes=1000,
+        max_upload_bytes=5,
         video_width=640,
         video_height=360,
         public_url="http://127.0.0.1:1",
@@ -60,3 +67,34 @@ def test_command_line_rejects_bad_flags(arguments: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         parser().parse_args(arguments)
     assert caught.value.code == 2
+
+
+def test_env_prints_what_a_shell_needs_for_the_official_clients(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["env", "--port", "9123", "--ca-dir", str(tmp_path)]) == 0
+    bundle = tmp_path / "bundle.pem"
+    assert bundle.exists()
+    assert capsys.readouterr().out.splitlines() == [
+        "export FAL_KEY=test-key",
+        "export HTTPS_PROXY=http://127.0.0.1:9123",
+        "export https_proxy=http://127.0.0.1:9123",
+        f"export SSL_CERT_FILE={bundle}",
+        "export NO_PROXY=127.0.0.1,localhost,::1",
+        "export no_proxy=127.0.0.1,localhost,::1",
+        "# JS (@fal-ai/client):",
+        '#   fal.config({ credentials: "test-key", proxyUrl: { url:'
+        ' "http://127.0.0.1:9123/fal/proxy", when: "always" } });',
+    ]
+
+
+def test_env_output_is_safe_to_eval(tmp_path: Path) -> None:
+    folder = tmp_path / "a folder; with $(trouble)"
+    script = environment("http://127.0.0.1:1", folder / "bundle.pem", "key'quote")
+    result = subprocess.run(
+        ["bash", "-c", f'{script}\nprintf "%s|%s" "$FAL_KEY" "$SSL_CERT_FILE"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == f"key'quote|{folder / 'bundle.pem'}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock
-from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
+from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
 
@@ -53,3 +55,72 @@ async def test_other_hosts_use_the_path_prefixes(app: Starlette) -> None:
         assert (await http.post(f"/{ENDPOINT}", json=VALID_INPUT)).status_code == 404
         response = await http.post(f"/queue/{ENDPOINT}", json=VALID_INPUT)
     assert response.json()["response_url"].startswith(f"http://localhost:8000/queue/{APP}/")
+
+
+async def proxied(
+    http: httpx.AsyncClient, method: str, target: str, **kwargs: Any
+) -> httpx.Response:
+    headers = {"x-fal-target-url": target, **kwargs.pop("headers", {})}
+    return await http.request(method, "/fal/proxy", headers=headers, **kwargs)
+
+
+async def test_js_proxy_dispatches_on_the_target_url_and_keeps_fals_origin(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    submitted = await proxied(http, "POST", f"https://queue.fal.run/{ENDPOINT}", json=VALID_INPUT)
+    assert submitted.status_code == 200
+    status_url = submitted.json()["status_url"]
+    assert status_url.startswith(f"https://queue.fal.run/{APP}/requests/")
+    clock.advance(3.0)
+    status = await proxied(http, "GET", f"{status_url}?logs=1")
+    assert status.status_code == 200
+    assert status.json()["logs"][0]["message"] == "Validating input"
+    result = await proxied(http, "GET", submitted.json()["response_url"])
+    assert result.json()["video"]["url"].startswith(f"{BASE_URL}/files/b/")
+
+
+async def test_js_proxy_streams_status_events(http: httpx.AsyncClient) -> None:
+    submitted = await proxied(http, "POST", f"https://queue.fal.run/{ENDPOINT}", json=VALID_INPUT)
+    stream = await proxied(http, "GET", submitted.json()["status_url"] + "/stream")
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.text.count("data: ") == 3
+
+
+async def test_js_proxy_adds_a_key_like_fals_server_proxy(anonymous: httpx.AsyncClient) -> None:
+    response = await proxied(anonymous, "POST", f"https://fal.run/{ENDPOINT}", json=VALID_INPUT)
+    assert response.status_code == 200
+
+
+async def test_js_proxy_upload_urls_point_straight_at_the_fake(http: httpx.AsyncClient) -> None:
+    target = "https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3"
+    response = await proxied(http, "POST", target, json={"file_name": "a.png"})
+    assert response.json()["upload_url"].startswith(f"{BASE_URL}/uploads/")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("https://example.com/x", id="foreign-host"),
+        pytest.param("http://queue.fal.run/x", id="plain-http"),
+        pytest.param("https://queue.fal.run:8443/x", id="other-port"),
+        pytest.param("https://queue.fal.run:99999/x", id="bad-port"),
+        pytest.param("https://queue.fal.run.evil.com/x", id="lookalike"),
+        pytest.param("not a url", id="garbage"),
+    ],
+)
+async def test_js_proxy_refuses_targets_that_are_not_fal(
+    http: httpx.AsyncClient, target: str | None
+) -> None:
+    headers = {} if target is None else {"x-fal-target-url": target}
+    response = await http.post("/fal/proxy", headers=headers, json=VALID_INPUT)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid request", "error_type": "bad_request"}
+
+
+async def test_cdn_token_names_the_cdn_host_when_reached_through_rest_fal_ai(
+    app: Starlette,
+) -> None:
+    async with client(app, "https://rest.fal.ai") as http:
+        response = await http.post("/storage/auth/token", json={})
+    assert response.json()["base_url"] == "https://v3.fal.media"

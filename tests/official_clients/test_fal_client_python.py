@@ -1,79 +1,169 @@
-"""The unmodified Python `fal-client` against a real fake, its hosts pointed at it in process.
+"""The unmodified Python `fal-client` 1.0.3 against a real fake, set up only by environment.
 
-PROTOCOL.md §17.2 documents this as the in-process alternative to the proxy (issue #4): the module's
-URL constants are replaced before the first request, and nothing else about the client changes.
+Scenarios run in a fresh process, as a user's app would, after `eval "$(python -m mock_server env)"`
+(HTTPS_PROXY through the fake's CONNECT proxy, SSL_CERT_FILE its CA), or with FAL_RUN_HOST and
+FAL_QUEUE_RUN_HOST pointing at the fake's own TLS.
 """
 
 from __future__ import annotations
 
-import fal_client
-import fal_client.client
+import os
+import shlex
+import sys
+from typing import Any
+
 import pytest
 
-from tests.conftest import ENDPOINT, VALID_INPUT
+from mock_server.tls import CertificateAuthority
+from tests.official_clients.conftest import BAD_KEY, HERE, KEY, run_scenarios
+
+ENDPOINT = "google/gemini-omni-flash/reference-to-video"
+SCRIPT = str(HERE / "python_scenarios.py")
+CLEAN_ENV = {
+    name: value
+    for name, value in os.environ.items()
+    if not name.lower().endswith("_proxy") and not name.startswith("FAL_")
+}
 
 
-@pytest.fixture(autouse=True)
-def pointed_at_the_fake(server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAL_KEY", "test-key")
-    monkeypatch.setattr(fal_client.client, "RUN_URL_FORMAT", f"{server_url}/run/")
-    monkeypatch.setattr(fal_client.client, "QUEUE_URL_FORMAT", f"{server_url}/queue/")
+@pytest.fixture(scope="module")
+def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> dict[str, Any]:
+    port = strict_server_url.rsplit(":", 1)[1]
+    env_command = [sys.executable, "-m", "mock_server", "env", "--port", port]
+    env_command += ["--ca-dir", str(authority.folder), "--key", KEY]
+    scenarios = [
+        "subscribe",
+        "handle",
+        "cancel",
+        "upload_cdn",
+        "upload_initiate",
+        "upload_multipart",
+        "uploaded_image_in_a_submit",
+        "validation_error",
+        "auth_error",
+        "run",
+    ]
+    script = shlex.join([sys.executable, SCRIPT, BAD_KEY, *scenarios])
+    shell = f'eval "$({shlex.join(env_command)})" && {script}'
+    return run_scenarios(["bash", "-c", shell], CLEAN_ENV)
 
 
-def test_subscribe_reports_every_status_and_returns_the_output() -> None:
-    updates: list[fal_client.Status] = []
-    result = fal_client.subscribe(
-        ENDPOINT, VALID_INPUT, with_logs=True, on_queue_update=updates.append
+@pytest.fixture(scope="module")
+def through_run_hosts(strict_server_url: str, authority: CertificateAuthority) -> dict[str, Any]:
+    host = strict_server_url.removeprefix("http://")
+    env = {
+        **CLEAN_ENV,
+        "FAL_KEY": KEY,
+        "FAL_RUN_HOST": f"{host}/run",
+        "FAL_QUEUE_RUN_HOST": f"{host}/queue",
+        "SSL_CERT_FILE": str(authority.bundle_path),
+    }
+    scenarios = ["subscribe", "handle", "validation_error", "run"]
+    return run_scenarios([sys.executable, SCRIPT, BAD_KEY, *scenarios], env)
+
+
+def is_video(result: Any, server_url: str) -> bool:
+    video = result["video"]
+    return bool(
+        video["url"].startswith(f"{server_url}/files/b/")
+        and video["content_type"] == "video/mp4"
+        and video["file_name"] == "output.mp4"
+        and video["file_size"] > 0
     )
-    assert result["video"]["content_type"] == "video/mp4"
-    kinds = {type(update) for update in updates}
-    assert kinds == {fal_client.Queued, fal_client.InProgress, fal_client.Completed}
-    logged = [
-        log["message"]
-        for u in updates
-        if isinstance(u, fal_client.InProgress)
-        for log in u.logs or []
-    ]
-    assert "Validating input" in logged
 
 
-def test_handle_status_result_and_events() -> None:
-    handle = fal_client.submit(ENDPOINT, VALID_INPUT)
-    assert isinstance(handle.status(), fal_client.Queued)
-    events = list(handle.iter_events(with_logs=True))
-    assert isinstance(events[-1], fal_client.Completed)
-    assert events[-1].metrics["inference_time"] > 0
-    assert handle.get()["video"]["file_name"] == "output.mp4"
-    by_id = fal_client.result(ENDPOINT, handle.request_id)
-    assert by_id == handle.get()
+def test_subscribe_reports_queue_updates_with_logs(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = through_proxy["subscribe"]
+    assert is_video(outcome["result"], strict_server_url)
+    kinds = [update["type"] for update in outcome["updates"]]
+    assert kinds[0] == "Queued"
+    assert "InProgress" in kinds
+    assert kinds[-1] == "Completed"
+    logs = [log["message"] for u in outcome["updates"] if u["logs"] for log in u["logs"]]
+    assert "Validating input" in logs
 
 
-def test_cancel_stops_the_request_and_the_result_raises_499() -> None:
-    handle = fal_client.submit(ENDPOINT, VALID_INPUT)
-    handle.cancel()
-    status = handle.status()
-    assert isinstance(status, fal_client.Completed)
-    assert status.error_type == "client_cancelled"
-    with pytest.raises(fal_client.client.FalClientHTTPError) as caught:
-        handle.get()
-    assert caught.value.status_code == 499
+def test_handle_and_by_id_calls_go_back_through_the_proxy(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = through_proxy["handle"]
+    assert outcome["status_url"].startswith(
+        "https://queue.fal.run/google/gemini-omni-flash/requests/"
+    )
+    assert outcome["first"] == "Queued"
+    assert outcome["events"][-1] == "Completed"
+    assert is_video(outcome["result"], strict_server_url)
+    assert outcome["by_id"] == outcome["result"]
+    assert outcome["status_by_id"] == "Completed"
 
 
-def test_validation_error_surfaces_as_the_clients_http_error_with_the_detail_list() -> None:
-    handle = fal_client.submit(ENDPOINT, {"prompt": "no images"})
-    with pytest.raises(fal_client.client.FalClientHTTPError) as caught:
-        handle.get()
-    assert caught.value.status_code == 422
-    # fal-client types `message` as str, but stores the JSON `detail` as is: a list for 422s.
-    assert caught.value.message == [  # type: ignore[comparison-overlap]
-        {
-            "type": "missing",
-            "loc": ["body", "image_urls"],
-            "msg": "Field required",
-            "input": {"prompt": "no images"},
-        }
-    ]
+def test_cancel_ends_the_wait_and_the_result_raises_499(through_proxy: dict[str, Any]) -> None:
+    assert through_proxy["cancel"] == {
+        "final": "Completed",
+        "error_type": "client_cancelled",
+        "result": {
+            "name": "FalClientHTTPError",
+            "status_code": 499,
+            "message": "Request cancelled by the client.",
+        },
+    }
 
 
-def test_sync_run_returns_the_output() -> None:
-    assert fal_client.run(ENDPOINT, VALID_INPUT)["video"]["content_type"] == "video/mp4"
+@pytest.mark.parametrize("scenario", ["upload_cdn", "upload_initiate", "upload_multipart"])
+def test_uploads_store_the_bytes(
+    through_proxy: dict[str, Any], strict_server_url: str, scenario: str
+) -> None:
+    outcome = through_proxy[scenario]
+    assert outcome["url"].startswith(f"{strict_server_url}/files/b/")
+    assert outcome["same_bytes"] is True
+
+
+def test_an_uploaded_image_can_be_used_in_a_submit(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = through_proxy["uploaded_image_in_a_submit"]
+    assert is_video(outcome["result"], strict_server_url)
+
+
+def test_validation_error_is_the_clients_http_error_with_the_detail_list(
+    through_proxy: dict[str, Any],
+) -> None:
+    assert through_proxy["validation_error"] == {
+        "name": "FalClientHTTPError",
+        "status_code": 422,
+        "message": [
+            {
+                "type": "missing",
+                "loc": ["body", "image_urls"],
+                "msg": "Field required",
+                "input": {"prompt": "no images"},
+            }
+        ],
+    }
+
+
+def test_unknown_key_is_the_clients_http_error_with_fals_text(
+    through_proxy: dict[str, Any],
+) -> None:
+    assert through_proxy["auth_error"] == {
+        "name": "FalClientHTTPError",
+        "status_code": 401,
+        "message": "No user found for Key ID and Secret",
+    }
+
+
+def test_sync_run_returns_the_output(through_proxy: dict[str, Any], strict_server_url: str) -> None:
+    assert is_video(through_proxy["run"], strict_server_url)
+
+
+def test_run_host_variables_reach_the_fakes_own_tls(
+    through_run_hosts: dict[str, Any], strict_server_url: str
+) -> None:
+    https_root = strict_server_url.replace("http://", "https://")
+    assert through_run_hosts["handle"]["status_url"].startswith(f"{https_root}/queue/")
+    assert through_run_hosts["handle"]["events"][-1] == "Completed"
+    assert through_run_hosts["subscribe"]["updates"][-1]["type"] == "Completed"
+    assert through_run_hosts["validation_error"]["status_code"] == 422
+    assert through_run_hosts["run"]["video"]["url"].startswith(f"{https_root}/files/b/")

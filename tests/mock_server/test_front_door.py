@@ -1,0 +1,135 @@
+"""The fake's one port over real sockets: CONNECT tunnels to fal's hosts only, TLS, plain HTTP."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mock_server.front_door import connect_target
+from mock_server.tls import CertificateAuthority
+from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
+
+
+@pytest.fixture
+def trust(authority: CertificateAuthority) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(authority.cert_path))
+
+
+@pytest.fixture
+def port(server_url: str) -> int:
+    return int(server_url.rsplit(":", 1)[1])
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """Send raw bytes and read the reply until the server closes or goes quiet."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            pass
+    return b"".join(chunks)
+
+
+@pytest.fixture
+def via_proxy(server_url: str, trust: ssl.SSLContext) -> Iterator[httpx.Client]:
+    with httpx.Client(proxy=server_url, verify=trust, headers=KEY, timeout=10) as client:
+        yield client
+
+
+def test_connect_to_a_fal_host_reaches_the_fake_over_tls(via_proxy: httpx.Client) -> None:
+    submitted = via_proxy.post(f"https://queue.fal.run/{ENDPOINT}", json=VALID_INPUT)
+    assert submitted.status_code == 200
+    assert submitted.json()["status_url"].startswith(f"https://queue.fal.run/{APP}/requests/")
+    status = via_proxy.get(submitted.json()["status_url"])
+    assert status.status_code == 202
+
+
+def test_every_fal_host_is_covered_by_the_certificate(via_proxy: httpx.Client) -> None:
+    for host in ["fal.run", "rest.fal.ai", "v3.fal.media", "queue.falrun.com", "rest.alpha.fal.ai"]:
+        response = via_proxy.get(f"https://{host}/nowhere")
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        pytest.param(b"example.com:443", b"403", id="foreign-host"),
+        pytest.param(b"queue.fal.run:80", b"403", id="fal-host-other-port"),
+        pytest.param(b"127.0.0.1:443", b"403", id="loopback"),
+        pytest.param(b"queue.fal.run", b"400", id="no-port"),
+    ],
+)
+def test_connect_anywhere_else_is_refused(port: int, target: bytes, status: bytes) -> None:
+    reply = exchange(port, b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 " + status)
+    assert b"Connection established" not in reply
+
+
+def test_the_python_client_stack_fails_loudly_on_a_refused_tunnel(
+    server_url: str, trust: ssl.SSLContext
+) -> None:
+    with (
+        httpx.Client(proxy=server_url, verify=trust) as client,
+        pytest.raises(httpx.ProxyError),
+    ):
+        client.get("https://example.com/")
+
+
+def test_absolute_form_requests_are_answered_not_forwarded(port: int) -> None:
+    request = b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+    reply = exchange(port, request)
+    assert reply.startswith(b"HTTP/1.1 404")
+
+
+def test_direct_tls_on_the_loopback_serves_the_prefixed_api(
+    port: int, trust: ssl.SSLContext
+) -> None:
+    with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=trust, headers=KEY) as client:
+        submitted = client.post(f"/queue/{ENDPOINT}", json=VALID_INPUT)
+    assert submitted.json()["status_url"].startswith(f"https://127.0.0.1:{port}/queue/{APP}/")
+
+
+def test_connections_that_say_nothing_do_not_stop_the_fake(port: int, server_url: str) -> None:
+    for _ in range(3):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert httpx.get(f"{server_url}/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("head", "target"),
+    [
+        (b"CONNECT queue.fal.run:443 HTTP/1.1\r\n\r\n", ("queue.fal.run", 443)),
+        (b"CONNECT QUEUE.FAL.RUN:443 HTTP/1.0\r\n\r\n", ("queue.fal.run", 443)),
+        (b"CONNECT [::1]:443 HTTP/1.1\r\n\r\n", ("[::1]", 443)),
+        (b"CONNECT queue.fal.run HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT :443 HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT queue.fal.run:4430000 HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT queue.fal.run:443\r\n\r\n", None),
+        (b"GET / HTTP/1.1\r\n\r\n", None),
+    ],
+)
+def test_connect_target(head: bytes, target: tuple[str, int] | None) -> None:
+    assert connect_target(head) == target
+
+
+def test_a_tunnel_that_does_not_speak_tls_is_dropped_and_the_fake_goes_on(
+    port: int, server_url: str
+) -> None:
+    reply = exchange(port, b"CONNECT queue.fal.run:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    assert httpx.get(f"{server_url}/nowhere").status_code == 404
+
+
+def test_a_client_that_does_not_trust_the_ca_fails_and_the_fake_goes_on(
+    port: int, server_url: str
+) -> None:
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.get(f"https://127.0.0.1:{port}/nowhere", verify=ssl.create_default_context())
+    assert httpx.get(f"{server_url}/nowhere").status_code == 404

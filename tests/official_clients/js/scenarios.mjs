@@ -1,0 +1,129 @@
+// The unmodified @fal-ai/client against falfake through its documented proxy option.
+// Usage: node scenarios.mjs <fake base URL> <valid key> <invalid key>
+// Prints one JSON object: each scenario's observations, or what it threw.
+import { createFalClient } from "@fal-ai/client";
+
+const [base, key, badKey] = process.argv.slice(2);
+const ENDPOINT = "google/gemini-omni-flash/reference-to-video";
+const proxyUrl = { url: `${base}/fal/proxy`, when: "always" };
+const fal = createFalClient({ credentials: key, proxyUrl });
+const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]);
+const input = { prompt: "A cat <IMAGE_REF_0>", image_urls: ["https://example.com/cat.png"], duration: 3 };
+
+async function bytesAt(url) {
+  return Array.from(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+}
+
+function failure(error) {
+  return {
+    name: error.constructor.name,
+    status: error.status,
+    body: error.body,
+    requestId: error.requestId,
+    fieldErrors: error.fieldErrors,
+  };
+}
+
+const scenarios = {
+  async subscribe() {
+    const updates = [];
+    const result = await fal.subscribe(ENDPOINT, {
+      input,
+      logs: true,
+      pollInterval: 50,
+      onQueueUpdate: (update) => updates.push({ status: update.status, logs: update.logs ?? null }),
+    });
+    return { result, updates };
+  },
+  async streaming_subscribe() {
+    const statuses = [];
+    const result = await fal.subscribe(ENDPOINT, {
+      input,
+      mode: "streaming",
+      logs: true,
+      onQueueUpdate: (update) => statuses.push(update.status),
+    });
+    return { result, statuses };
+  },
+  async queue_by_id() {
+    const submitted = await fal.queue.submit(ENDPOINT, { input });
+    const first = await fal.queue.status(ENDPOINT, { requestId: submitted.request_id, logs: true });
+    const done = await fal.queue.subscribeToStatus(ENDPOINT, {
+      requestId: submitted.request_id,
+      mode: "polling",
+      pollInterval: 50,
+    });
+    const result = await fal.queue.result(ENDPOINT, { requestId: submitted.request_id });
+    return { submitted, first, done, result };
+  },
+  async stream_status() {
+    const { request_id } = await fal.queue.submit(ENDPOINT, { input });
+    const stream = await fal.queue.streamStatus(ENDPOINT, { requestId: request_id, logs: true });
+    const events = [];
+    for await (const event of stream) events.push({ status: event.status, logs: event.logs });
+    const done = await stream.done();
+    return { events, done: done.status };
+  },
+  async cancel() {
+    const { request_id } = await fal.queue.submit(ENDPOINT, { input });
+    await fal.queue.cancel(ENDPOINT, { requestId: request_id });
+    const done = await fal.queue.subscribeToStatus(ENDPOINT, {
+      requestId: request_id,
+      mode: "polling",
+      pollInterval: 50,
+    });
+    try {
+      await fal.queue.result(ENDPOINT, { requestId: request_id });
+      return { done, result: "no error" };
+    } catch (error) {
+      return { done, result: failure(error) };
+    }
+  },
+  async upload() {
+    const url = await fal.storage.upload(new Blob([PNG], { type: "image/png" }));
+    return { url, bytes: await bytesAt(url) };
+  },
+  async upload_multipart() {
+    const big = new Uint8Array(91 * 1024 * 1024);
+    big[0] = 7;
+    big[big.length - 1] = 9;
+    const url = await fal.storage.upload(new Blob([big]));
+    const got = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    return { url, size: got.length, first: got[0], last: got[got.length - 1] };
+  },
+  async uploaded_image_in_a_submit() {
+    const url = await fal.storage.upload(new Blob([PNG], { type: "image/png" }));
+    const { data } = await fal.subscribe(ENDPOINT, { input: { ...input, image_urls: [url] } });
+    return { url, data };
+  },
+  async validation_error() {
+    try {
+      await fal.subscribe(ENDPOINT, { input: { prompt: "no images" } });
+      return "no error";
+    } catch (error) {
+      return failure(error);
+    }
+  },
+  async auth_error() {
+    const stranger = createFalClient({ credentials: badKey, proxyUrl });
+    try {
+      await stranger.run(ENDPOINT, { input });
+      return "no error";
+    } catch (error) {
+      return failure(error);
+    }
+  },
+  async run() {
+    return await fal.run(ENDPOINT, { input });
+  },
+};
+
+const results = {};
+for (const [name, scenario] of Object.entries(scenarios)) {
+  try {
+    results[name] = await scenario();
+  } catch (error) {
+    results[name] = { threw: String(error), ...failure(error) };
+  }
+}
+console.log(JSON.stringify(results));

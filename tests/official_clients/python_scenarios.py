@@ -1,0 +1,144 @@
+"""The unmodified Python fal-client against falfake, configured only through the environment.
+
+Run by tests/official_clients in a fresh process with the variables `python -m mock_server env`
+prints (or the FAL_RUN_HOST ones); prints one JSON object of each scenario's observations.
+Usage: python python_scenarios.py <bad key> <scenario> [<scenario> ...]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import fal_client
+import httpx
+
+ENDPOINT = "google/gemini-omni-flash/reference-to-video"
+INPUT = {"prompt": "A cat <IMAGE_REF_0>", "image_urls": ["https://example.com/cat.png"]}
+PNG = b"\x89PNG\r\n\x1a\n\x01\x02\x03\x04"
+BIG = b"\x07" + bytes(101 * 1024 * 1024) + b"\x09"
+
+
+def failure(error: Exception) -> dict[str, Any]:
+    return {
+        "name": type(error).__name__,
+        "status_code": getattr(error, "status_code", None),
+        "message": getattr(error, "message", str(error)),
+    }
+
+
+def fetched(url: str) -> bytes:
+    with httpx.Client(trust_env=True) as client:
+        return client.get(url).content
+
+
+def subscribe() -> dict[str, Any]:
+    updates: list[dict[str, Any]] = []
+
+    def record(update: fal_client.Status) -> None:
+        logs = getattr(update, "logs", None)
+        updates.append({"type": type(update).__name__, "logs": logs})
+
+    result = fal_client.subscribe(ENDPOINT, INPUT, with_logs=True, on_queue_update=record)
+    return {"result": result, "updates": updates}
+
+
+def handle() -> dict[str, Any]:
+    submitted = fal_client.submit(ENDPOINT, INPUT)
+    first = submitted.status(with_logs=True)
+    events = [type(event).__name__ for event in submitted.iter_events(with_logs=True)]
+    return {
+        "status_url": submitted.status_url,
+        "first": type(first).__name__,
+        "events": events,
+        "result": submitted.get(),
+        "by_id": fal_client.result(ENDPOINT, submitted.request_id),
+        "status_by_id": type(fal_client.status(ENDPOINT, submitted.request_id)).__name__,
+    }
+
+
+def cancel() -> dict[str, Any]:
+    submitted = fal_client.submit(ENDPOINT, INPUT)
+    submitted.cancel()
+    final = list(submitted.iter_events())[-1]
+    try:
+        submitted.get()
+        outcome: Any = "no error"
+    except fal_client.client.FalClientHTTPError as error:
+        outcome = failure(error)
+    error_type = getattr(final, "error_type", None)
+    return {"final": type(final).__name__, "error_type": error_type, "result": outcome}
+
+
+def upload_cdn() -> dict[str, Any]:
+    url = fal_client.upload(PNG, "image/png", "ref.png")
+    return {"url": url, "same_bytes": fetched(url) == PNG}
+
+
+def upload_initiate() -> dict[str, Any]:
+    url = fal_client.upload(PNG, "image/png", "ref.png", repository="fal")
+    return {"url": url, "same_bytes": fetched(url) == PNG}
+
+
+def upload_multipart() -> dict[str, Any]:
+    url = fal_client.upload(BIG, "application/octet-stream", "big.bin")
+    return {"url": url, "same_bytes": fetched(url) == BIG}
+
+
+def uploaded_image_in_a_submit() -> dict[str, Any]:
+    url = fal_client.upload(PNG, "image/png", "ref.png")
+    return {"url": url, "result": fal_client.subscribe(ENDPOINT, {**INPUT, "image_urls": [url]})}
+
+
+def validation_error() -> dict[str, Any]:
+    try:
+        fal_client.submit(ENDPOINT, {"prompt": "no images"}).get()
+        return {"raised": None}
+    except fal_client.client.FalClientHTTPError as error:
+        return failure(error)
+
+
+def auth_error() -> dict[str, Any]:
+    try:
+        fal_client.SyncClient(key=sys.argv[1]).run(ENDPOINT, INPUT)
+        return {"raised": None}
+    except fal_client.client.FalClientHTTPError as error:
+        return failure(error)
+
+
+def run() -> dict[str, Any]:
+    result: dict[str, Any] = fal_client.run(ENDPOINT, INPUT)
+    return result
+
+
+SCENARIOS: dict[str, Callable[[], Any]] = {
+    function.__name__: function
+    for function in [
+        subscribe,
+        handle,
+        cancel,
+        upload_cdn,
+        upload_initiate,
+        upload_multipart,
+        uploaded_image_in_a_submit,
+        validation_error,
+        auth_error,
+        run,
+    ]
+}
+
+
+def main() -> None:
+    results: dict[str, Any] = {}
+    for name in sys.argv[2:]:
+        try:
+            results[name] = SCENARIOS[name]()
+        except Exception as error:  # report, so one broken scenario does not hide the others
+            results[name] = {"threw": repr(error)}
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The unmodified JS `@fal-ai/client` 1.10.1 against a real fake, through its `proxyUrl` option.
+
+The Makefile installs the client into tests/official_clients/js/node_modules from its lock file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.official_clients.conftest import BAD_KEY, HERE, KEY, run_scenarios
+
+JS = HERE / "js"
+
+
+@pytest.fixture(scope="module")
+def outcomes(strict_server_url: str) -> dict[str, Any]:
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "@fal-ai" / "client").is_dir():
+        pytest.fail("node and tests/official_clients/js/node_modules are needed: run `make test`")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    return run_scenarios([node, str(JS / "scenarios.mjs"), strict_server_url, KEY, BAD_KEY], env)
+
+
+def is_video(data: Any, server_url: str) -> bool:
+    video = data["video"]
+    return bool(video["url"].startswith(f"{server_url}/files/b/") and video["file_size"] > 0)
+
+
+def test_subscribe_polls_until_completed_with_logs(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = outcomes["subscribe"]
+    assert is_video(outcome["result"]["data"], strict_server_url)
+    assert outcome["result"]["requestId"]
+    statuses = [update["status"] for update in outcome["updates"]]
+    assert statuses[0] == "IN_QUEUE"
+    assert statuses[-1] == "COMPLETED"
+    assert "IN_PROGRESS" in statuses
+    assert any(update["logs"] for update in outcome["updates"])
+
+
+def test_streaming_subscribe_follows_the_sse_stream(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = outcomes["streaming_subscribe"]
+    assert is_video(outcome["result"]["data"], strict_server_url)
+    assert outcome["statuses"][-1] == "COMPLETED"
+
+
+def test_submit_status_and_result_by_id(outcomes: dict[str, Any], strict_server_url: str) -> None:
+    outcome = outcomes["queue_by_id"]
+    request_id = outcome["submitted"]["request_id"]
+    assert outcome["submitted"]["status"] == "IN_QUEUE"
+    assert outcome["first"]["request_id"] == request_id
+    assert outcome["done"]["status"] == "COMPLETED"
+    assert outcome["result"]["requestId"] == request_id
+    assert is_video(outcome["result"]["data"], strict_server_url)
+
+
+def test_stream_status_sends_each_log_line_once(outcomes: dict[str, Any]) -> None:
+    outcome = outcomes["stream_status"]
+    assert outcome["done"] == "COMPLETED"
+    messages = [log["message"] for event in outcome["events"] for log in event["logs"] or []]
+    assert messages == [
+        "Validating input",
+        "Loading 1 reference image",
+        "Generating 3 s of video at 16:9",
+        "Encoding video",
+        "Video generated",
+    ]
+
+
+def test_cancel_ends_the_wait_and_the_result_is_an_api_error_499(
+    outcomes: dict[str, Any],
+) -> None:
+    outcome = outcomes["cancel"]
+    assert outcome["done"]["status"] == "COMPLETED"
+    assert outcome["result"]["name"] == "ApiError"
+    assert outcome["result"]["status"] == 499
+    assert outcome["result"]["body"] == {
+        "detail": "Request cancelled by the client.",
+        "error_type": "client_cancelled",
+    }
+
+
+def test_upload_stores_the_bytes(outcomes: dict[str, Any], strict_server_url: str) -> None:
+    outcome = outcomes["upload"]
+    assert outcome["url"].startswith(f"{strict_server_url}/files/b/")
+    assert outcome["bytes"] == [137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]
+
+
+def test_large_upload_goes_in_parts(outcomes: dict[str, Any]) -> None:
+    outcome = outcomes["upload_multipart"]
+    assert outcome == {
+        "url": outcome["url"],
+        "size": 91 * 1024 * 1024,
+        "first": 7,
+        "last": 9,
+    }
+
+
+def test_an_uploaded_image_can_be_used_in_a_submit(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    assert is_video(outcomes["uploaded_image_in_a_submit"]["data"], strict_server_url)
+
+
+def test_validation_error_is_a_validation_error_with_field_errors(
+    outcomes: dict[str, Any],
+) -> None:
+    outcome = outcomes["validation_error"]
+    assert outcome["name"] == "ValidationError"
+    assert outcome["status"] == 422
+    assert outcome["fieldErrors"] == [
+        {
+            "type": "missing",
+            "loc": ["body", "image_urls"],
+            "msg": "Field required",
+            "input": {"prompt": "no images"},
+        }
+    ]
+    assert outcome["requestId"]
+
+
+def test_unknown_key_is_an_api_error_401(outcomes: dict[str, Any]) -> None:
+    outcome = outcomes["auth_error"]
+    assert outcome["name"] == "ApiError"
+    assert outcome["status"] == 401
+    assert outcome["body"] == {"detail": "No user found for Key ID and Secret"}
+
+
+def test_sync_run_returns_data_and_request_id(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    assert is_video(outcomes["run"]["data"], strict_server_url)
+    assert outcomes["run"]["requestId"]
