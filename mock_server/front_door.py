@@ -87,22 +87,26 @@ class FrontDoor:
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            client, _ = await loop.sock_accept(self._sock)
+            try:
+                client, _ = await loop.sock_accept(self._sock)
+            except OSError as exc:  # e.g. out of file descriptors: keep serving the others
+                logger.warning("accept failed: %r", exc)
+                await asyncio.sleep(0.1)
+                continue
             task = loop.create_task(self._admit(client))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _admit(self, client: socket.socket) -> None:
         loop = asyncio.get_running_loop()
+        handed_over = False
         try:
             async with asyncio.timeout(_HEAD_TIMEOUT_SECONDS):
                 first = await _peek(client)
                 if not first:
-                    client.close()
                     return
                 if first == _CONNECT:
                     if not await self._open_tunnel(client):
-                        client.close()
                         return
                     tls: ssl.SSLContext | None = self._tls
                 elif first[0] == _TLS_HANDSHAKE and self._tls is not None:
@@ -115,9 +119,12 @@ class FrontDoor:
                     ssl=tls,
                     ssl_handshake_timeout=None if tls is None else _HEAD_TIMEOUT_SECONDS,
                 )
+                handed_over = True
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             logger.info("dropped a connection before HTTP: %r", exc)
-            client.close()
+        finally:
+            if not handed_over:
+                client.close()
 
     async def _open_tunnel(self, client: socket.socket) -> bool:
         """Read the CONNECT head; answer 200 for fal's hosts, or an error, which closes it."""

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,9 +48,9 @@ def test_cancel_over_a_real_socket(http: httpx.Client) -> None:
     assert http.get(submitted["response_url"]).status_code == 499
 
 
-def test_command_line_prints_where_it_serves_and_serves(tmp_path: object) -> None:
+def test_command_line_prints_where_it_serves_and_serves(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--run-seconds", "0.05"]
-    command += ["--video-size", "64x36"]
+    command += ["--video-size", "64x36", "--ca-dir", str(tmp_path)]
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stderr is not None
