@@ -13,10 +13,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import ENDPOINT_ID, AspectRatioEnum, File, ReferenceToVideoOutput, validate_input
+from contracts.detail import validation_detail
 from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.models import Job, LogLine, VideoSpec
 from mock_server.settings import Settings
-from mock_server.validation import decode_body, validation_detail
+from mock_server.validation import decode_body
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
-from contracts import validate_input
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
 from mock_server.models import Priority
 from mock_server.validation import (
@@ -14,7 +12,6 @@ from mock_server.validation import (
     parse_max_queue_length,
     parse_priority,
     parse_request_timeout,
-    validation_detail,
 )
 
 
@@ -50,15 +47,6 @@ def test_decode_body_reports_the_json_error_position() -> None:
 def test_decode_body_gives_up_on_bytes_that_are_not_text() -> None:
     with pytest.raises(BodyNotParsed):
         decode_body(b"\x80\x81", None)
-
-
-def test_validation_detail_prefixes_body_and_makes_ctx_json() -> None:
-    with pytest.raises(ValidationError) as caught:
-        validate_input({"prompt": "<IMAGE_REF_x>", "image_urls": ["a"]})
-    (entry,) = validation_detail(caught.value)
-    assert entry["loc"] == ["body", "prompt"]
-    assert entry["ctx"] == {"error": {}}
-    assert entry["msg"].startswith("Value error, malformed image reference")
 
 
 @pytest.mark.parametrize(
