@@ -1,1 +1,53 @@
-"""falfake's minimal fal client: its code arrives with issue #5; until then it is empty."""
+"""A small typed client for google/gemini-omni-flash/reference-to-video, on fal or on falfake."""
+
+from client.aio import AsyncFalClient
+from client.config import Hosts
+from client.errors import (
+    ApiError,
+    AuthenticationError,
+    ContentPolicyViolation,
+    FalClientError,
+    MissingCredentials,
+    RateLimited,
+    RequestCancelled,
+    ServerError,
+    StartTimeout,
+    SubscribeTimeout,
+    TransportError,
+    UnexpectedResponse,
+    ValidationError,
+)
+from client.models import Completed, InProgress, LogEntry, Queued, Status, Submitted
+from client.retry import RetryPolicy
+from client.sync import FalClient
+from contracts import AspectRatioEnum, File, ReferenceToVideoInput, ReferenceToVideoOutput
+
+__all__ = [
+    "ApiError",
+    "AspectRatioEnum",
+    "AsyncFalClient",
+    "AuthenticationError",
+    "Completed",
+    "ContentPolicyViolation",
+    "FalClient",
+    "FalClientError",
+    "File",
+    "Hosts",
+    "InProgress",
+    "LogEntry",
+    "MissingCredentials",
+    "Queued",
+    "RateLimited",
+    "ReferenceToVideoInput",
+    "ReferenceToVideoOutput",
+    "RequestCancelled",
+    "RetryPolicy",
+    "ServerError",
+    "StartTimeout",
+    "Status",
+    "Submitted",
+    "SubscribeTimeout",
+    "TransportError",
+    "UnexpectedResponse",
+    "ValidationError",
+]
