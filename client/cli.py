@@ -1,0 +1,106 @@
+"""`python -m client generate`: make a video from a prompt and reference images, with progress."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from client.config import Hosts
+from client.errors import ApiError, FalClientError, ValidationError
+from client.models import InProgress, LogEntry, Queued, Status
+from client.sync import FalClient
+from contracts import ENDPOINT_ID
+
+EXIT_FAILED = 1
+EXIT_REJECTED = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m client", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help=f"run {ENDPOINT_ID}")
+    generate.add_argument("--prompt", required=True)
+    generate.add_argument(
+        "--image", action="append", required=True, help="a path (uploaded first) or URL; repeat"
+    )
+    generate.add_argument("--duration", type=int, default=None, help="3 to 10 seconds")
+    generate.add_argument("--aspect-ratio", choices=["16:9", "9:16"], default=None)
+    generate.add_argument("-o", "--output", type=Path, default=Path("output.mp4"))
+    generate.add_argument("--key", help="fal key (default: FAL_KEY)")
+    generate.add_argument("--falfake", metavar="URL", help="use a falfake at URL instead of fal")
+    return root
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = console or Console(stderr=True)
+    try:
+        return _generate(args, console)
+    except ValidationError as exc:
+        console.print(f"[red]Rejected:[/red] {_reasons(exc)}")
+        return EXIT_REJECTED
+    except ApiError as exc:
+        console.print(f"[red]fal answered {exc.status_code}:[/red] {_reasons(exc)}")
+        return EXIT_FAILED
+    except (FalClientError, OSError, httpx.HTTPError) as exc:
+        console.print(f"[red]Failed:[/red] {exc}")
+        return EXIT_FAILED
+
+
+def _generate(args: argparse.Namespace, console: Console) -> int:
+    hosts = Hosts.falfake(args.falfake) if args.falfake else Hosts.from_env()
+    images: list[str | Path] = [
+        image if image.startswith(("http://", "https://", "data:")) else Path(image)
+        for image in args.image
+    ]
+    data: dict[str, object] = {"prompt": args.prompt, "image_urls": images}
+    if args.duration is not None:
+        data["duration"] = args.duration
+    if args.aspect_ratio is not None:
+        data["aspect_ratio"] = args.aspect_ratio
+    with FalClient(args.key, hosts=hosts) as client, _progress(console) as progress:
+        task = progress.add_task("Uploading and submitting")
+
+        def on_update(status: Status) -> None:
+            progress.update(task, description=_describe(status))
+
+        def on_log(line: LogEntry) -> None:
+            progress.console.print(f"[dim]{line.timestamp}[/dim] {line.message}")
+
+        output = client.subscribe(data, on_queue_update=on_update, on_log=on_log)
+        progress.update(task, description="Downloading the video")
+        with httpx.stream("GET", output.video.url, timeout=60) as response:
+            response.raise_for_status()
+            with args.output.open("wb") as file:
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+    console.print(f"[green]Saved[/green] {args.output} ({output.video.url})")
+    return 0
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    )
+
+
+def _describe(status: Status) -> str:
+    if isinstance(status, Queued):
+        return f"In queue, position {status.position}"
+    if isinstance(status, InProgress):
+        return "Generating"
+    return "Finished" if status.error is None else f"Failed: {status.error}"
+
+
+def _reasons(exc: ApiError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in entry.get('loc', [])[1:]) or 'input'}: {entry.get('msg')}"
+            for entry in exc.field_errors
+        )
+    return str(exc.detail)
