@@ -13,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from client.config import Hosts
 from client.errors import ApiError, FalClientError, ValidationError
 from client.models import InProgress, LogEntry, Queued, Status
+from client.retry import RetryPolicy
 from client.sync import FalClient
 from contracts import ENDPOINT_ID
 
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     except ApiError as exc:
         console.print(f"[red]fal answered {exc.status_code}:[/red] {_reasons(exc)}")
         return EXIT_FAILED
-    except (FalClientError, OSError, httpx.HTTPError) as exc:
+    except (FalClientError, OSError, httpx.HTTPError) as exc:  # OSError: writing the output
         console.print(f"[red]Failed:[/red] {exc}")
         return EXIT_FAILED
 
@@ -63,7 +64,9 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
         data["duration"] = args.duration
     if args.aspect_ratio is not None:
         data["aspect_ratio"] = args.aspect_ratio
-    with FalClient(args.key, hosts=hosts) as client, _progress(console) as progress:
+    # Fewer retries than the library's default: a person is waiting at the terminal.
+    retry = RetryPolicy(max_attempts=4)
+    with FalClient(args.key, hosts=hosts, retry=retry) as client, _progress(console) as progress:
         task = progress.add_task("Uploading and submitting")
 
         def on_update(status: Status) -> None:

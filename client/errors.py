@@ -2,6 +2,7 @@
 
 FalClientError
 ├── MissingCredentials         no key given and none in the environment
+├── LocalFileError             a file to upload cannot be read
 ├── TransportError             the request never got an answer (after retries)
 ├── SubscribeTimeout           `subscribe(timeout=...)` ran out; the request was cancelled
 ├── UnexpectedResponse         an answer that is not fal's protocol
@@ -27,6 +28,10 @@ class FalClientError(Exception):
 
 
 class MissingCredentials(FalClientError):
+    pass
+
+
+class LocalFileError(FalClientError):
     pass
 
 

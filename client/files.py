@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from client.errors import LocalFileError
+
 _URL_PREFIXES = ("http://", "https://", "data:")
 _MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
@@ -35,7 +37,11 @@ def read_file(
         return None
     if isinstance(value, str | Path):
         path = Path(value)
-        return _named(path.read_bytes(), file_name or path.name, content_type)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LocalFileError(f"Cannot read {path}: {exc.strerror}") from exc
+        return _named(data, file_name or path.name, content_type)
     if hasattr(value, "read"):
         data = value.read()
         if isinstance(data, str):
