@@ -83,10 +83,16 @@ def send(
         yield Sleep(policy.delay(attempt, response.headers.get("retry-after")))
 
 
-def checked_json(response: httpx.Response) -> Any:
-    """The JSON of a successful response; the matching `ApiError` for an error status."""
+def checked(response: httpx.Response) -> httpx.Response:
+    """The response if it succeeded; the matching `ApiError` for an error status."""
     if not response.is_success:
         raise api_error(response)
+    return response
+
+
+def checked_json(response: httpx.Response) -> Any:
+    """The JSON of a successful response; the matching `ApiError` for an error status."""
+    checked(response)
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -208,7 +214,7 @@ class Calls:
 
     def cancel(self, request_id: str) -> Operation[None]:
         request = self.request("PUT", self._queue_url(request_id, "/cancel"))
-        checked_json((yield from send(request, self.policy)))
+        checked((yield from send(request, self.policy)))
 
     def run(
         self, data: Input, *, request_timeout: float | None = None
@@ -278,12 +284,13 @@ class Calls:
         for number, offset in enumerate(range(0, len(local.data), PART_SIZE), start=1):
             chunk = local.data[offset : offset + PART_SIZE]
             url = f"{access_url}/multipart/{upload_id}/{number}"
-            response = yield from send(self.request("PUT", url, content=chunk), self.policy)
-            checked_json(response)
+            response = checked(
+                (yield from send(self.request("PUT", url, content=chunk), self.policy))
+            )
             parts.append({"partNumber": number, "etag": response.headers["etag"]})
         url = f"{access_url}/multipart/{upload_id}/complete"
         finish = self.request("POST", url, json={"parts": parts})
-        checked_json((yield from send(finish, self.policy)))
+        checked((yield from send(finish, self.policy)))
         return str(access_url)
 
     def _cdn_token(self) -> Operation[tuple[str, str]]:
