@@ -15,6 +15,7 @@ from mock_server.fake import Fake
 from mock_server.files import FileStore
 from mock_server.hosts import HostRouter
 from mock_server.ids import file_segment, uuid7
+from mock_server.images import http_fetch
 from mock_server.routes import route_table
 from mock_server.settings import Settings
 from mock_server.store import RequestStore
@@ -43,6 +44,7 @@ def create_app(
         store=store,
         files=FileStore(settings.retention.max_files),
         uploads=Uploads(clock.now),
+        fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",

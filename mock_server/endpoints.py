@@ -1,4 +1,4 @@
-"""The fal endpoints the fake serves, as data: id, input validation, runner plan and output shape.
+"""The fal endpoints the fake serves, as data: id, how a runner plans a request, output shape.
 
 The queue code knows endpoints only through `Endpoint`; serving a second model means adding an entry
 to `ENDPOINTS`.
@@ -6,7 +6,8 @@ to `ENDPOINTS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,17 +16,34 @@ from pydantic import ValidationError
 from contracts import ENDPOINT_ID, AspectRatioEnum, File, ReferenceToVideoOutput, validate_input
 from contracts.detail import validation_detail
 from mock_server.errors import BodyNotParsed, InvalidInput
-from mock_server.models import Job, LogLine, VideoSpec
+from mock_server.files import FileStore
+from mock_server.images import Fetch, load_images
+from mock_server.models import ImageSource, Job, LogLine, VideoSpec
+from mock_server.safety import input_flags, output_flag
 from mock_server.settings import Settings
 from mock_server.validation import decode_body
+
+_IMAGE_REF = re.compile(r"<IMAGE_REF_(\d+)>")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What a runner may look at besides the body."""
+
+    settings: Settings
+    files: FileStore
+    request_id: str
+    own_roots: Sequence[str] = ()
+    forced_safety: frozenset[str] = frozenset()
+    fetch: Fetch | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One fal endpoint: `plan` validates a decoded body (raising InvalidInput) into a Job."""
+    """One fal endpoint: `plan` turns a decoded body into a Job, raising InvalidInput if it must."""
 
     endpoint_id: str
-    plan: Callable[[object, Settings], Job]
+    plan: Callable[[object, PlanContext], Awaitable[Job]]
     output: Callable[[str, int], dict[str, Any]]
 
     @property
@@ -35,48 +53,85 @@ class Endpoint:
         return f"{owner}/{app}"
 
 
-def plan_job(
-    endpoint: Endpoint, raw: bytes, content_type: str | None, settings: Settings, request_id: str
+async def plan_job(
+    endpoint: Endpoint, raw: bytes, content_type: str | None, context: PlanContext
 ) -> Job:
-    """What the runner will do with this body; bad input becomes a Job that fails with a 422."""
+    """What the runner will do with this body; input it rejects becomes a Job failing with it."""
     try:
-        return endpoint.plan(decode_body(raw, content_type), settings)
+        return await endpoint.plan(decode_body(raw, content_type), context)
     except (InvalidInput, BodyNotParsed) as exc:
-        exc.request_id = request_id
+        exc.request_id = context.request_id
+        reason = "Input rejected" if _is_content_policy(exc) else "Input validation failed"
         return Job(
             logs=(
                 LogLine(0.0, "Validating input"),
-                LogLine(0.0, f"Input validation failed: {exc.message()}", "ERROR"),
+                LogLine(0.0, f"{reason}: {exc.message()}", "ERROR"),
             ),
             outcome=exc,
         )
 
 
+def _is_content_policy(exc: InvalidInput | BodyNotParsed) -> bool:
+    detail = exc.detail if isinstance(exc.detail, list) else []
+    return any(entry.get("type") == "content_policy_violation" for entry in detail)
+
+
 def check_at_submit(job: Job, settings: Settings) -> None:
     """With validation at submit, bad input is a 422 at once instead of on the result (§3)."""
-    if settings.validate_at == "submit" and job.failure is not None:
+    if settings.validate_at == "submit" and job.failure is not None and not job.fails_late:
         raise job.failure
 
 
-def _plan_reference_to_video(payload: object, settings: Settings) -> Job:
+async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job:
+    settings = context.settings
     try:
         data = validate_input(payload, settings.limits)
     except ValidationError as exc:
         raise InvalidInput(validation_detail(exc, settings.validation_detail)) from None
+    images = await load_images(
+        data.image_urls,
+        context.files,
+        settings.images,
+        own_roots=context.own_roots,
+        fetch=context.fetch,
+    )
+    flags = input_flags(
+        data.prompt, data.image_urls, images, settings.safety, context.forced_safety
+    )
+    if flags:
+        raise InvalidInput(flags)
     width, height = settings.video_width, settings.video_height
     if data.aspect_ratio is AspectRatioEnum.PORTRAIT:
         width, height = height, width
-    count = len(data.image_urls)
-    return Job(
-        logs=(
-            LogLine(0.0, "Validating input"),
-            LogLine(0.05, f"Loading {count} reference image{'s' if count > 1 else ''}"),
-            LogLine(0.3, f"Generating {data.duration} s of video at {data.aspect_ratio.value}"),
-            LogLine(0.8, "Encoding video"),
-            LogLine(1.0, "Video generated"),
-        ),
-        outcome=VideoSpec(width=width, height=height, duration=data.duration),
+    video = VideoSpec(
+        width=width,
+        height=height,
+        duration=data.duration,
+        prompt=data.prompt,
+        request_id=context.request_id,
+        images=in_prompt_order(data.prompt, images),
     )
+    count = len(images)
+    logs = (
+        LogLine(0.0, "Validating input"),
+        LogLine(0.05, f"Loading {count} reference image{'s' if count > 1 else ''}"),
+        LogLine(0.3, f"Generating {data.duration} s of video at {data.aspect_ratio.value}"),
+        LogLine(0.8, "Encoding video"),
+        LogLine(1.0, "Video generated"),
+    )
+    flagged = output_flag(data.prompt, settings.safety, context.forced_safety)
+    if flagged is None:
+        return Job(logs=logs, outcome=video)
+    checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")
+    failure = InvalidInput([flagged], request_id=context.request_id)
+    return Job(logs=(*logs, checked), outcome=failure, fails_late=True)
+
+
+def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSource, ...]:
+    """The images in the order the prompt's tags first name them, then the unnamed ones."""
+    named = dict.fromkeys(int(n) for n in _IMAGE_REF.findall(prompt) if int(n) < len(images))
+    rest = [i for i in range(len(images)) if i not in named]
+    return tuple(images[i] for i in [*named, *rest])
 
 
 def _video_output(url: str, file_size: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from mock_server.clock import Clock
 from mock_server.files import FileStore
+from mock_server.images import Fetch
 from mock_server.settings import Settings
 from mock_server.store import RequestStore
 from mock_server.uploads import Uploads
@@ -21,6 +22,7 @@ class Fake:
     store: RequestStore
     files: FileStore
     uploads: Uploads
+    fetch: Fetch | None
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mock_server.errors import FalError
 
@@ -37,6 +37,16 @@ class LogLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageSource:
+    """A reference image as the renderer draws it: its bytes, or a placeholder showing `label`."""
+
+    digest: str  # sha256 of the bytes (or of the URL, for a placeholder): what equality uses
+    label: str
+    index: int = 0  # the n of <IMAGE_REF_n>
+    data: bytes | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class VideoSpec:
     """What the runner renders; equal specs give equal bytes."""
 
@@ -44,6 +54,9 @@ class VideoSpec:
     height: int
     duration: int
     fps: int = 24
+    prompt: str = ""
+    request_id: str = ""
+    images: tuple[ImageSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,8 @@ class Job:
 
     logs: tuple[LogLine, ...]
     outcome: VideoSpec | FalError
+    # A failure found only after running (a flagged output), not when the input is read.
+    fails_late: bool = False
 
     @property
     def failure(self) -> FalError | None:

@@ -102,6 +102,12 @@ def finished_output(snapshot: Snapshot, root: str) -> VideoSpec:
     return job_output(request.job)
 
 
+def reject_early(job: Job) -> None:
+    """Raise the job's error if the runner finds it before generating anything."""
+    if job.failure is not None and not job.fails_late:
+        raise_failure(job.failure)
+
+
 def job_output(job: Job) -> VideoSpec:
     """The video a job renders; raises the job's error when it fails."""
     if isinstance(job.outcome, FalError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from contracts import InputLimits
+from mock_server.safety import SafetyRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,16 @@ class Retention:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """What the fake accepts as a reference image; fal does not document its limits (§19 q6)."""
+
+    formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP")
+    min_side: int = 16
+    max_side: int = 4096
+    max_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one fake instance."""
 
@@ -53,6 +64,11 @@ class Settings:
     auth: Auth = field(default_factory=Auth)
     retention: Retention = field(default_factory=Retention)
     limits: InputLimits = field(default_factory=InputLimits)
+    images: ImageLimits = field(default_factory=ImageLimits)
+    safety: SafetyRules = field(default_factory=SafetyRules)
+    # Remote image URLs are drawn as placeholders unless fetching is turned on.
+    fetch_images: bool = False
+    fetch_timeout_seconds: float = 10.0
     # fal validates when the runner executes (PROTOCOL.md §3); "submit" answers 422 at once instead.
     validate_at: Literal["run", "submit"] = "run"
     # "full" adds pydantic's `input`/`ctx` to 422 entries, like FastAPI; fal's recordings omit them.

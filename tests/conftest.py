@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
+from PIL import Image
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, Timing, create_app
@@ -25,6 +27,13 @@ VALID_INPUT = {
     "image_urls": ["https://example.com/cat.png"],
     "duration": 3,
 }
+
+
+def png(color: tuple[int, int, int] = (220, 30, 30), size: tuple[int, int] = (64, 48)) -> bytes:
+    """A real PNG of one colour: the fake decodes reference images."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 @pytest.fixture

@@ -7,7 +7,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.auth import check_authorization
+from mock_server.endpoints import PlanContext
 from mock_server.errors import PayloadTooLarge
+from mock_server.fake import Fake
+from mock_server.hosts import media_root
+from mock_server.safety import FORCE_HEADER, forced_stages
 from mock_server.settings import Auth
 
 
@@ -36,3 +40,18 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
+    """What the runner may use: the fake's files, its addresses, and forced safety stages."""
+    roots = [media_root(request, None)]
+    if fake.settings.public_url is not None:
+        roots.append(fake.settings.public_url)
+    return PlanContext(
+        settings=fake.settings,
+        files=fake.files,
+        request_id=request_id,
+        own_roots=roots,
+        forced_safety=forced_stages(request.headers.get(FORCE_HEADER)),
+        fetch=fake.fetch,
+    )

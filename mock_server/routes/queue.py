@@ -17,7 +17,7 @@ from mock_server.hosts import media_root, service_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import cancel_body, finished_output, status_body, status_code
-from mock_server.routes.common import read_body
+from mock_server.routes.common import plan_context, read_body
 from mock_server.sse import SSE_HEADERS, status_events
 from mock_server.store import NewRequest
 from mock_server.validation import (
@@ -39,7 +39,8 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     max_queue_length = parse_max_queue_length(request.query_params.get("fal_max_queue_length"))
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
-    job = plan_job(endpoint, raw, request.headers.get("content-type"), fake.settings, request_id)
+    context = plan_context(request, fake, request_id)
+    job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
     check_at_submit(job, fake.settings)
     snapshot = fake.store.submit(
         NewRequest(

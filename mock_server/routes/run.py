@@ -15,8 +15,8 @@ from mock_server.fake import fake_of
 from mock_server.hosts import media_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
-from mock_server.responses import job_output
-from mock_server.routes.common import read_body
+from mock_server.responses import job_output, reject_early
+from mock_server.routes.common import plan_context, read_body
 from mock_server.validation import parse_request_timeout
 
 
@@ -28,9 +28,11 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     )
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
-    job = plan_job(endpoint, raw, request.headers.get("content-type"), fake.settings, request_id)
-    video = job_output(job)
+    context = plan_context(request, fake, request_id)
+    job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
+    reject_early(job)
     await fake.clock.sleep(fake.settings.timing.run_seconds)
+    video = job_output(job)
     output = await publish_output(
         endpoint,
         video,

@@ -23,7 +23,7 @@ from client import (
     ValidationError,
 )
 from mock_server import ManualClock
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, png
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +32,7 @@ INPUT = {
     "image_urls": ["https://example.com/cat.png"],
     "duration": 3,
 }
-PNG = b"\x89PNG\r\n\x1a\n-reference-image"
+PNG = png()
 
 
 @pytest.fixture

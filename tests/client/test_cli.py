@@ -16,9 +16,9 @@ from rich.console import Console
 from client.cli import main
 from mock_server import Auth
 from mock_server.tls import CertificateAuthority
-from tests.conftest import REAL_TIME, running_fake
+from tests.conftest import REAL_TIME, png, running_fake
 
-PNG = b"\x89PNG\r\n\x1a\n-reference"
+PNG = png()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ const [base, key, badKey] = process.argv.slice(2);
 const ENDPOINT = "google/gemini-omni-flash/reference-to-video";
 const proxyUrl = { url: `${base}/fal/proxy`, when: "always" };
 const fal = createFalClient({ credentials: key, proxyUrl });
-const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4]);
+// A real 16x16 red PNG: the fake decodes reference images.
+const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0, 0, 0, 144, 145, 104, 54, 0, 0, 0, 25, 73, 68, 65, 84, 120, 156, 99, 188, 35, 39, 199, 64, 10, 96, 34, 73, 245, 168, 134, 81, 13, 67, 74, 3, 0, 140, 75, 1, 56, 193, 233, 238, 225, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130]);
 const input = { prompt: "A cat <IMAGE_REF_0>", image_urls: ["https://example.com/cat.png"], duration: 3 };
 
 async function bytesAt(url) {
