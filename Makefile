@@ -8,7 +8,7 @@ JS_STAMP := $(JS_CLIENT)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt lock clean
+.PHONY: run test lint fmt lock clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 test: lint $(JS_STAMP)
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
+
+# Figures, not pass/fail: rendering time cold and cached (see tests/benchmarks/render.py).
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.render
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .

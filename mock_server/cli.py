@@ -13,11 +13,13 @@ from pathlib import Path
 
 from contracts import InputLimits
 from mock_server.app import create_app
+from mock_server.safety import SafetyRules
 from mock_server.server import Server, bind
-from mock_server.settings import Auth, Retention, Settings, Timing
+from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
 from mock_server.tls import CertificateAuthority, default_ca_dir
 
 _TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
+_IMAGES = ImageLimits()
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -25,6 +27,13 @@ def _size(text: str) -> tuple[int, int]:
     if match is None or int(match.group(1)) % 2 or int(match.group(2)) % 2:
         raise argparse.ArgumentTypeError("expected WIDTHxHEIGHT with even numbers, e.g. 1280x720")
     return int(match.group(1)), int(match.group(2))
+
+
+def _safety_rules(path: str) -> SafetyRules:
+    try:
+        return SafetyRules.from_file(Path(path))
+    except (OSError, ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot use {path}: {exc}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -80,6 +89,15 @@ def parser() -> argparse.ArgumentParser:
     limits.add_argument(
         "--max-upload-bytes", type=_positive_int, default=_SETTINGS.max_upload_bytes
     )
+    images = serve.add_argument_group("reference images and safety filters")
+    images.add_argument("--fetch-images", action="store_true", help="fetch remote image URLs")
+    images.add_argument("--fetch-timeout", type=_positive_float, default=10.0)
+    images.add_argument("--image-min-side", type=_positive_int, default=_IMAGES.min_side)
+    images.add_argument("--image-max-side", type=_positive_int, default=_IMAGES.max_side)
+    images.add_argument("--image-max-bytes", type=_positive_int, default=_IMAGES.max_bytes)
+    images.add_argument(
+        "--safety-rules", type=_safety_rules, default=SafetyRules(), help="JSON rules file"
+    )
     media = serve.add_argument_group("media")
     media.add_argument("--video-size", type=_size, default=(1280, 720), help="16:9 size, WxH")
     media.add_argument("--public-url", default=None, help="base URL for media links")
@@ -110,6 +128,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
+        images=ImageLimits(
+            min_side=args.image_min_side,
+            max_side=args.image_max_side,
+            max_bytes=args.image_max_bytes,
+        ),
+        safety=args.safety_rules,
+        fetch_images=args.fetch_images,
+        fetch_timeout_seconds=args.fetch_timeout,
         video_width=args.video_size[0],
         video_height=args.video_size[1],
         public_url=args.public_url,

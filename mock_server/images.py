@@ -113,12 +113,16 @@ async def _bytes_of(
         else:
             data = await fetch(url, limits.max_bytes)
     if len(data) > limits.max_bytes:
-        raise ImageProblem(
-            "file_too_large",
-            f"File size exceeds the maximum allowed size of {limits.max_bytes} bytes.",
-            {"max_size": limits.max_bytes},
-        )
+        raise file_too_large(limits.max_bytes)
     return data
+
+
+def file_too_large(max_bytes: int) -> ImageProblem:
+    return ImageProblem(
+        "file_too_large",
+        f"File size exceeds the maximum allowed size of {max_bytes} bytes.",
+        {"max_size": max_bytes},
+    )
 
 
 def data_uri_bytes(url: str) -> bytes:
@@ -217,11 +221,10 @@ def http_fetch(timeout_seconds: float) -> Fetch:
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > max_bytes:
-                        break
+                        raise file_too_large(max_bytes)
                     chunks.append(chunk)
         except httpx.HTTPError:
             raise ImageProblem("file_download_error", DOWNLOAD_FAILED) from None
-        # One byte past the limit is enough for the caller to report `file_too_large`.
-        return b"".join(chunks) + (b"\0" if size > max_bytes else b"")
+        return b"".join(chunks)
 
     return fetch

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from client import (
     AsyncFalClient,
     Completed,
+    ContentPolicyViolation,
     FalClient,
     Hosts,
     InProgress,
@@ -137,3 +138,20 @@ def test_cancel_over_the_network(over_the_network: FalClient) -> None:
 
 def test_sync_run_over_the_network(over_the_network: FalClient) -> None:
     assert over_the_network.run(INPUT).video.file_name == "output.mp4"
+
+
+async def test_content_policy_rejection_is_its_own_exception_in_process(
+    in_process: AsyncFalClient,
+) -> None:
+    with pytest.raises(ContentPolicyViolation) as caught:
+        await in_process.subscribe({**INPUT, "prompt": "A cat falfake:unsafe-prompt"})
+    assert caught.value.status_code == 422
+    assert caught.value.field_errors[0]["loc"] == ["body", "prompt"]
+
+
+def test_flagged_output_is_a_content_policy_violation_over_the_network(
+    over_the_network: FalClient,
+) -> None:
+    with pytest.raises(ContentPolicyViolation) as caught:
+        over_the_network.run({**INPUT, "prompt": "falfake:unsafe-output"})
+    assert caught.value.field_errors[0]["loc"] == ["body"]

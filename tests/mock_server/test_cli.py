@@ -10,13 +10,17 @@ import pytest
 from contracts import InputLimits
 from mock_server import Auth, Retention, Settings, Timing
 from mock_server.cli import environment, main, parser, settings_from
+from mock_server.safety import SafetyRules
+from mock_server.settings import ImageLimits
 
 
 def test_defaults_are_the_default_settings() -> None:
     assert settings_from(parser().parse_args(["serve"])) == Settings()
 
 
-def test_every_flag_reaches_the_settings() -> None:
+def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"prompt_terms": ["forbidden"], "image_index": true}')
     arguments = [
         "serve",
         *("--queue-seconds", "2", "--run-seconds", "3", "--runners", "5"),
@@ -27,6 +31,8 @@ def test_every_flag_reaches_the_settings() -> None:
         *("--min-request-timeout", "1", "--request-ttl", "60", "--max-requests", "9"),
         *("--max-files", "8", "--max-body-bytes", "1000", "--video-size", "640x360"),
         *("--public-url", "http://127.0.0.1:1", "--proxy-key", "p:k", "--max-upload-bytes", "5"),
+        *("--fetch-images", "--fetch-timeout", "3", "--image-min-side", "100"),
+        *("--image-max-side", "2000", "--image-max-bytes", "999", "--safety-rules", str(rules)),
     ]
     assert settings_from(parser().parse_args(arguments)) == Settings(
         timing=Timing(queue_seconds=2.0, run_seconds=3.0, runners=5),
@@ -46,6 +52,10 @@ def test_every_flag_reaches_the_settings() -> None:
         min_request_timeout_seconds=1.0,
         max_body_bytes=1000,
         max_upload_bytes=5,
+        images=ImageLimits(min_side=100, max_side=2000, max_bytes=999),
+        safety=SafetyRules(prompt_terms=("forbidden",), image_index=True),
+        fetch_images=True,
+        fetch_timeout_seconds=3.0,
         video_width=640,
         video_height=360,
         public_url="http://127.0.0.1:1",
@@ -98,3 +108,12 @@ def test_env_output_is_safe_to_eval(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout == f"key'quote|{folder / 'bundle.pem'}"
+
+
+@pytest.mark.parametrize("content", ['{"prompt_terms": ["x"], "unknown": 1}', "[]", "{not json"])
+def test_a_bad_rules_file_is_a_usage_error(tmp_path: Path, content: str) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(content)
+    with pytest.raises(SystemExit) as caught:
+        parser().parse_args(["serve", "--safety-rules", str(rules)])
+    assert caught.value.code == 2

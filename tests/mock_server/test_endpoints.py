@@ -1,0 +1,23 @@
+"""How the runner orders reference images for the video."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server.endpoints import in_prompt_order
+from mock_server.models import ImageSource
+
+IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "order"),
+    [
+        pytest.param("no tags", [0, 1, 2], id="list-order"),
+        pytest.param("<IMAGE_REF_2> and <IMAGE_REF_0>", [2, 0, 1], id="named-first"),
+        pytest.param("<IMAGE_REF_1> <IMAGE_REF_1> <IMAGE_REF_0>", [1, 0, 2], id="first-mention"),
+        pytest.param("<IMAGE_REF_9> is ignored", [0, 1, 2], id="out-of-range"),
+    ],
+)
+def test_images_follow_the_prompts_tags(prompt: str, order: list[int]) -> None:
+    assert [image.index for image in in_prompt_order(prompt, IMAGES)] == order
