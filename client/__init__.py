@@ -21,6 +21,7 @@ from client.errors import (
 from client.models import Completed, InProgress, LogEntry, Queued, Status, Submitted
 from client.retry import RetryPolicy
 from client.sync import FalClient
+from client.webhooks import JwksCache, WebhookVerificationError, verify_webhook
 from contracts import AspectRatioEnum, File, ReferenceToVideoInput, ReferenceToVideoOutput
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "File",
     "Hosts",
     "InProgress",
+    "JwksCache",
     "LocalFileError",
     "LogEntry",
     "MissingCredentials",
@@ -52,4 +54,6 @@ __all__ = [
     "TransportError",
     "UnexpectedResponse",
     "ValidationError",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]

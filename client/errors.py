@@ -6,6 +6,7 @@ FalClientError
 ├── TransportError             the request never got an answer (after retries)
 ├── SubscribeTimeout           `subscribe(timeout=...)` ran out; the request was cancelled
 ├── UnexpectedResponse         an answer that is not fal's protocol
+├── WebhookVerificationError   a webhook delivery that is not provably fal's (client.webhooks)
 └── ApiError                   fal answered with an error: status_code, detail, error_type,
     │                          request_id, body
     ├── ValidationError        422 with field errors (also raised before sending bad input)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from mock_server.clock import Clock, SystemClock
+from mock_server.delivery import Deliveries
 from mock_server.endpoints import ENDPOINTS
 from mock_server.errors import FalError, render
 from mock_server.fake import Fake
@@ -16,8 +18,10 @@ from mock_server.files import FileStore
 from mock_server.hosts import HostRouter
 from mock_server.ids import file_segment, uuid7
 from mock_server.images import http_fetch
+from mock_server.notify import lifespan
 from mock_server.routes import route_table
 from mock_server.settings import Settings
+from mock_server.signing import WebhookSigner
 from mock_server.store import RequestStore
 from mock_server.uploads import Uploads
 
@@ -27,6 +31,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     new_request_id: Callable[[], str] | None = None,
+    signer: WebhookSigner | None = None,
 ) -> Starlette:
     """A fake of fal's hosts for the endpoints in `ENDPOINTS`."""
     settings = settings or Settings()
@@ -38,6 +43,7 @@ def create_app(
         honour_cancel=settings.honour_cancel,
         documented_cancel_body=settings.cancel_completed_body == "status",
     )
+    signer = signer or WebhookSigner(Ed25519PrivateKey.generate())
     fake = Fake(
         settings=settings,
         clock=clock,
@@ -45,6 +51,8 @@ def create_app(
         files=FileStore(settings.retention.max_files),
         uploads=Uploads(clock.now),
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
+        signer=signer,
+        deliveries=Deliveries(settings.webhooks, signer, clock),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
@@ -53,6 +61,7 @@ def create_app(
         routes=route_table(ENDPOINTS.values(), settings.auth),
         middleware=[Middleware(HostRouter, proxy_key=settings.auth.effective_proxy_key)],
         exception_handlers={FalError: render, HTTPException: render},
+        lifespan=lifespan(ENDPOINTS),
     )
     app.state.fake = fake
     return app

@@ -16,10 +16,12 @@ from mock_server.app import create_app
 from mock_server.safety import SafetyRules
 from mock_server.server import Server, bind
 from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
+from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority, default_ca_dir
+from mock_server.webhooks import WebhookSettings
 
 _TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
-_IMAGES = ImageLimits()
+_IMAGES, _WEBHOOKS = ImageLimits(), WebhookSettings()
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -58,7 +60,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
     serve.add_argument("--log-level", default="warning")
     serve.add_argument(
-        "--ca-dir", type=Path, default=default_ca_dir(), help="where the local CA is kept"
+        "--ca-dir",
+        type=Path,
+        default=default_ca_dir(),
+        help="where the local CA and the webhook signing key are kept",
     )
     timing = serve.add_argument_group("simulated lifecycle")
     timing.add_argument("--queue-seconds", type=float, default=_TIMING.queue_seconds)
@@ -98,6 +103,19 @@ def parser() -> argparse.ArgumentParser:
     images.add_argument(
         "--safety-rules", type=_safety_rules, default=SafetyRules(), help="JSON rules file"
     )
+    hooks = serve.add_argument_group("webhooks")
+    hooks.add_argument(
+        "--allow-webhook-host", action="append", default=[], help="a non-loopback target host"
+    )
+    hooks.add_argument("--allow-any-webhook-host", action="store_true")
+    hooks.add_argument(
+        "--webhook-time-scale",
+        type=_positive_float,
+        default=_WEBHOOKS.time_scale,
+        help="multiplies fal's retry delays (7 s doubling); 0.001 makes 2 hours 7 seconds",
+    )
+    hooks.add_argument("--webhook-timeout", type=_positive_float, default=_WEBHOOKS.timeout_seconds)
+    hooks.add_argument("--webhook-user-id", default=_WEBHOOKS.user_id)
     media = serve.add_argument_group("media")
     media.add_argument("--video-size", type=_size, default=(1280, 720), help="16:9 size, WxH")
     media.add_argument("--public-url", default=None, help="base URL for media links")
@@ -134,6 +152,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
             max_bytes=args.image_max_bytes,
         ),
         safety=args.safety_rules,
+        webhooks=WebhookSettings(
+            allowed_hosts=frozenset(host.lower() for host in args.allow_webhook_host),
+            allow_any_host=args.allow_any_webhook_host,
+            user_id=args.webhook_user_id,
+            time_scale=args.webhook_time_scale,
+            timeout_seconds=args.webhook_timeout,
+        ),
         fetch_images=args.fetch_images,
         fetch_timeout_seconds=args.fetch_timeout,
         video_width=args.video_size[0],
@@ -207,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     base_url = _base_url(host, port)
     print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
-    server = Server(create_app(settings), tls, log_level=args.log_level)
+    app = create_app(settings, signer=WebhookSigner.in_folder(args.ca_dir))
+    server = Server(app, tls, log_level=args.log_level)
     asyncio.run(server.serve(sockets=[sock]))
     return 0
 

@@ -87,6 +87,8 @@ class QueuedRequest:
     eligible_at: float
     start_deadline: float | None
     output_path: str
+    webhook_url: str | None = None
+    media_root: str = ""  # where the output's URL points, for webhook payloads
     status: Status = Status.IN_QUEUE
     started_at: float | None = None
     finishes_at: float | None = None

@@ -78,6 +78,16 @@ def status_body(
     return body
 
 
+def submit_body(snapshot: Snapshot, root: str) -> dict[str, Any]:
+    """The submit reply: the IN_QUEUE status, plus `gateway_request_id` with a webhook (§3)."""
+    body = status_body(snapshot, root, with_logs=False)
+    if snapshot.request.webhook_url is None:
+        return body
+    request_id = snapshot.request.request_id
+    pairs = list(body.items())
+    return dict([*pairs[:2], ("gateway_request_id", request_id), *pairs[2:]])
+
+
 def _first_entry_type(request: QueuedRequest) -> str | None:
     detail = request.failure.detail if request.failure is not None else None
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):

@@ -27,7 +27,7 @@ class Server(uvicorn.Server):
 
     def __init__(self, app: ASGIApp, tls: ssl.SSLContext | None, *, log_level: str) -> None:
         config = uvicorn.Config(
-            app, http="h11", lifespan="off", log_level=log_level, timeout_graceful_shutdown=1
+            app, http="h11", lifespan="on", log_level=log_level, timeout_graceful_shutdown=1
         )
         super().__init__(config)
         self._tls = tls
@@ -36,8 +36,9 @@ class Server(uvicorn.Server):
         if not sockets:
             raise ValueError("falfake's server needs a bound socket; see `bind`")
         config = self.config
-        if not config.loaded:
-            config.load()
+        await self.lifespan.startup()
+        if self.lifespan.should_exit:
+            raise RuntimeError("the app failed to start")
 
         def create_protocol() -> asyncio.Protocol:
             protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]

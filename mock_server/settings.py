@@ -11,6 +11,7 @@ from typing import Literal
 
 from contracts import InputLimits
 from mock_server.safety import SafetyRules
+from mock_server.webhooks import WebhookSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Settings:
     limits: InputLimits = field(default_factory=InputLimits)
     images: ImageLimits = field(default_factory=ImageLimits)
     safety: SafetyRules = field(default_factory=SafetyRules)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     # Remote image URLs are drawn as placeholders unless fetching is turned on.
     fetch_images: bool = False
     fetch_timeout_seconds: float = 10.0

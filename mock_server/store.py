@@ -38,6 +38,8 @@ class NewRequest:
     priority: Priority = Priority.NORMAL
     start_timeout: float | None = None
     max_queue_length: int | None = None
+    webhook_url: str | None = None
+    media_root: str = ""
 
 
 class RequestStore:
@@ -67,6 +69,7 @@ class RequestStore:
         self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
         self._cursor = -math.inf  # time of the last replayed event
         self._seq = 0
+        self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
 
     def __len__(self) -> int:
         return len(self._requests)
@@ -88,6 +91,8 @@ class RequestStore:
             eligible_at=now + self._timing.queue_seconds,
             start_deadline=None if new.start_timeout is None else now + new.start_timeout,
             output_path=new.output_path,
+            webhook_url=new.webhook_url,
+            media_root=new.media_root,
         )
         self._requests[request.request_id] = request
         bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
@@ -114,6 +119,12 @@ class RequestStore:
             del self._running[request_id]
             self._complete(request, now, ClientCancelled(request_id))
         # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
+
+    def take_webhooks(self) -> list[tuple[str, QueuedRequest]]:
+        """(target, request) for each request finished since the last call with a webhook."""
+        self._advance()
+        due, self._webhooks = self._webhooks, []
+        return due
 
     def _find(self, app_id: str, request_id: str) -> QueuedRequest:
         request = self._requests.get(request_id)
@@ -188,6 +199,8 @@ class RequestStore:
             request, status=Status.COMPLETED, completed_at=at, failure=failure
         )
         self._completed.append((at, request.request_id))
+        if request.webhook_url is not None:
+            self._webhooks.append((request.webhook_url, self._requests[request.request_id]))
 
     def _expire(self, now: float) -> None:
         """Drop finished requests past their time to live, or the oldest past the count limit."""

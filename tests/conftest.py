@@ -103,7 +103,7 @@ def running_fake(settings: Settings, authority: CertificateAuthority) -> Iterato
 
 
 REAL_TIME = Settings(
-    timing=Timing(queue_seconds=0.05, run_seconds=0.3, runners=2),
+    timing=Timing(queue_seconds=0.2, run_seconds=0.3, runners=2),
     video_width=64,
     video_height=36,
 )

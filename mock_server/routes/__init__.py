@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Mount
 
 from mock_server.endpoints import Endpoint
 from mock_server.routes.common import RequireKey
+from mock_server.routes.control import control_routes
 from mock_server.routes.files import file_routes
 from mock_server.routes.queue import queue_routes
 from mock_server.routes.run import run_routes
@@ -24,6 +25,7 @@ def route_table(endpoints: Iterable[Endpoint], auth: Auth) -> list[BaseRoute]:
     endpoints = list(endpoints)
     require_key = [Middleware(RequireKey, auth=auth)]
     return [
+        *control_routes(),
         Mount("/queue", routes=queue_routes(endpoints), middleware=require_key),
         Mount("/run", routes=run_routes(endpoints), middleware=require_key),
         Mount("/rest", routes=rest_storage_routes(), middleware=require_key),

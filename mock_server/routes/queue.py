@@ -16,7 +16,13 @@ from mock_server.fake import fake_of
 from mock_server.hosts import media_root, service_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
-from mock_server.responses import cancel_body, finished_output, status_body, status_code
+from mock_server.responses import (
+    cancel_body,
+    finished_output,
+    status_body,
+    status_code,
+    submit_body,
+)
 from mock_server.routes.common import plan_context, read_body
 from mock_server.sse import SSE_HEADERS, status_events
 from mock_server.store import NewRequest
@@ -26,6 +32,7 @@ from mock_server.validation import (
     parse_priority,
     parse_request_timeout,
 )
+from mock_server.webhooks import checked_target
 
 SERVICE = "queue"
 
@@ -37,6 +44,9 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
         request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )
     max_queue_length = parse_max_queue_length(request.query_params.get("fal_max_queue_length"))
+    webhook = request.query_params.get("fal_webhook")
+    if webhook is not None:
+        webhook = checked_target(webhook, fake.settings.webhooks)
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
     context = plan_context(request, fake, request_id)
@@ -52,9 +62,11 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
             priority=priority,
             start_timeout=timeout,
             max_queue_length=max_queue_length,
+            webhook_url=webhook,
+            media_root=media_root(request, fake.settings.public_url),
         )
     )
-    body = status_body(snapshot, service_root(request, SERVICE), with_logs=False)
+    body = submit_body(snapshot, service_root(request, SERVICE))
     return JSONResponse(body, headers={REQUEST_ID_HEADER: request_id})
 
 

@@ -12,6 +12,7 @@ from mock_server import Auth, Retention, Settings, Timing
 from mock_server.cli import environment, main, parser, settings_from
 from mock_server.safety import SafetyRules
 from mock_server.settings import ImageLimits
+from mock_server.webhooks import WebhookSettings
 
 
 def test_defaults_are_the_default_settings() -> None:
@@ -33,6 +34,8 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
         *("--public-url", "http://127.0.0.1:1", "--proxy-key", "p:k", "--max-upload-bytes", "5"),
         *("--fetch-images", "--fetch-timeout", "3", "--image-min-side", "100"),
         *("--image-max-side", "2000", "--image-max-bytes", "999", "--safety-rules", str(rules)),
+        *("--allow-webhook-host", "Hooks.Internal", "--allow-any-webhook-host"),
+        *("--webhook-time-scale", "0.01", "--webhook-timeout", "2", "--webhook-user-id", "x|1"),
     ]
     assert settings_from(parser().parse_args(arguments)) == Settings(
         timing=Timing(queue_seconds=2.0, run_seconds=3.0, runners=5),
@@ -56,6 +59,13 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
         safety=SafetyRules(prompt_terms=("forbidden",), image_index=True),
         fetch_images=True,
         fetch_timeout_seconds=3.0,
+        webhooks=WebhookSettings(
+            allowed_hosts=frozenset({"hooks.internal"}),
+            allow_any_host=True,
+            user_id="x|1",
+            time_scale=0.01,
+            timeout_seconds=2.0,
+        ),
         video_width=640,
         video_height=360,
         public_url="http://127.0.0.1:1",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mock_server import Auth
+from mock_server import Auth, Timing
 from mock_server.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, running_fake
 
@@ -22,7 +22,9 @@ BAD_KEY = "test-id:wrong-secret"
 
 @pytest.fixture(scope="session")
 def strict_server_url(authority: CertificateAuthority) -> Iterator[str]:
-    settings = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({KEY})))
+    # Slower than REAL_TIME, so every client sees IN_PROGRESS even on a loaded machine.
+    timing = Timing(queue_seconds=0.2, run_seconds=0.6, runners=2)
+    settings = dataclasses.replace(REAL_TIME, timing=timing, auth=Auth(keys=frozenset({KEY})))
     with running_fake(settings, authority) as url:
         yield url
 

@@ -78,7 +78,6 @@ def test_subscribe_reports_queue_updates_with_logs(
     outcome = through_proxy["subscribe"]
     assert is_video(outcome["result"], strict_server_url)
     kinds = [update["type"] for update in outcome["updates"]]
-    assert kinds[0] == "Queued"
     assert "InProgress" in kinds
     assert kinds[-1] == "Completed"
     logs = [log["message"] for u in outcome["updates"] if u["logs"] for log in u["logs"]]
@@ -92,7 +91,8 @@ def test_handle_and_by_id_calls_go_back_through_the_proxy(
     assert outcome["status_url"].startswith(
         "https://queue.fal.run/google/gemini-omni-flash/requests/"
     )
-    assert outcome["first"] == "Queued"
+    # The first poll may already see the request running: the fake does not wait for clients.
+    assert outcome["first"] in {"Queued", "InProgress"}
     assert outcome["events"][-1] == "Completed"
     assert is_video(outcome["result"], strict_server_url)
     assert outcome["by_id"] == outcome["result"]

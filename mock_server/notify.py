@@ -1,0 +1,62 @@
+"""Handing finished requests with a `fal_webhook` to the deliverer, with their final payload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from starlette.applications import Starlette
+
+from mock_server.endpoints import Endpoint
+from mock_server.fake import Fake
+from mock_server.models import QueuedRequest
+from mock_server.outputs import publish_output
+from mock_server.responses import job_output
+from mock_server.webhooks import failure_body, success_body
+
+POLL_SECONDS = 0.05
+
+
+async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
+    """The payload fal would POST for this finished request (its output, or its error)."""
+    failure = request.failure or request.job.failure
+    if failure is not None:
+        return failure_body(request.request_id, failure)
+    video = job_output(request.job)
+    files, path = fake.files, request.output_path
+    output = await publish_output(endpoint, video, path, files, request.media_root)
+    return success_body(request.request_id, output.body)
+
+
+async def dispatch_due(fake: Fake, endpoints: Mapping[str, Endpoint]) -> int:
+    """Start delivering every webhook that became due; returns how many."""
+    due = fake.store.take_webhooks()
+    for target, request in due:
+        body = await webhook_body(fake, endpoints[request.endpoint_id], request)
+        fake.deliveries.start(target, request.request_id, body)
+    return len(due)
+
+
+def lifespan(
+    endpoints: Mapping[str, Endpoint],
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """While the server runs, look for due webhooks in real time (the store follows its clock)."""
+
+    @contextlib.asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        fake: Fake = app.state.fake
+
+        async def watch() -> None:
+            while True:
+                await dispatch_due(fake, endpoints)
+                await asyncio.sleep(POLL_SECONDS)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            await fake.deliveries.cancel_all()
+
+    return run

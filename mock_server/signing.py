@@ -1,0 +1,69 @@
+"""The webhook signing key: Ed25519, made once in the fake's key folder, published as a JWKS.
+
+fal signs `request_id \\n user_id \\n timestamp \\n sha256_hex(body)` and sends the signature as
+hex; verifiers accept a match against any key of the JWKS (PROTOCOL.md §12).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+KEY_FILE = "webhook-ed25519.pem"
+
+
+def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
+    """The exact bytes fal's signature covers."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{request_id}\n{user_id}\n{timestamp}\n{digest}".encode()
+
+
+class WebhookSigner:
+    """Signs webhook deliveries and describes its public key as fal's JWKS does."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self._public = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> WebhookSigner:
+        """The key kept in `folder`, made on first use."""
+        path = folder / KEY_FILE
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            path.touch(mode=0o600)
+            path.write_bytes(pem)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise TypeError(f"{path} does not hold the Ed25519 key falfake writes")
+        return cls(key)
+
+    def sign(self, request_id: str, user_id: str, timestamp: str, body: bytes) -> str:
+        return self._key.sign(signed_message(request_id, user_id, timestamp, body)).hex()
+
+    def jwks(self) -> dict[str, Any]:
+        """`{"keys": [...]}` with fal's fields: `x` base64url with padding, `kid` 43 chars."""
+        kid = base64.urlsafe_b64encode(hashlib.sha256(self._public).digest()).rstrip(b"=")
+        return {
+            "keys": [
+                {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "kid": kid.decode(),
+                    "x": base64.urlsafe_b64encode(self._public).decode(),
+                    "use": "sig",
+                }
+            ]
+        }

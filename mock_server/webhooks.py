@@ -1,0 +1,86 @@
+"""Webhook payloads, targets and retry schedule, as pure functions (PROTOCOL.md §12)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from mock_server.errors import BadRequest, FalError
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Where webhooks may go and how they are retried."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+    allow_any_host: bool = False
+    user_id: str = "github|0"
+    # fal retries 10 times over about 2 hours: 7 s doubling ten times adds up to 7161 s.
+    retries: int = 10
+    first_delay_seconds: float = 7.0
+    time_scale: float = 1.0
+    timeout_seconds: float = 15.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (from 1), scaled by `time_scale`."""
+        seconds: float = self.first_delay_seconds * 2 ** (retry - 1) * self.time_scale
+        return seconds
+
+
+def checked_target(url: str, settings: WebhookSettings) -> str:
+    """The `fal_webhook` URL if the fake may deliver to it; a 400 otherwise."""
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        host = ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise BadRequest(f"Invalid fal_webhook {url!r}: expected an http(s) URL.")
+    if not (settings.allow_any_host or _is_loopback(host) or host in settings.allowed_hosts):
+        raise BadRequest(
+            f"falfake delivers webhooks only to loopback addresses; {host!r} needs"
+            " --allow-webhook-host."
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serialised(payload: dict[str, Any]) -> bytes:
+    """As fal serialises it: `json.dumps(sort_keys=True)`, ASCII, no trailing newline."""
+    return json.dumps(payload, sort_keys=True).encode()
+
+
+def success_body(request_id: str, output: dict[str, Any]) -> bytes:
+    return serialised(
+        {
+            "error": None,
+            "gateway_request_id": request_id,
+            "payload": output,
+            "request_id": request_id,
+            "status": "OK",
+        }
+    )
+
+
+def failure_body(request_id: str, failure: FalError) -> bytes:
+    return serialised(
+        {
+            "error": f"Invalid status code: {failure.status_code}",
+            "gateway_request_id": request_id,
+            "payload": failure.body(),
+            "request_id": request_id,
+            "status": "ERROR",
+        }
+    )

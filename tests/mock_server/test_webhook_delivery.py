@@ -1,0 +1,245 @@
+"""Webhooks delivered by a real fake to a real receiver on the loopback, and verified."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from client import WebhookVerificationError, verify_webhook
+from mock_server.tls import CertificateAuthority
+from mock_server.webhooks import WebhookSettings
+from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, running_fake
+
+INPUT = {
+    "prompt": "A cat <IMAGE_REF_0>",
+    "image_urls": ["https://example.com/cat.png"],
+    "duration": 3,
+}
+
+
+@dataclasses.dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """Records every POST; answers each path from a script (status codes, or "hang")."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self.scripts: dict[str, list[int | str]] = {}
+        self.lock = threading.Lock()
+
+    def answer(self, path: str) -> int | str:
+        with self.lock:
+            script = self.scripts.get(path, [200])
+            return script.pop(0) if len(script) > 1 else script[0]
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    state = Receiver()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with state.lock:
+                state.deliveries.append(Delivery(self.path, dict(self.headers), body))
+            answer = state.answer(self.path)
+            if answer == "hang":
+                time.sleep(1.0)
+                return
+            self.send_response(int(answer))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake_url(authority: CertificateAuthority) -> Iterator[str]:
+    # fal's schedule compressed ten thousand times: ten retries in under a second.
+    hooks = WebhookSettings(time_scale=0.0001, timeout_seconds=0.2)
+    with running_fake(dataclasses.replace(REAL_TIME, webhooks=hooks), authority) as url:
+        yield url
+
+
+@pytest.fixture
+def fake(fake_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake_url, headers=KEY, timeout=10) as client:
+        yield client
+
+
+def eventually(check: Callable[[], bool], seconds: float = 15.0) -> None:
+    """Wait for something a background delivery does; the fake runs on real time here."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def submit(fake: httpx.Client, target: str, body: dict[str, Any] = INPUT) -> str:
+    response = fake.post(f"/queue/{ENDPOINT}", json=body, params={"fal_webhook": target})
+    assert response.status_code == 200, response.text
+    assert response.json()["gateway_request_id"] == response.json()["request_id"]
+    request_id: str = response.json()["request_id"]
+    return request_id
+
+
+def attempts(fake: httpx.Client, request_id: str) -> list[dict[str, Any]]:
+    log = fake.get("/_falfake/webhooks", params={"request_id": request_id}).json()
+    entries: list[dict[str, Any]] = log["attempts"]
+    return entries
+
+
+def received(state: Receiver, request_id: str) -> list[Delivery]:
+    with state.lock:
+        return [d for d in state.deliveries if d.headers["X-Fal-Webhook-Request-Id"] == request_id]
+
+
+def test_a_finished_request_is_delivered_signed(
+    fake: httpx.Client, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    request_id = submit(fake, f"{base}/ok?x=1")
+    eventually(lambda: len(received(state, request_id)) == 1)
+    (delivery,) = received(state, request_id)
+    assert delivery.path == "/ok?x=1"
+    body = json.loads(delivery.body)
+    assert list(body) == ["error", "gateway_request_id", "payload", "request_id", "status"]
+    assert (body["status"], body["error"], body["request_id"]) == ("OK", None, request_id)
+    video = body["payload"]["video"]
+    assert fake.get(video["url"]).headers["content-type"] == "video/mp4"
+    assert delivery.headers["Content-Type"] == "application/json"
+    assert delivery.headers["X-Fal-Webhook-User-Id"] == "github|0"
+    verify_webhook(delivery.headers, delivery.body, fake.get("/.well-known/jwks.json").json())
+    result = fake.get(f"/queue/{APP}/requests/{request_id}").json()
+    assert result == body["payload"]
+
+
+def test_the_jwks_is_also_at_fals_rest_path(fake: httpx.Client) -> None:
+    assert (
+        fake.get("/rest/.well-known/jwks.json").json() == fake.get("/.well-known/jwks.json").json()
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "payload_type", "loc"),
+    [
+        pytest.param({"prompt": "no images"}, "missing", ["body", "image_urls"], id="validation"),
+        pytest.param(
+            {**INPUT, "prompt": "falfake:unsafe-output"},
+            "content_policy_violation",
+            ["body"],
+            id="content-policy",
+        ),
+    ],
+)
+def test_failures_are_delivered_as_error_payloads(
+    fake: httpx.Client,
+    receiver: tuple[Receiver, str],
+    body: dict[str, Any],
+    payload_type: str,
+    loc: list[str],
+) -> None:
+    state, base = receiver
+    request_id = submit(fake, f"{base}/ok", body)
+    eventually(lambda: len(received(state, request_id)) == 1)
+    delivered = json.loads(received(state, request_id)[0].body)
+    assert delivered["status"] == "ERROR"
+    assert delivered["error"] == "Invalid status code: 422"
+    (entry,) = delivered["payload"]["detail"]
+    assert (entry["type"], entry["loc"]) == (payload_type, loc)
+
+
+def test_a_failing_receiver_gets_the_same_body_until_it_accepts(
+    fake: httpx.Client, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.scripts["/flaky"] = [500, 503, 200]
+    request_id = submit(fake, f"{base}/flaky")
+    eventually(lambda: any(a["delivered"] for a in attempts(fake, request_id)))
+    log = attempts(fake, request_id)
+    assert [(a["attempt"], a["status_code"], a["delivered"]) for a in log] == [
+        (1, 500, False),
+        (2, 503, False),
+        (3, 200, True),
+    ]
+    bodies = {d.body for d in received(state, request_id)}
+    assert len(bodies) == 1
+    assert all(a["target"] == f"{base}/flaky" and a["latency_ms"] >= 0 for a in log)
+
+
+def test_a_receiver_that_never_answers_is_retried_ten_times_then_given_up(
+    fake: httpx.Client, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.scripts["/hang"] = ["hang"]
+    request_id = submit(fake, f"{base}/hang")
+    eventually(lambda: len(attempts(fake, request_id)) == 11, seconds=30)
+    log = attempts(fake, request_id)
+    assert all(a["error"].startswith("ReadTimeout") and not a["delivered"] for a in log)
+    time.sleep(0.3)
+    assert len(attempts(fake, request_id)) == 11
+
+
+def test_tampering_a_wrong_key_and_a_stale_timestamp_fail_verification(
+    fake: httpx.Client, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    request_id = submit(fake, f"{base}/ok")
+    eventually(lambda: len(received(state, request_id)) == 1)
+    (delivery,) = received(state, request_id)
+    jwks = fake.get("/.well-known/jwks.json").json()
+    with pytest.raises(WebhookVerificationError, match="No key"):
+        verify_webhook(delivery.headers, delivery.body.replace(b'"OK"', b'"ERROR"'), jwks)
+    other = {
+        "keys": [
+            {"kty": "OKP", "crv": "Ed25519", "x": "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="}
+        ]
+    }
+    with pytest.raises(WebhookVerificationError, match="No key"):
+        verify_webhook(delivery.headers, delivery.body, other)
+    sent_at = int(delivery.headers["X-Fal-Webhook-Timestamp"])
+    with pytest.raises(WebhookVerificationError, match="more than 300 s"):
+        verify_webhook(delivery.headers, delivery.body, jwks, now=sent_at + 301)
+
+
+@pytest.mark.parametrize(
+    ("target", "detail"),
+    [
+        ("not-a-url", "Invalid fal_webhook 'not-a-url': expected an http(s) URL."),
+        ("ftp://127.0.0.1/x", "Invalid fal_webhook 'ftp://127.0.0.1/x': expected an http(s) URL."),
+        (
+            "https://example.com/hook",
+            "falfake delivers webhooks only to loopback addresses; 'example.com' needs"
+            " --allow-webhook-host.",
+        ),
+    ],
+)
+def test_a_bad_webhook_is_refused_at_submit(fake: httpx.Client, target: str, detail: str) -> None:
+    response = fake.post(f"/queue/{ENDPOINT}", json=INPUT, params={"fal_webhook": target})
+    assert response.status_code == 400
+    assert response.json() == {"detail": detail, "error_type": "bad_request"}
+
+
+def test_without_a_webhook_the_submit_reply_has_no_gateway_id(fake: httpx.Client) -> None:
+    assert "gateway_request_id" not in fake.post(f"/queue/{ENDPOINT}", json=INPUT).json()
