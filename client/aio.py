@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, TypeVar
@@ -11,8 +10,8 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from client.config import Hosts, resolve_key
-from client.errors import TransportError, UnexpectedResponse
-from client.models import Completed, Status, Submitted, parse_status
+from client.errors import TransportError
+from client.models import Completed, Status, Submitted
 from client.operations import (
     Calls,
     Input,
@@ -25,7 +24,7 @@ from client.operations import (
     api_error,
 )
 from client.retry import RetryPolicy
-from client.sse import SSEDecoder
+from client.sse import SSEDecoder, status_from_event
 from client.sync import DEFAULT_TIMEOUT
 from contracts import InputLimits, ReferenceToVideoOutput
 
@@ -61,10 +60,7 @@ async def status_events(chunks: AsyncIterator[str]) -> AsyncIterator[Status]:
     decoder = SSEDecoder()
     async for text in chunks:
         for data in decoder.feed(text):
-            try:
-                status = parse_status(json.loads(data))
-            except json.JSONDecodeError:
-                raise UnexpectedResponse(f"Status event is not JSON: {data!r:.200}") from None
+            status = status_from_event(data)
             yield status
             if isinstance(status, Completed):
                 return

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+
+from client.errors import UnexpectedResponse
+from client.models import Status, parse_status
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -34,3 +38,11 @@ class SSEDecoder:
             if name == "data":
                 self._data.append(value.removeprefix(" "))
         return events
+
+
+def status_from_event(data: str) -> Status:
+    """The status a `data:` event of fal's status stream carries."""
+    try:
+        return parse_status(json.loads(data))
+    except json.JSONDecodeError:
+        raise UnexpectedResponse(f"Status event is not JSON: {data!r:.200}") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal, TypeVar
@@ -10,8 +9,8 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from client.config import Hosts, resolve_key
-from client.errors import TransportError, UnexpectedResponse
-from client.models import Completed, Status, Submitted, parse_status
+from client.errors import TransportError
+from client.models import Completed, Status, Submitted
 from client.operations import (
     Calls,
     Input,
@@ -24,7 +23,7 @@ from client.operations import (
     api_error,
 )
 from client.retry import RetryPolicy
-from client.sse import SSEDecoder
+from client.sse import SSEDecoder, status_from_event
 from contracts import InputLimits, ReferenceToVideoOutput
 
 T = TypeVar("T")
@@ -60,10 +59,7 @@ def status_events(lines: Iterator[str]) -> Iterator[Status]:
     decoder = SSEDecoder()
     for text in lines:
         for data in decoder.feed(text):
-            try:
-                status = parse_status(json.loads(data))
-            except json.JSONDecodeError:
-                raise UnexpectedResponse(f"Status event is not JSON: {data!r:.200}") from None
+            status = status_from_event(data)
             yield status
             if isinstance(status, Completed):
                 return

@@ -38,6 +38,18 @@ def queued(request_id: str = "r1") -> dict[str, object]:
     }
 
 
+def cdn_token(mock: respx.MockRouter) -> respx.Route:
+    """fal's CDN token call, answered with a token valid for months."""
+    return mock.post("https://rest.fal.ai/storage/auth/token").respond(
+        200,
+        json={
+            "token": "t",
+            "base_url": "https://v3.fal.media",
+            "expires_at": "2027-01-01T00:00:00Z",
+        },
+    )
+
+
 @pytest.fixture
 def sleeps() -> list[float]:
     return []

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from client import AsyncFalClient, Completed, FalClient, Hosts, InProgress, Queued, ServerError
-from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, queued
+from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, cdn_token, queued
 
 pytestmark = pytest.mark.anyio
 
@@ -105,14 +105,7 @@ async def test_retries_and_errors_work_alike(
 
 
 async def test_upload(afal: AsyncFalClient, mock: respx.MockRouter) -> None:
-    mock.post("https://rest.fal.ai/storage/auth/token").respond(
-        200,
-        json={
-            "token": "t",
-            "base_url": "https://v3.fal.media",
-            "expires_at": "2027-01-01T00:00:00Z",
-        },
-    )
+    cdn_token(mock)
     mock.post("https://v3.fal.media/files/upload").respond(
         200, json={"access_url": "https://cdn/a"}
     )

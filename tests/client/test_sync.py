@@ -21,7 +21,7 @@ from client import (
     ValidationError,
 )
 from client import operations as operations_module
-from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, queued
+from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, cdn_token, queued
 
 LOG = {"message": "step", "level": "INFO", "source": "USER", "timestamp": "2026-08-01T10:30:01"}
 
@@ -299,14 +299,7 @@ def test_large_uploads_go_in_parts(
 ) -> None:
     monkeypatch.setattr(operations_module, "MULTIPART_THRESHOLD", 10)
     monkeypatch.setattr(operations_module, "PART_SIZE", 8)
-    mock.post("https://rest.fal.ai/storage/auth/token").respond(
-        200,
-        json={
-            "token": "t",
-            "base_url": "https://v3.fal.media",
-            "expires_at": "2027-01-01T00:00:00Z",
-        },
-    )
+    cdn_token(mock)
     mock.post("https://v3.fal.media/files/upload/multipart").respond(
         200, json={"access_url": "https://v3b.fal.media/files/b/x/big.bin", "uploadId": "u1"}
     )
@@ -332,14 +325,7 @@ def test_large_uploads_go_in_parts(
 def test_local_images_in_the_input_are_uploaded_first(
     fal: FalClient, mock: respx.MockRouter, tmp_path: Any
 ) -> None:
-    mock.post("https://rest.fal.ai/storage/auth/token").respond(
-        200,
-        json={
-            "token": "t",
-            "base_url": "https://v3.fal.media",
-            "expires_at": "2027-01-01T00:00:00Z",
-        },
-    )
+    cdn_token(mock)
     mock.post("https://v3.fal.media/files/upload").mock(
         side_effect=lambda request: httpx.Response(
             200, json={"access_url": f"https://cdn/{request.headers['x-fal-file-name']}"}
