@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from contracts.schema_files import write_all
+from contracts.schema_files import file_of, write_all
 
 
 def main() -> int:
@@ -13,7 +13,7 @@ def main() -> int:
     commands.add_parser("schemas", help="rewrite contracts/schemas/*.json from the models")
     parser.parse_args()
     for name in write_all():
-        print(f"updated contracts/schemas/{name}")
+        print(f"updated {file_of(name)}")
     return 0
 
 

@@ -1,22 +1,40 @@
-"""JSON Schemas of the endpoint, generated from the pydantic models and kept as files."""
+"""JSON Schemas and the OpenAPI document, generated from the pydantic models, kept as files."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from contracts.openapi import openapi
 from contracts.paths import contract_path
 from contracts.reference_to_video import ReferenceToVideoInput, ReferenceToVideoOutput
+from contracts.wire import WIRE_MODELS
 
-SCHEMAS: dict[str, type[ReferenceToVideoInput] | type[ReferenceToVideoOutput]] = {
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
     "reference_to_video.input.json": ReferenceToVideoInput,
     "reference_to_video.output.json": ReferenceToVideoOutput,
+    **{f"{_snake(model.__name__)}.json": model for model in WIRE_MODELS},
 }
+OPENAPI_FILE = "openapi.json"
 
 
 def generated(name: str) -> dict[str, Any]:
-    """The schema the models define today."""
-    return SCHEMAS[name].model_json_schema()
+    """The schema the models define today (or the OpenAPI document)."""
+    if name == OPENAPI_FILE:
+        return openapi()
+    return SCHEMAS[name].model_json_schema(mode="serialization")
+
+
+def file_of(name: str) -> Path:
+    return contract_path(name) if name == OPENAPI_FILE else contract_path("schemas", name)
 
 
 def render(schema: dict[str, Any]) -> str:
@@ -26,8 +44,8 @@ def render(schema: dict[str, Any]) -> str:
 def write_all() -> list[str]:
     """Rewrite every schema file from the models; returns the names of those that changed."""
     changed = []
-    for name in SCHEMAS:
-        path = contract_path("schemas", name)
+    for name in [*SCHEMAS, OPENAPI_FILE]:
+        path = file_of(name)
         text = render(generated(name))
         if not path.exists() or path.read_text() != text:
             path.write_text(text)

@@ -133,9 +133,10 @@ class CompleteRequest(BaseModel):
 
 
 def parse_model(model: type[ModelT], raw: bytes, content_type: str | None) -> ModelT:
-    """A JSON body validated against `model`, or FastAPI's 422."""
+    """A JSON body validated against `model`, or FastAPI's 422; an empty body is `{}`."""
+    body = decode_body(raw, content_type) if raw else {}  # no body: every field's default
     try:
-        return model.model_validate(decode_body(raw, content_type), from_attributes=True)
+        return model.model_validate(body, from_attributes=True)
     except ValidationError as exc:
         raise InvalidInput(validation_detail(exc)) from None
 

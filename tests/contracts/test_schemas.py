@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from contracts import contract_path
-from contracts.schema_files import SCHEMAS, generated
+from contracts.schema_files import OPENAPI_FILE, SCHEMAS, file_of, generated
 
 
-@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@pytest.mark.parametrize("name", [*sorted(SCHEMAS), OPENAPI_FILE])
 def test_schema_file_matches_the_models(name: str) -> None:
-    on_disk = json.loads(contract_path("schemas", name).read_text())
+    on_disk = json.loads(file_of(name).read_text())
     assert on_disk == generated(name), "run `python -m contracts schemas` and commit the result"
 
 

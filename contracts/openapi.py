@@ -1,0 +1,294 @@
+"""The OpenAPI 3.1 document of everything falfake serves for fal, generated from the models.
+
+Paths are written as a direct caller reaches the fake (`/queue`, `/run`, `/rest`, `/cdn` prefixes on
+one port); through the proxy the same operations live on fal's hosts without the prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from contracts.reference_to_video import (
+    ENDPOINT_ID,
+    ReferenceToVideoInput,
+    ReferenceToVideoOutput,
+)
+from contracts.wire import (
+    WIRE_MODELS,
+    AccessUrl,
+    CancelReply,
+    CdnToken,
+    Jwks,
+    QueueStatus,
+    RequestErrorBody,
+    StillInProgressBody,
+    UploadUrls,
+    ValidationErrorBody,
+    WebhookPayload,
+)
+
+APP_ID = "/".join(ENDPOINT_ID.split("/")[:2])
+# The fake's default rule for webhook targets (--allow-webhook-host widens it).
+_LOOPBACK_URL = r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/[!-~]*)?$"
+REF = "#/components/schemas/{model}"
+_REQUEST_ID = {
+    "name": "request_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1},
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    """The request errors an operation may answer, all in the flat shape."""
+    return {str(code): _json(_ref(RequestErrorBody), "request error") for code in codes}
+
+
+def _links() -> dict[str, Any]:
+    by_id = {"request_id": "$response.body#/request_id"}
+    return {
+        "GetStatus": {"operationId": "status", "parameters": by_id},
+        "GetResult": {"operationId": "result", "parameters": by_id},
+        "Cancel": {"operationId": "cancel", "parameters": by_id},
+    }
+
+
+def _queue_paths() -> dict[str, Any]:
+    base = f"/queue/{APP_ID}/requests/{{request_id}}"
+    logs = {
+        "name": "logs",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
+    }
+    status = _json(_ref(QueueStatus), "the request's status")
+    return {
+        f"/queue/{ENDPOINT_ID}": {
+            "post": {
+                "operationId": "submit",
+                "summary": "Queue a request; input is validated when the runner starts it.",
+                "parameters": [
+                    {
+                        "name": "fal_webhook",
+                        "in": "query",
+                        "description": "where to POST the result; loopback only by default",
+                        "schema": {"type": "string", "pattern": _LOOPBACK_URL},
+                    },
+                    {
+                        "name": "fal_max_queue_length",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999},
+                    },
+                    {
+                        "name": "X-Fal-Queue-Priority",
+                        "in": "header",
+                        "schema": {"type": "string", "enum": ["normal", "low"]},
+                    },
+                    {
+                        "name": "X-Fal-Request-Timeout",
+                        "in": "header",
+                        "schema": {"type": "number", "minimum": 0.1},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(ReferenceToVideoInput)}},
+                },
+                "responses": {
+                    "200": {**_json(_ref(QueueStatus), "queued"), "links": _links()},
+                    "422": _json(_ref(ValidationErrorBody), "input refused at submit"),
+                    **_errors(400, 401, 403, 413, 429),
+                },
+            }
+        },
+        f"{base}/status": {
+            "get": {
+                "operationId": "status",
+                "parameters": [_REQUEST_ID, logs],
+                "responses": {"200": status, "202": status, **_errors(400, 401, 403, 404)},
+            }
+        },
+        f"{base}/status/stream": {
+            "get": {
+                "operationId": "status_stream",
+                "parameters": [_REQUEST_ID, logs],
+                "responses": {
+                    "200": {
+                        "description": "a `data:` status event per change, closed after COMPLETED",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
+        base: {
+            "get": {
+                "operationId": "result",
+                "parameters": [_REQUEST_ID],
+                "responses": {
+                    "200": _json(_ref(ReferenceToVideoOutput), "the output"),
+                    "400": _json(
+                        {"anyOf": [_ref(StillInProgressBody), _ref(RequestErrorBody)]},
+                        "not finished yet, or a body the app could not parse",
+                    ),
+                    "422": _json(_ref(ValidationErrorBody), "validation or model error"),
+                    **_errors(401, 403, 404, 499, 500, 502, 503, 504),
+                },
+            }
+        },
+        f"{base}/cancel": {
+            "put": {
+                "operationId": "cancel",
+                "parameters": [_REQUEST_ID],
+                "responses": {
+                    "202": _json(_ref(CancelReply), "cancellation requested"),
+                    "400": _json(
+                        {"anyOf": [_ref(RequestErrorBody), _ref(CancelReply)]},
+                        "already completed",
+                    ),
+                    "404": _json(
+                        {"anyOf": [_ref(CancelReply), _ref(RequestErrorBody)]},
+                        "unknown request (or a path no route matches)",
+                    ),
+                    **_errors(401, 403),
+                },
+            }
+        },
+    }
+
+
+def _file_path(operation_id: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": operation_id,
+            "security": [],
+            "parameters": [
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {"description": "the file", "content": {"*/*": {}}},
+                "206": {"description": "a byte range", "content": {"*/*": {}}},
+                **_errors(404, 416),
+            },
+        }
+    }
+
+
+def _other_paths() -> dict[str, Any]:
+    binary = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    initiate = {
+        "post": {
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file_name": {"type": "string"},
+                                "content_type": {"type": "string"},
+                            },
+                        }
+                    }
+                }
+            },
+            "responses": {
+                "200": _json(_ref(UploadUrls), "where to PUT the bytes, and the file's URL"),
+                "422": _json(_ref(ValidationErrorBody), "bad body"),
+                **_errors(401, 403, 413),
+            },
+        }
+    }
+    return {
+        f"/run/{ENDPOINT_ID}": {
+            "post": {
+                "operationId": "run",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(ReferenceToVideoInput)}},
+                },
+                "responses": {
+                    "200": _json(_ref(ReferenceToVideoOutput), "the output"),
+                    "422": _json(_ref(ValidationErrorBody), "validation or model error"),
+                    **_errors(400, 401, 403, 413, 504),
+                },
+            }
+        },
+        "/rest/storage/auth/token": {
+            "post": {
+                "operationId": "cdn_token",
+                "responses": {"200": _json(_ref(CdnToken), "CDN token"), **_errors(401, 403)},
+            }
+        },
+        "/rest/storage/upload/initiate": {
+            "post": {"operationId": "upload_initiate", **initiate["post"]}
+        },
+        "/rest/storage/upload/initiate-multipart": {
+            "post": {"operationId": "upload_initiate_multipart", **initiate["post"]}
+        },
+        "/cdn/files/upload": {
+            "post": {
+                "operationId": "cdn_upload",
+                "requestBody": {"content": binary},
+                "responses": {"200": _json(_ref(AccessUrl), "the file's URL"), **_errors(401, 413)},
+            }
+        },
+        "/files/{path}": _file_path("file"),
+        # fal's CDN hosts serve the same files; a GET of /cdn/files/upload is a file named so.
+        "/cdn/files/{path}": _file_path("cdn_file"),
+        "/.well-known/jwks.json": {
+            "get": {
+                "operationId": "jwks",
+                "security": [],
+                "responses": {"200": _json(_ref(Jwks), "the webhook signing keys")},
+            }
+        },
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The whole document; `python -m contracts schemas` writes it to contracts/openapi.json."""
+    models: list[type[BaseModel]] = [ReferenceToVideoInput, ReferenceToVideoOutput, *WIRE_MODELS]
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in models], ref_template=REF
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "falfake: fal.ai queue API for google/gemini-omni-flash/reference-to-video",
+            "version": "1",
+        },
+        "servers": [{"url": "http://127.0.0.1:8000"}],
+        "security": [{"falKey": []}],
+        "paths": {**_queue_paths(), **_other_paths()},
+        "webhooks": {
+            "requestFinished": {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": _ref(WebhookPayload)}}
+                    },
+                    "responses": {"200": {"description": "any 2xx ends the retries"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": definitions["$defs"],
+            "securitySchemes": {
+                "falKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Key <key>`; any non-empty key by default",
+                }
+            },
+        },
+    }
