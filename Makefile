@@ -8,7 +8,7 @@ JS_STAMP := $(JS_CLIENT)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt lock clean bench
+.PHONY: run test lint fmt lock clean bench fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint $(JS_STAMP)
 # Figures, not pass/fail: rendering time cold and cached (see tests/benchmarks/render.py).
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.render
+
+# The deep schemathesis profile: 400 cases per operation (over 5,000 in all), figures at the end.
+fuzz: $(STAMP)
+	FALFAKE_SCHEMATHESIS_EXAMPLES=400 $(PY) -m pytest tests/contracts/test_schemathesis.py -q -s -p no:cacheprovider
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .

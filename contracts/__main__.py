@@ -1,20 +1,126 @@
-"""`python -m contracts schemas`: regenerate the JSON Schema files from the models."""
+"""`python -m contracts`: regenerate schemas, verify recordings against a target, record live."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime
+import json
+import os
+import sys
 
+from contracts.drift import VOLATILE
+from contracts.paths import contract_path
+from contracts.runner import (
+    PRICE_PER_SECOND,
+    Recording,
+    Report,
+    Target,
+    fake_target,
+    generalised,
+    http_target,
+    recordings,
+    replay,
+)
 from contracts.schema_files import file_of, write_all
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m contracts")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("schemas", help="rewrite contracts/schemas/*.json from the models")
-    parser.parse_args()
-    for name in write_all():
-        print(f"updated {file_of(name)}")
-    return 0
+EXIT_DRIFT = 1
+EXIT_USAGE = 2
 
 
-raise SystemExit(main())
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m contracts", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("schemas", help="rewrite contracts/schemas/*.json and openapi.json")
+    for name in ("verify", "record"):
+        command = commands.add_parser(name, help=f"{name} the recorded exchanges")
+        command.add_argument("--only", action="append", help="a recording's name (repeat)")
+        command.add_argument("--yes-i-pay", action="store_true", help="allow paid live requests")
+        command.add_argument("--max-paid-requests", type=int, default=3)
+    verify = commands.choices["verify"]
+    verify.add_argument("--target", default="fake", help="fake, live, or a falfake URL")
+    commands.choices["record"].add_argument("--live", action="store_true", required=True)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "schemas":
+        for name in write_all():
+            print(f"updated {file_of(name)}")
+        return 0
+    chosen = [r for r in recordings() if not args.only or r.name in args.only]
+    live = args.command == "record" or args.target == "live"
+    if live:
+        refusal = _live_refusal(chosen, args.yes_i_pay, args.max_paid_requests)
+        if refusal is not None:
+            print(refusal[1])
+            return refusal[0]
+    where = "live" if live else args.target
+    if args.command == "record":
+        asyncio.run(_record(chosen, where))
+        return 0
+    report = asyncio.run(_verify(chosen, where))
+    print("\n".join(report.lines()))
+    return EXIT_DRIFT if report.drifts else 0
+
+
+def _target(where: str) -> Target:
+    if where == "live":
+        return http_target(None, os.environ["FAL_KEY"], wait_seconds=5.0)
+    if where == "fake":
+        return fake_target()
+    return http_target(where, os.environ.get("FAL_KEY", "test-key"), wait_seconds=0.2)
+
+
+def _live_refusal(chosen: list[Recording], confirmed: bool, cap: int) -> tuple[int, str] | None:
+    """Why a live run must not start (exit code and message), or None."""
+    if not os.environ.get("FAL_KEY"):
+        return 0, "live contract check skipped: FAL_KEY is not set"
+    paid = [r for r in chosen if r.paid_seconds()]
+    seconds = sum(r.paid_seconds() for r in paid)
+    cost = seconds * PRICE_PER_SECOND
+    estimate = f"{len(paid)} paid recordings, {seconds} s of video, about ${cost:.2f}"
+    if len(paid) > cap:
+        return EXIT_USAGE, f"{estimate}: over --max-paid-requests {cap}; use --only"
+    if not confirmed:
+        return EXIT_USAGE, f"{estimate}. Add --yes-i-pay to run against fal."
+    print(estimate)
+    return None
+
+
+async def _verify(chosen: list[Recording], where: str) -> Report:
+    report = Report()
+    async with _target(where) as target:
+        for recording in chosen:
+            await replay(recording, target, report)
+    return report
+
+
+async def _record(chosen: list[Recording], where: str) -> None:
+    """Replay live, then store what fal answered as the new recordings."""
+    async with _target(where) as target:
+        for recording in chosen:
+            await _record_one(recording, target)
+
+
+async def _record_one(recording: Recording, target: Target) -> None:
+    replies = await replay(recording, target, Report())
+    steps = [step for step in recording.exchanges if "request" in step]
+    for step, (status, body) in zip(steps, replies, strict=False):
+        step["response"] = {**step["response"], "status": status, "body": generalised(body)}
+    document = {
+        "provenance": {
+            "kind": "live",
+            "date": datetime.date.today().isoformat(),
+            "source": "recorded from fal with python -m contracts record --live",
+        },
+        "exchanges": recording.exchanges,
+    }
+    path = contract_path("recordings", f"{recording.name}.json")
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"recorded {path} ({VOLATILE} marks ids, URLs and times)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

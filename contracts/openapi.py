@@ -32,7 +32,8 @@ from contracts.wire import (
 
 APP_ID = "/".join(ENDPOINT_ID.split("/")[:2])
 # The fake's default rule for webhook targets (--allow-webhook-host widens it).
-_LOOPBACK_URL = r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/[!-~]*)?$"
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_LOOPBACK_URL = rf"^https?://(127\.0\.0\.1|localhost|\[::1\])(:{_PORT})?(/[!-~]*)?$"
 REF = "#/components/schemas/{model}"
 _REQUEST_ID = {
     "name": "request_id",
@@ -204,7 +205,7 @@ def _other_paths() -> dict[str, Any]:
             "responses": {
                 "200": _json(_ref(UploadUrls), "where to PUT the bytes, and the file's URL"),
                 "422": _json(_ref(ValidationErrorBody), "bad body"),
-                **_errors(401, 403, 413),
+                **_errors(400, 401, 403, 413),
             },
         }
     }

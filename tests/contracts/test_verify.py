@@ -1,0 +1,103 @@
+"""The contract runner: recordings replayed against the fake, drift found, live runs guarded."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.__main__ import main
+from contracts.drift import Drift, body_drift, reply_drift
+from contracts.runner import generalised, recordings
+
+
+def test_every_recording_says_where_it_comes_from() -> None:
+    found = recordings()
+    assert len(found) >= 7
+    for recording in found:
+        assert recording.provenance["kind"] in {"live", "documented"}
+        assert recording.provenance["date"]
+        assert recording.provenance["source"]
+
+
+def test_the_fake_matches_every_recording(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--target", "fake"]) == 0
+    assert capsys.readouterr().out.startswith("15 exchanges checked, 0 differences")
+
+
+def test_a_running_fake_matches_every_recording(
+    server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--target", server_url]) == 0
+    assert "0 differences" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("recorded", "actual", "drift"),
+    [
+        pytest.param({"a": 1}, {"a": 2.5}, [], id="numbers-are-numbers"),
+        pytest.param({"a": "<volatile>"}, {"a": "anything"}, [], id="volatile"),
+        pytest.param(
+            {"a": 1}, {"a": 1, "b": 2}, [Drift("body keys", ["a"], ["a", "b"])], id="new-key"
+        ),
+        pytest.param({"a": "x"}, {"a": None}, [Drift("body.a type", "string", "null")], id="type"),
+        pytest.param(
+            {"s": "IN_QUEUE"}, {"s": "QUEUED"}, [Drift("body.s", "IN_QUEUE", "QUEUED")], id="value"
+        ),
+        pytest.param(
+            [{"a": 1}], [{"b": 1}], [Drift("body[0] keys", ["a"], ["b"])], id="list-items"
+        ),
+        pytest.param([1], [], [Drift("body length", 1, 0)], id="emptied-list"),
+    ],
+)
+def test_body_drift(recorded: object, actual: object, drift: list[Drift]) -> None:
+    assert body_drift(recorded, actual) == drift
+
+
+def test_reply_drift_checks_status_and_headers_that_matter() -> None:
+    recorded = {"status": 200, "headers": {"X-Fal-Request-Id": "<volatile>", "x-a": "1"}}
+    assert reply_drift(recorded, 202, {"x-a": "2"}, None) == [
+        Drift("status", 200, 202),
+        Drift("header X-Fal-Request-Id", "<volatile>", None),
+        Drift("header x-a", "1", "2"),
+    ]
+
+
+def test_drift_makes_a_non_zero_exit_with_a_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import contracts.__main__ as cli
+
+    (original,) = [r for r in recordings() if r.name == "unknown_request"]
+    original.exchanges[0]["response"]["body"] = {"detail": "Gone"}
+    monkeypatch.setattr(cli, "recordings", lambda: [original])
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert "unknown_request #0: body.detail: recorded 'Gone', got 'Request not found'" in out
+    assert "(recording: documented 2026-11-25)" in out
+
+
+def test_live_checks_are_skipped_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    assert main(["verify", "--target", "live"]) == 0
+    assert capsys.readouterr().out.strip() == "live contract check skipped: FAL_KEY is not set"
+
+
+def test_live_checks_show_the_cost_and_need_consent(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAL_KEY", "id:secret")
+    assert main(["verify", "--target", "live", "--only", "sync_run"]) == 2
+    assert capsys.readouterr().out.strip() == (
+        "1 paid recordings, 3 s of video, about $0.39. Add --yes-i-pay to run against fal."
+    )
+    assert main(["verify", "--target", "live", "--max-paid-requests", "1"]) == 2
+    assert "over --max-paid-requests 1" in capsys.readouterr().out
+
+
+def test_live_bodies_are_generalised_before_recording() -> None:
+    assert generalised({"request_id": "abc", "status": "OK", "logs": [{"timestamp": "t"}]}) == {
+        "request_id": "<volatile>",
+        "status": "OK",
+        "logs": [{"timestamp": "<volatile>"}],
+    }
