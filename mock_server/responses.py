@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypedDict
 
+from contracts.wire import CancelReply, QueueStatus
 from mock_server.errors import FalError, StillInProgress
 from mock_server.models import Job, QueuedRequest, Snapshot, Status, VideoSpec
 
@@ -56,8 +57,11 @@ def status_body(
     with_logs: bool,
     logs_from: int = 0,
     error_fields: bool = True,
+    gateway: bool = False,
 ) -> dict[str, Any]:
-    """A status object (§4); with `logs_from`, only the log lines after that many (SSE, §5)."""
+    """A status object (§4), built through the `QueueStatus` schema of contracts/ (so a reply
+    that breaks the contract is a bug found here, not by a client); with `logs_from`, only the log
+    lines after that many (SSE, §5); with `gateway`, the submit reply's `gateway_request_id`."""
     request = snapshot.request
     logs = visible_logs(request, snapshot.now)[logs_from:] if with_logs else None
     body: dict[str, Any] = {
@@ -67,6 +71,8 @@ def status_body(
         "logs": logs,
         "metrics": {},
     }
+    if gateway:
+        body["gateway_request_id"] = request.request_id
     if snapshot.queue_position is not None:
         body["queue_position"] = snapshot.queue_position
     if request.status is Status.COMPLETED:
@@ -75,17 +81,16 @@ def status_body(
         if request.failure is not None and error_fields:
             body["error"] = request.failure.message()
             body["error_type"] = request.failure.error_type or _first_entry_type(request)
-    return body
+    reply: dict[str, Any] = QueueStatus.model_validate(body).model_dump(
+        mode="json", exclude_unset=True
+    )
+    return reply
 
 
 def submit_body(snapshot: Snapshot, root: str) -> dict[str, Any]:
     """The submit reply: the IN_QUEUE status, plus `gateway_request_id` with a webhook (§3)."""
-    body = status_body(snapshot, root, with_logs=False)
-    if snapshot.request.webhook_url is None:
-        return body
-    request_id = snapshot.request.request_id
-    pairs = list(body.items())
-    return dict([*pairs[:2], ("gateway_request_id", request_id), *pairs[2:]])
+    has_webhook = snapshot.request.webhook_url is not None
+    return status_body(snapshot, root, with_logs=False, gateway=has_webhook)
 
 
 def _first_entry_type(request: QueuedRequest) -> str | None:
@@ -132,4 +137,4 @@ def raise_failure(failure: FalError) -> NoReturn:
 
 def cancel_body() -> dict[str, str]:
     """The reply to a cancel that reached a queued or running request (§7)."""
-    return {"status": "CANCELLATION_REQUESTED"}
+    return CancelReply(status="CANCELLATION_REQUESTED").model_dump()
