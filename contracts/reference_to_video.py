@@ -19,7 +19,8 @@ ENDPOINT_ID = "google/gemini-omni-flash/reference-to-video"
 
 DEFAULT_MAX_IMAGES = 10
 _IMAGE_REF_START = "<IMAGE_REF"
-_IMAGE_REF = re.compile(r"<IMAGE_REF_(\d+)>")
+# At most nine digits: a longer index is malformed, and int() of 4300+ digits would raise.
+IMAGE_REF_TAG = re.compile(r"<IMAGE_REF_([0-9]{1,9})>")
 
 
 class AspectRatioEnum(enum.StrEnum):
@@ -116,7 +117,7 @@ def input_model(limits: InputLimits) -> type[ReferenceToVideoInput]:
 def image_ref_problem(prompt: str, image_count: int) -> str | None:
     """Why the prompt's `<IMAGE_REF_n>` tags are wrong (n counts from 0); None if they are fine."""
     for match in re.finditer(re.escape(_IMAGE_REF_START), prompt):
-        tag = _IMAGE_REF.match(prompt, match.start())
+        tag = IMAGE_REF_TAG.match(prompt, match.start())
         if tag is None:
             fragment = prompt[match.start() : match.start() + 20]
             return (

@@ -6,7 +6,6 @@ to `ENDPOINTS`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import ValidationError
 
 from contracts import ENDPOINT_ID, AspectRatioEnum, File, ReferenceToVideoOutput, validate_input
 from contracts.detail import validation_detail
+from contracts.reference_to_video import IMAGE_REF_TAG
 from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.files import FileStore
 from mock_server.images import Fetch, load_images
@@ -22,8 +22,6 @@ from mock_server.models import ImageSource, Job, LogLine, VideoSpec
 from mock_server.safety import input_flags, output_flag
 from mock_server.settings import Settings
 from mock_server.validation import decode_body
-
-_IMAGE_REF = re.compile(r"<IMAGE_REF_(\d+)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job
 
 def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSource, ...]:
     """The images in the order the prompt's tags first name them, then the unnamed ones."""
-    named = dict.fromkeys(int(n) for n in _IMAGE_REF.findall(prompt) if int(n) < len(images))
+    named = dict.fromkeys(int(n) for n in IMAGE_REF_TAG.findall(prompt) if int(n) < len(images))
     rest = [i for i in range(len(images)) if i not in named]
     return tuple(images[i] for i in [*named, *rest])
 

@@ -128,7 +128,8 @@ def _picture(spec: VideoSpec, source: ImageSource) -> Image.Image:
             picture, ((spec.width - picture.width) // 2, (spec.height - picture.height) // 2)
         )
     unit = max(spec.height // 40, 10)
-    prompt = textwrap.wrap(spec.prompt, width=max(spec.width * 2 // unit, 20))[:3]
+    # Three lines are drawn; wrapping only their worth keeps a megabyte prompt cheap.
+    prompt = textwrap.wrap(spec.prompt[:1000], width=max(spec.width * 2 // unit, 20))[:3]
     bottom = spec.height - unit * (2 + 1.3 * len(prompt))
     # Darken the caption bands so the text reads on any picture.
     pixels = np.asarray(canvas, dtype=np.uint8).copy()

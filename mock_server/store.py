@@ -69,6 +69,7 @@ class RequestStore:
         self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
         self._cursor = -math.inf  # time of the last replayed event
         self._seq = 0
+        self._with_deadline = 0  # queued requests that have one: most have none, skip the scan
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
 
     def __len__(self) -> int:
@@ -96,6 +97,7 @@ class RequestStore:
         )
         self._requests[request.request_id] = request
         bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
+        self._with_deadline += request.start_deadline is not None
         self._expire(now)
         return self._snapshot(request, now)
 
@@ -113,7 +115,7 @@ class RequestStore:
         if request.status is Status.COMPLETED:
             raise AlreadyCompleted(request_id, documented_shape=self._documented_cancel_body)
         if request.status is Status.IN_QUEUE:
-            self._queue.remove((request.priority.rank, request.seq, request_id))
+            self._dequeue(request)
             self._complete(request, now, ClientCancelled(request_id))
         elif self._honour_cancel:
             del self._running[request_id]
@@ -171,6 +173,8 @@ class RequestStore:
         return at, first.request_id
 
     def _next_deadline(self) -> tuple[float, str] | None:
+        if not self._with_deadline:
+            return None
         deadlines = [
             (r.start_deadline, r.request_id)
             for r in (self._requests[rid] for _, _, rid in self._queue)
@@ -179,15 +183,19 @@ class RequestStore:
         return min(deadlines, default=None)
 
     def _start(self, request: QueuedRequest, at: float) -> None:
-        self._queue.remove((request.priority.rank, request.seq, request.request_id))
+        self._dequeue(request)
         finishes_at = at + self._timing.run_seconds
         self._running[request.request_id] = finishes_at
         self._requests[request.request_id] = dataclasses.replace(
             request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
         )
 
-    def _time_out(self, request: QueuedRequest, at: float) -> None:
+    def _dequeue(self, request: QueuedRequest) -> None:
         self._queue.remove((request.priority.rank, request.seq, request.request_id))
+        self._with_deadline -= request.start_deadline is not None
+
+    def _time_out(self, request: QueuedRequest, at: float) -> None:
+        self._dequeue(request)
         self._complete(request, at, StartTimeout(request.request_id))
 
     def _finish(self, request: QueuedRequest, at: float) -> None:

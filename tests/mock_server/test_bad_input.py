@@ -508,3 +508,26 @@ async def test_odd_request_ids_are_404(http: httpx.AsyncClient, request_id: str)
         response = await http.request(method, f"/queue/{APP}/requests/{request_id}{suffix}")
         assert response.status_code == 404
     assert (await http.put(f"/queue/{APP}/requests/{request_id}/cancel")).status_code == 404
+
+
+async def test_an_image_ref_with_thousands_of_digits_is_a_malformed_tag(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    prompt = "<IMAGE_REF_" + "9" * 5000 + ">"
+    response = await http.post(SUBMIT_URL, json={"prompt": prompt, "image_urls": ["a"]})
+    (entry,) = await result_detail(http, clock, response)
+    assert entry["type"] == "value_error"
+    assert entry["msg"].startswith("Value error, malformed image reference")
+
+
+async def test_accepted_unknown_tags_of_any_length_still_render(clock: ManualClock) -> None:
+    from contracts import InputLimits
+
+    settings = Settings(limits=InputLimits(image_refs="accept"), video_width=64, video_height=36)
+    app = create_app(settings, clock=clock)
+    async with client_for(app) as http:
+        prompt = "x" * 200_000 + "<IMAGE_REF_" + "9" * 5000 + "> <IMAGE_REF_7>"
+        body = {"prompt": prompt, "image_urls": ["https://example.com/a.png"], "duration": 3}
+        request_id = (await http.post(SUBMIT_URL, json=body)).json()["request_id"]
+        clock.advance(3.0)
+        assert (await http.get(f"/queue/{APP}/requests/{request_id}")).status_code == 200
