@@ -18,8 +18,11 @@ from mock_server.files import FileStore
 from mock_server.hosts import HostRouter
 from mock_server.ids import file_segment, uuid7
 from mock_server.images import http_fetch
+from mock_server.journal import Journal, JournalRecorder
+from mock_server.misbehave import ScenarioRunner
 from mock_server.notify import lifespan
 from mock_server.routes import route_table
+from mock_server.scenarios import Scenarios
 from mock_server.settings import Settings
 from mock_server.signing import WebhookSigner
 from mock_server.store import RequestStore
@@ -53,13 +56,19 @@ def create_app(
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
         deliveries=Deliveries(settings.webhooks, signer, clock),
+        scenarios=Scenarios(),
+        journal=Journal(),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
     )
     app = Starlette(
         routes=route_table(ENDPOINTS.values(), settings.auth),
-        middleware=[Middleware(HostRouter, proxy_key=settings.auth.effective_proxy_key)],
+        middleware=[
+            Middleware(JournalRecorder, journal=fake.journal, clock=clock.now),
+            Middleware(HostRouter, proxy_key=settings.auth.effective_proxy_key),
+            Middleware(ScenarioRunner, scenarios=fake.scenarios, new_id=fake.new_request_id),
+        ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(ENDPOINTS),
     )

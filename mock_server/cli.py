@@ -13,7 +13,9 @@ from pathlib import Path
 
 from contracts import InputLimits
 from mock_server.app import create_app
+from mock_server.clock import SystemClock, VirtualClock
 from mock_server.safety import SafetyRules
+from mock_server.scenarios import SCENARIO, Scenario
 from mock_server.server import Server, bind
 from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
 from mock_server.signing import WebhookSigner
@@ -29,6 +31,14 @@ def _size(text: str) -> tuple[int, int]:
     if match is None or int(match.group(1)) % 2 or int(match.group(2)) % 2:
         raise argparse.ArgumentTypeError("expected WIDTHxHEIGHT with even numbers, e.g. 1280x720")
     return int(match.group(1)), int(match.group(2))
+
+
+def _scenarios(path: str) -> tuple[Scenario, ...]:
+    try:
+        items = json.loads(Path(path).read_text())
+        return tuple(SCENARIO.validate_python(item) for item in items)
+    except (OSError, ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot use {path}: {exc}") from None
 
 
 def _safety_rules(path: str) -> SafetyRules:
@@ -59,6 +69,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--clock",
+        choices=["system", "virtual"],
+        default="system",
+        help="virtual: time moves only through POST /_falfake/clock/advance or run-until",
+    )
+    serve.add_argument(
+        "--scenarios", type=_scenarios, default=(), help="JSON list of scenarios to start with"
+    )
     serve.add_argument(
         "--ca-dir",
         type=Path,
@@ -232,7 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     base_url = _base_url(host, port)
     print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
-    app = create_app(settings, signer=WebhookSigner.in_folder(args.ca_dir))
+    clock = VirtualClock() if args.clock == "virtual" else SystemClock()
+    app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(args.ca_dir))
+    for scenario in args.scenarios:
+        app.state.fake.scenarios.add(scenario)
     server = Server(app, tls, log_level=args.log_level)
     asyncio.run(server.serve(sockets=[sock]))
     return 0

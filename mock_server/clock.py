@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+_VIRTUAL_POLL_SECONDS = 0.005
 
 
 class Clock(Protocol):
@@ -13,6 +15,15 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+
+@runtime_checkable
+class SettableClock(Clock, Protocol):
+    """A clock a test may move: `ManualClock` or `VirtualClock`."""
+
+    def advance(self, seconds: float) -> None: ...
+
+    def set(self, moment: float) -> None: ...
 
 
 class SystemClock:
@@ -37,6 +48,35 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         self._now += seconds
 
+    def set(self, moment: float) -> None:
+        self._now = max(self._now, moment)
+
     async def sleep(self, seconds: float) -> None:
         self._now += seconds
         await asyncio.sleep(0)
+
+
+class VirtualClock:
+    """Time that moves only when told (`advance`, `set`); a sleeper wakes once it has passed.
+
+    Safe to move from another thread (a test driving a server in a thread): sleepers look again
+    every few milliseconds of real time.
+    """
+
+    def __init__(self, start: float = 1_785_000_000.0) -> None:
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += max(seconds, 0.0)
+
+    def set(self, moment: float) -> None:
+        """Move forward to `moment` (never back)."""
+        self._now = max(self._now, moment)
+
+    async def sleep(self, seconds: float) -> None:
+        wake = self._now + seconds
+        while self._now < wake:
+            await asyncio.sleep(_VIRTUAL_POLL_SECONDS)

@@ -80,6 +80,12 @@ class CancelTargetNotFound(NotFound):
         return {"status": "NOT_FOUND"}
 
 
+class Conflict(FalError):
+    """A control call that cannot be done in the fake's state (falfake's own API)."""
+
+    status_code = 409
+
+
 class StillInProgress(FalError):
     """Result asked for before COMPLETED: the recorded body has the queue URLs, keys sorted (§6)."""
 

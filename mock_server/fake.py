@@ -7,10 +7,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from mock_server.clock import Clock
+from mock_server.clock import Clock, SettableClock
 from mock_server.delivery import Deliveries
+from mock_server.errors import Conflict
 from mock_server.files import FileStore
 from mock_server.images import Fetch
+from mock_server.journal import Journal
+from mock_server.models import Snapshot, Status
+from mock_server.scenarios import Scenarios
 from mock_server.settings import Settings
 from mock_server.signing import WebhookSigner
 from mock_server.store import RequestStore
@@ -27,9 +31,44 @@ class Fake:
     fetch: Fetch | None
     signer: WebhookSigner
     deliveries: Deliveries
+    scenarios: Scenarios
+    journal: Journal
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
+
+    def reset(self) -> None:
+        """Forget every request, file, upload, scenario, journal entry and delivery."""
+        self.store.reset()
+        self.files.reset()
+        self.scenarios.clear()
+        self.journal.clear()
+        self.deliveries.clear()
+
+    def advance(self, seconds: float) -> float:
+        """Move a manual or virtual clock forward; returns the new time."""
+        self._settable_clock().advance(seconds)
+        return self.clock.now()
+
+    def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
+        """Move the clock event by event until the request reaches `status` (or later)."""
+        clock, wanted = self._settable_clock(), _ORDER[Status(status)]
+        while True:
+            snapshot = self.store.get(request_id)
+            if _ORDER[snapshot.request.status] >= wanted:
+                return snapshot
+            moment = self.store.next_event_time()
+            if moment is None:
+                raise Conflict(f"Request {request_id} will not reach {status} on its own.")
+            clock.set(moment)
+
+    def _settable_clock(self) -> SettableClock:
+        if not isinstance(self.clock, SettableClock):
+            raise Conflict("The clock is real time; start the fake with --clock virtual.")
+        return self.clock
+
+
+_ORDER = {Status.IN_QUEUE: 0, Status.IN_PROGRESS: 1, Status.COMPLETED: 2}
 
 
 def fake_of(request: Request) -> Fake:

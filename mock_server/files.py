@@ -30,6 +30,9 @@ class FileStore:
         while len(self._files) > self._max_files:
             self._files.popitem(last=False)
 
+    def reset(self) -> None:
+        self._files.clear()
+
     def read(self, path: str) -> StoredFile:
         """The file at `path`; NotFound when there is none (or it expired)."""
         stored = self._files.get(path)

@@ -89,6 +89,7 @@ class QueuedRequest:
     output_path: str
     webhook_url: str | None = None
     media_root: str = ""  # where the output's URL points, for webhook payloads
+    run_seconds: float | None = None  # its own run time, from a scenario
     status: Status = Status.IN_QUEUE
     started_at: float | None = None
     finishes_at: float | None = None

@@ -40,6 +40,8 @@ class NewRequest:
     max_queue_length: int | None = None
     webhook_url: str | None = None
     media_root: str = ""
+    queue_seconds: float | None = None  # this request's own times, set by a scenario
+    run_seconds: float | None = None
 
 
 class RequestStore:
@@ -89,11 +91,12 @@ class RequestStore:
             priority=new.priority,
             seq=self._seq,
             submitted_at=now,
-            eligible_at=now + self._timing.queue_seconds,
+            eligible_at=now + _first(new.queue_seconds, self._timing.queue_seconds),
             start_deadline=None if new.start_timeout is None else now + new.start_timeout,
             output_path=new.output_path,
             webhook_url=new.webhook_url,
             media_root=new.media_root,
+            run_seconds=new.run_seconds,
         )
         self._requests[request.request_id] = request
         bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
@@ -105,6 +108,14 @@ class RequestStore:
         """The request as it is now; RequestNotFound for ids unknown under this app."""
         now = self._advance()
         return self._snapshot(self._find(app_id, request_id), now)
+
+    def get(self, request_id: str) -> Snapshot:
+        """The request as it is now, whatever its app; RequestNotFound if unknown."""
+        now = self._advance()
+        request = self._requests.get(request_id)
+        if request is None:
+            raise RequestNotFound
+        return self._snapshot(request, now)
 
     def cancel(self, app_id: str, request_id: str) -> None:
         """Cancel a queued request at once, or signal a running one; 400 once COMPLETED."""
@@ -141,22 +152,38 @@ class RequestStore:
             position = bisect.bisect_left(self._queue, key)
         return Snapshot(request=request, now=now, queue_position=position)
 
+    def next_event_time(self) -> float | None:
+        """When the runners next change something (a start, a finish, a timeout), if ever."""
+        self._advance()
+        event = self._next_event(math.inf)
+        return None if event is None or math.isinf(event[1][0]) else event[1][0]
+
+    def _next_event(self, until: float) -> tuple[str, tuple[float, str]] | None:
+        """The earliest event at or before `until`, by kind; on a tie a finish frees its runner
+        first, and a start beats its own deadline."""
+        events = [
+            (kind, event)
+            for kind, event in (
+                ("finish", min(((t, rid) for rid, t in self._running.items()), default=None)),
+                ("start", self._next_start()),
+                ("deadline", self._next_deadline()),
+            )
+            if event is not None and event[0] <= until
+        ]
+        return min(events, key=lambda item: item[1][0], default=None)
+
     def _advance(self) -> float:
         """Replay the runners' events up to now, in time order; returns now."""
         now = self._clock()
         while True:
-            finish = min(((t, rid) for rid, t in self._running.items()), default=None)
-            start = self._next_start()
-            deadline = self._next_deadline()
-            events = [e for e in (finish, start, deadline) if e is not None and e[0] <= now]
-            if not events:
+            found = self._next_event(now)
+            if found is None:
                 break
-            # On a tie a finish frees its runner first, and a start beats its own deadline.
-            event = min(events, key=lambda e: e[0])
+            kind, event = found
             self._cursor = max(self._cursor, event[0])
-            if event is finish:
+            if kind == "finish":
                 self._finish(self._requests[event[1]], event[0])
-            elif event is start:
+            elif kind == "start":
                 self._start(self._requests[event[1]], event[0])
             else:
                 self._time_out(self._requests[event[1]], event[0])
@@ -184,7 +211,7 @@ class RequestStore:
 
     def _start(self, request: QueuedRequest, at: float) -> None:
         self._dequeue(request)
-        finishes_at = at + self._timing.run_seconds
+        finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
         self._running[request.request_id] = finishes_at
         self._requests[request.request_id] = dataclasses.replace(
             request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
@@ -219,3 +246,7 @@ class RequestStore:
                 break
             self._completed.popleft()
             del self._requests[request_id]
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -11,7 +11,7 @@ import math
 import re
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from contracts.detail import validation_detail
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
@@ -112,6 +112,7 @@ def parse_max_queue_length(value: str | None) -> int | None:
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 class UploadRequest(BaseModel):
@@ -130,6 +131,14 @@ class CompleteRequest(BaseModel):
     """Body that finishes a multipart upload: the parts in order, with their ETags."""
 
     parts: list[CompletedPart] = Field(min_length=1)
+
+
+def parse_json(adapter: TypeAdapter[T], raw: bytes, content_type: str | None) -> T:
+    """A JSON body validated by a pydantic adapter, or FastAPI's 422."""
+    try:
+        return adapter.validate_python(decode_body(raw, content_type))
+    except ValidationError as exc:
+        raise InvalidInput(validation_detail(exc)) from None
 
 
 def parse_model(model: type[ModelT], raw: bytes, content_type: str | None) -> ModelT:

@@ -11,7 +11,9 @@ from mock_server.endpoints import PlanContext
 from mock_server.errors import PayloadTooLarge
 from mock_server.fake import Fake
 from mock_server.hosts import media_root
+from mock_server.misbehave import SCENARIO_KEY
 from mock_server.safety import FORCE_HEADER, forced_stages
+from mock_server.scenarios import Scenario
 from mock_server.settings import Auth
 
 
@@ -47,11 +49,21 @@ def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
     roots = [media_root(request, None)]
     if fake.settings.public_url is not None:
         roots.append(fake.settings.public_url)
+    forced = forced_stages(request.headers.get(FORCE_HEADER))
+    scenario = scenario_of(request)
+    if scenario is not None:
+        forced |= frozenset(scenario.content_policy)
     return PlanContext(
         settings=fake.settings,
         files=fake.files,
         request_id=request_id,
         own_roots=roots,
-        forced_safety=forced_stages(request.headers.get(FORCE_HEADER)),
+        forced_safety=forced,
         fetch=fake.fetch,
     )
+
+
+def scenario_of(request: Request) -> Scenario | None:
+    """The scenario that matched this request, if one did and let it through."""
+    scenario: Scenario | None = request.scope.get(SCENARIO_KEY)
+    return scenario

@@ -23,7 +23,8 @@ from mock_server.responses import (
     status_code,
     submit_body,
 )
-from mock_server.routes.common import plan_context, read_body
+from mock_server.routes.common import plan_context, read_body, scenario_of
+from mock_server.scenarios import scenario_queue_seconds
 from mock_server.sse import SSE_HEADERS, status_events
 from mock_server.store import NewRequest
 from mock_server.validation import (
@@ -52,6 +53,7 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     context = plan_context(request, fake, request_id)
     job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
     check_at_submit(job, fake.settings)
+    scenario = scenario_of(request)
     snapshot = fake.store.submit(
         NewRequest(
             request_id=request_id,
@@ -64,6 +66,8 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
             max_queue_length=max_queue_length,
             webhook_url=webhook,
             media_root=media_root(request, fake.settings.public_url),
+            queue_seconds=None if scenario is None else scenario_queue_seconds(scenario),
+            run_seconds=None if scenario is None else scenario.run_seconds,
         )
     )
     body = submit_body(snapshot, service_root(request, SERVICE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Iterable
 
@@ -16,7 +17,7 @@ from mock_server.hosts import media_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import job_output, reject_early
-from mock_server.routes.common import plan_context, read_body
+from mock_server.routes.common import plan_context, read_body, scenario_of
 from mock_server.validation import parse_request_timeout
 
 
@@ -31,7 +32,13 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     context = plan_context(request, fake, request_id)
     job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
     reject_early(job)
-    await fake.clock.sleep(fake.settings.timing.run_seconds)
+    scenario = scenario_of(request)
+    if scenario is not None and scenario.stuck:
+        await asyncio.Event().wait()  # until the client gives up and disconnects
+    run_seconds = fake.settings.timing.run_seconds
+    if scenario is not None and scenario.run_seconds is not None:
+        run_seconds = scenario.run_seconds
+    await fake.clock.sleep(run_seconds)
     video = job_output(job)
     output = await publish_output(
         endpoint,

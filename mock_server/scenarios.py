@@ -1,0 +1,153 @@
+"""Scenarios: make the fake misbehave on purpose, for the requests a test chooses.
+
+A scenario matches requests (by operation, endpoint, JSON input fields, a header, and how many
+matched before) and applies behaviours: added latency, its own time in queue or running, a typed
+fal error (any status, `error_type`, `Retry-After`, with or without fal's request-id header), a
+dropped connection, a request stuck forever, or a forced content-policy rejection.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+
+Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
+SafetyStage = Literal["prompt", "image", "output"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What to match, then what to do. Defaults match everything and change nothing."""
+
+    operation: Operation = "any"
+    endpoint: str | None = None
+    input: dict[str, Any] | None = None
+    header: tuple[str, str] | None = None
+    after: int = 0
+    times: int | None = None
+    latency: float = 0.0
+    queue_seconds: float | None = None
+    run_seconds: float | None = None
+    status: int | None = None
+    error_type: str | None = None
+    detail: Any = None
+    retry_after: float | None = None
+    request_id_header: bool = True
+    drop: bool = False
+    stuck: bool = False
+    content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SCENARIO = TypeAdapter(Scenario)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a scenario can see of a request."""
+
+    operation: str
+    path: str
+    headers: Mapping[str, str]
+    body: object
+
+
+def operation_of(method: str, path: str) -> str:
+    """The queue API operation a routed path (`/queue/...`, `/run/...`) stands for."""
+    if path.startswith("/queue/"):
+        if method == "POST":
+            return "submit"
+        for suffix in ("/status/stream", "/status", "/cancel"):
+            if path.endswith(suffix):
+                return {"/status/stream": "stream", "/status": "status"}.get(suffix, "cancel")
+        return "result" if "/requests/" in path else "other"
+    if path.startswith("/run/"):
+        return "run"
+    if path.startswith(("/rest/storage/", "/cdn/files/upload", "/uploads/")):
+        return "upload"
+    return "other"
+
+
+class Scenarios:
+    """The active scenarios, first added first matched; each counts the requests it matched."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._active: dict[int, Scenario] = {}
+        self._matched: dict[int, int] = {}
+
+    def add(self, scenario: Scenario) -> int:
+        scenario_id = next(self._ids)
+        self._active[scenario_id] = scenario
+        self._matched[scenario_id] = 0
+        return scenario_id
+
+    def remove(self, scenario_id: int) -> bool:
+        self._matched.pop(scenario_id, None)
+        return self._active.pop(scenario_id, None) is not None
+
+    def clear(self) -> None:
+        self._active.clear()
+        self._matched.clear()
+
+    def load(self, path: Path) -> None:
+        """Add the scenarios of a JSON file (a list of objects with the fields of `Scenario`)."""
+        for item in json.loads(path.read_text()):
+            self.add(SCENARIO.validate_python(item))
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [
+            {"id": i, "matched": self._matched[i], **s.to_json()} for i, s in self._active.items()
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self._active)
+
+    def match(self, call: Call) -> Scenario | None:
+        """The first scenario for this call, counting it as matched; None if none applies."""
+        for scenario_id, scenario in self._active.items():
+            if not _matches(scenario, call):
+                continue
+            count = self._matched[scenario_id]
+            self._matched[scenario_id] = count + 1
+            if count < scenario.after:
+                continue
+            if scenario.times is not None and count >= scenario.after + scenario.times:
+                continue
+            return scenario
+        return None
+
+    def wants_body(self, operation: str) -> bool:
+        return any(
+            s.input is not None and s.operation in (operation, "any") for s in self._active.values()
+        )
+
+
+def _matches(scenario: Scenario, call: Call) -> bool:
+    if scenario.operation not in ("any", call.operation):
+        return False
+    if scenario.endpoint is not None and f"/{scenario.endpoint}" not in call.path:
+        return False
+    if scenario.header is not None:
+        name, value = scenario.header
+        if call.headers.get(name.lower()) != value:
+            return False
+    if scenario.input is not None:
+        if not isinstance(call.body, dict):
+            return False
+        return all(call.body.get(key) == value for key, value in scenario.input.items())
+    return True
+
+
+def scenario_queue_seconds(scenario: Scenario) -> float | None:
+    """The time a request waits in the queue under `scenario`: forever when stuck."""
+    return math.inf if scenario.stuck else scenario.queue_seconds
