@@ -54,6 +54,9 @@ class ScenarioRunner:
             await self.app(scope, receive, send)
             return
         operation = operation_of(scope["method"], scope["path"])
+        if operation == "other":  # the control API, files, JWKS: never a scenario's target
+            await self.app(scope, receive, send)
+            return
         body: object = None
         if self.scenarios.wants_body(operation):
             raw, receive = await _buffered(receive)

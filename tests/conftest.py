@@ -17,6 +17,8 @@ from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.server import Server, bind
 from mock_server.tls import CertificateAuthority
 
+pytest_plugins = ("mock_server.pytest_plugin",)
+
 BASE_URL = "http://127.0.0.1:8000"
 KEY = {"Authorization": "Key test-key"}
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"

@@ -1,0 +1,162 @@
+"""pytest plugin (installed with falfake, entry point `falfake`): fal stands in a fixture.
+
+- `falfake`: the fake in this process. Every httpx request to fal's hosts (so `fal-client`, the
+  minimal client and your own httpx code) is answered by it through respx; anything else goes
+  through untouched. Time is a manual clock that moves by itself as clients poll, so a whole
+  lifecycle costs milliseconds; `falfake.auto_advance = False` hands the clock to the test.
+- `falfake_server`: a real fake on a free loopback port, with the environment of `python -m
+  mock_server env` set for the test (HTTPS_PROXY, SSL_CERT_FILE, FAL_KEY), for code that runs
+  in subprocesses or clients created during the test.
+
+Both give the same handle: `scenario(...)`, `requests(...)`, `advance(...)`, `run_until(...)`,
+`reset()`, and the underlying `fake`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from mock_server.app import create_app
+from mock_server.clock import Clock, ManualClock, SystemClock
+from mock_server.endpoints import ENDPOINTS
+from mock_server.fake import Fake
+from mock_server.hosts import FAL_HOSTS
+from mock_server.journal import JournalEntry
+from mock_server.misbehave import ConnectionDropped
+from mock_server.models import Snapshot
+from mock_server.notify import dispatch_due
+from mock_server.scenarios import Scenario
+from mock_server.server import Server, bind
+from mock_server.settings import Settings, Timing
+from mock_server.tls import CertificateAuthority
+
+MEDIA_ROOT = "https://v3b.fal.media"
+TEST_KEY = "falfake-test-key"
+
+
+class Falfake:
+    """One fake for one test, and the knobs a test turns."""
+
+    def __init__(self, app: Any, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url
+        self.fake: Fake = app.state.fake
+
+    @property
+    def clock(self) -> Clock:
+        return self.fake.clock
+
+    def scenario(self, **fields: Any) -> int:
+        """Add a `Scenario` (its fields as keywords); returns its id."""
+        return self.fake.scenarios.add(Scenario(**fields))
+
+    def requests(self, **filters: str | None) -> list[JournalEntry]:
+        """What the fake received (filters: method, path substring, host)."""
+        return self.fake.journal.entries(**filters)
+
+    def advance(self, seconds: float) -> float:
+        return self.fake.advance(seconds)
+
+    def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
+        return self.fake.run_until(request_id, status)
+
+    def reset(self) -> None:
+        self.fake.reset()
+
+
+class InProcessFalfake(Falfake):
+    """The `falfake` fixture's handle: answers intercepted requests through the ASGI app."""
+
+    def __init__(self, app: Any, portal: BlockingPortal, clock: ManualClock) -> None:
+        super().__init__(app, MEDIA_ROOT)
+        self.portal = portal
+        self._manual_clock = clock
+        self.auto_advance = True
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """respx side effect: the fake's answer to `request` (any thread, sync or async code)."""
+        if self.auto_advance and request.method == "GET" and request.url.path.endswith("/status"):
+            moment = self.fake.store.next_event_time()
+            if moment is not None:
+                self._manual_clock.set(moment)
+        try:
+            return self.portal.call(self._send, request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        content = request.content
+        response = await self._client.request(
+            request.method, request.url, headers=request.headers, content=content
+        )
+        await dispatch_due(self.fake, ENDPOINTS)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+
+def in_process_settings() -> Settings:
+    return Settings(
+        timing=Timing(queue_seconds=1.0, run_seconds=2.0, runners=4),
+        video_width=160,
+        video_height=90,
+        public_url=MEDIA_ROOT,
+    )
+
+
+@pytest.fixture
+def falfake(monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessFalfake]:
+    """falfake in this process, answering every httpx call to fal's hosts."""
+    monkeypatch.setenv("FAL_KEY", TEST_KEY)  # nothing reaches fal, so no real key is needed
+    clock = ManualClock()
+    app = create_app(in_process_settings(), clock=clock)
+    with start_blocking_portal() as portal:
+        handle = InProcessFalfake(app, portal, clock)
+        with respx.mock(assert_all_called=False) as router:
+            for host in FAL_HOSTS:
+                router.route(host=host).mock(side_effect=handle.handle)
+            router.route().pass_through()
+            yield handle
+        portal.call(handle._client.aclose)
+
+
+@pytest.fixture
+def falfake_server(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Falfake]:
+    """A real falfake on a free loopback port, with the official clients' environment set."""
+    folder: Path = tmp_path_factory.mktemp("falfake-ca")
+    authority = CertificateAuthority(folder).ensure()
+    settings = Settings(timing=Timing(0.05, 0.2, 4), video_width=160, video_height=90)
+    app = create_app(settings, clock=SystemClock())
+    sock = bind("127.0.0.1", 0)
+    server = Server(app, authority.server_context(), log_level="warning")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for name, value in {
+        "FAL_KEY": TEST_KEY,
+        "HTTPS_PROXY": base_url,
+        "https_proxy": base_url,
+        "SSL_CERT_FILE": str(authority.bundle_path),
+        "NO_PROXY": "127.0.0.1,localhost,::1",
+        "no_proxy": "127.0.0.1,localhost,::1",
+        "FALFAKE_URL": base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield Falfake(app, base_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

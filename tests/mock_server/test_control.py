@@ -1,0 +1,133 @@
+"""The control API under /_falfake/: scenarios, journal, clock, reset, and its own OpenAPI."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from mock_server import ManualClock, Settings, create_app
+from mock_server.clock import VirtualClock
+from mock_server.server import Server, bind
+from mock_server.tls import CertificateAuthority
+from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, SUBMIT_URL, VALID_INPUT
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_scenarios_are_added_listed_and_removed(http: httpx.AsyncClient) -> None:
+    added = await http.post("/_falfake/scenarios", json={"operation": "run", "status": 503})
+    assert added.status_code == 201
+    scenario_id = added.json()["id"]
+    listed = (await http.get("/_falfake/scenarios")).json()["scenarios"]
+    assert [(s["id"], s["status"], s["matched"]) for s in listed] == [(scenario_id, 503, 0)]
+    run = await http.post(f"/run/{APP}/reference-to-video", json=VALID_INPUT)
+    assert run.status_code == 503
+    assert (await http.delete(f"/_falfake/scenarios/{scenario_id}")).status_code == 204
+    assert (await http.delete(f"/_falfake/scenarios/{scenario_id}")).status_code == 404
+    assert (await http.delete("/_falfake/scenarios/not-a-number")).status_code == 404
+    await http.post("/_falfake/scenarios", json={"status": 500})
+    assert (await http.delete("/_falfake/scenarios")).status_code == 204
+    assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+@pytest.mark.parametrize(
+    "body", [{"operation": "teleport"}, {"status": "many"}, [], {"content_policy": ["soul"]}]
+)
+async def test_a_bad_scenario_is_a_422(http: httpx.AsyncClient, body: object) -> None:
+    response = await http.post("/_falfake/scenarios", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+async def test_the_journal_records_filters_counts_and_clears(http: httpx.AsyncClient) -> None:
+    await http.post(SUBMIT_URL, json=VALID_INPUT, headers={"X-Custom": "1"})
+    await http.get("/nowhere")
+    (entry,) = (await http.get("/_falfake/requests", params={"method": "post"})).json()["requests"]
+    assert entry["path"] == SUBMIT_URL
+    assert entry["status"] == 200
+    assert entry["headers"]["x-custom"] == "1"
+    assert "authorization" not in entry["headers"]
+    assert '"prompt"' in entry["body"]
+    count = await http.get("/_falfake/requests/count", params={"path": "nowhere"})
+    assert count.json() == {"count": 1}
+    assert (await http.delete("/_falfake/requests")).status_code == 204
+    assert (await http.get("/_falfake/requests/count")).json() == {"count": 0}
+
+
+async def test_the_clock_advances_and_runs_until_a_status(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    start = (await http.get("/_falfake/clock")).json()["now"]
+    assert start == clock.now()
+    request_id = (await http.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    moved = await http.post("/_falfake/clock/advance", json={"seconds": 0.5})
+    assert moved.json() == {"now": start + 0.5}
+    reached = await http.post("/_falfake/clock/run-until", json={"request_id": request_id})
+    assert reached.json()["status"] == "COMPLETED"
+    assert clock.now() == start + 3.0
+    unknown = await http.post("/_falfake/clock/run-until", json={"request_id": "nope"})
+    assert unknown.status_code == 404
+    bad = await http.post("/_falfake/clock/advance", json={"seconds": -1})
+    assert bad.status_code == 422
+
+
+async def test_a_real_clock_cannot_be_moved() -> None:
+    transport = httpx.ASGITransport(app=create_app(Settings()))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        response = await http.post("/_falfake/clock/advance", json={"seconds": 1})
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "The clock is real time; start the fake with --clock virtual."
+    }
+
+
+async def test_reset_forgets_everything(http: httpx.AsyncClient) -> None:
+    request_id = (await http.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    await http.post("/_falfake/scenarios", json={"status": 500})
+    assert (await http.post("/_falfake/reset")).status_code == 204
+    assert (await http.get(f"/queue/{APP}/requests/{request_id}/status")).status_code == 404
+    assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+async def test_the_control_api_has_its_own_openapi(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/_falfake/openapi.json")).json()
+    assert document["openapi"] == "3.1.0"
+    assert "/_falfake/clock/run-until" in document["paths"]
+    fal_paths = (await http.get("/openapi.json")).json()["paths"]
+    assert not any(path.startswith("/_falfake") for path in fal_paths)
+
+
+@pytest.fixture
+def virtual_server(authority: CertificateAuthority) -> Iterator[tuple[str, VirtualClock]]:
+    clock = VirtualClock()
+    settings = dataclasses.replace(REAL_TIME)
+    sock = bind("127.0.0.1", 0)
+    app = create_app(settings, clock=clock)
+    server = Server(app, authority.server_context(), log_level="warning")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}", clock
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def test_on_a_virtual_clock_time_moves_only_when_told(
+    virtual_server: tuple[str, VirtualClock],
+) -> None:
+    url, _ = virtual_server
+    with httpx.Client(base_url=url, headers=KEY, timeout=10) as http:
+        request_id = http.post(SUBMIT_URL, json=VALID_INPUT).json()["request_id"]
+        status_url = f"/queue/{APP}/requests/{request_id}/status"
+        time.sleep(0.6)  # real time passes; the fake's does not
+        assert http.get(status_url).json()["status"] == "IN_QUEUE"
+        http.post("/_falfake/clock/advance", json={"seconds": 0.2})
+        assert http.get(status_url).json()["status"] == "IN_PROGRESS"
+        reached = http.post("/_falfake/clock/run-until", json={"request_id": request_id})
+        assert reached.json()["status"] == "COMPLETED"
+        with pytest.raises(httpx.ReadTimeout):  # a sync run waits for the clock too
+            http.post(f"/run/{APP}/reference-to-video", json=VALID_INPUT, timeout=0.3)

@@ -1,0 +1,154 @@
+"""Every scenario kind through the official Python client and ours, via the `falfake` fixture."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import fal_client
+import httpx
+import pytest
+
+from client import FalClient, Hosts, RateLimited, ServerError, TransportError
+from client.retry import RetryPolicy
+from mock_server.errors import Conflict
+from mock_server.pytest_plugin import Falfake, InProcessFalfake
+
+ENDPOINT = "google/gemini-omni-flash/reference-to-video"
+INPUT = {
+    "prompt": "A cat <IMAGE_REF_0>",
+    "image_urls": ["https://example.com/cat.png"],
+    "duration": 3,
+}
+
+
+@pytest.fixture
+def ours(falfake: Falfake) -> Iterator[FalClient]:
+    """The minimal client aimed at fal's real hosts, which the fixture answers."""
+    with FalClient(hosts=Hosts(), retry=RetryPolicy(max_attempts=3, base_delay=0.01)) as client:
+        yield client
+
+
+def test_a_full_lifecycle_takes_milliseconds(falfake: Falfake) -> None:
+    started = time.perf_counter()
+    handle = fal_client.submit(ENDPOINT, INPUT)
+    assert handle.get()["video"]["content_type"] == "video/mp4"
+    assert time.perf_counter() - started < 5  # generous; the figure is in `make bench`
+    assert falfake.requests(path="/status")  # it polled, and the clock moved for it
+
+
+def test_the_video_url_is_served_by_the_fixture(falfake: Falfake) -> None:
+    url = fal_client.run(ENDPOINT, INPUT)["video"]["url"]
+    assert url.startswith("https://v3b.fal.media/files/b/")
+    assert httpx.get(url).headers["content-type"] == "video/mp4"
+
+
+def test_latency(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="run", latency=0.2)
+    ours.run(INPUT)
+    (entry,) = falfake.requests(path="/reference-to-video")
+    assert entry.duration_ms >= 200
+
+
+def test_own_time_in_queue_and_running(falfake: InProcessFalfake, ours: FalClient) -> None:
+    falfake.auto_advance = False
+    falfake.scenario(operation="submit", queue_seconds=30, run_seconds=60)
+    submitted = ours.submit(INPUT)
+    falfake.advance(29)
+    assert type(ours.status(submitted.request_id)).__name__ == "Queued"
+    falfake.run_until(submitted.request_id, "IN_PROGRESS")
+    start = falfake.clock.now()
+    falfake.run_until(submitted.request_id)
+    assert falfake.clock.now() - start == pytest.approx(60)
+
+
+def test_a_typed_fal_error_with_a_request_id_is_not_retried(falfake: Falfake) -> None:
+    falfake.scenario(operation="submit", status=503, error_type="runner_scheduling_failure")
+    with pytest.raises(fal_client.client.FalClientHTTPError) as caught:
+        fal_client.submit(ENDPOINT, INPUT)
+    assert caught.value.status_code == 503
+    assert len(falfake.requests(method="POST")) == 1
+
+
+def test_an_ingress_5xx_without_request_id_is_retried(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="submit", status=502, request_id_header=False, times=1)
+    assert fal_client.submit(ENDPOINT, INPUT).request_id
+    assert [r.status for r in falfake.requests(method="POST")] == [502, 200]
+    falfake.scenario(operation="run", status=500, error_type="internal_error")
+    with pytest.raises(ServerError) as caught:
+        ours.run(INPUT)
+    assert caught.value.error_type == "internal_error"
+
+
+def test_429_with_retry_after(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="status", status=429, retry_after=0, error_type="rate_limited")
+    submitted = ours.submit(INPUT)
+    with pytest.raises(RateLimited):
+        ours.status(submitted.request_id)
+    (first, *_) = falfake.requests(path="/status")
+    assert first.status == 429
+    assert len(falfake.requests(path="/status")) == 3  # our client gave up after 3 tries
+
+
+def test_a_dropped_connection_is_retried(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="submit", drop=True, times=1)
+    assert fal_client.submit(ENDPOINT, INPUT).request_id
+    falfake.scenario(operation="run", drop=True)
+    with pytest.raises(TransportError):
+        ours.run(INPUT)
+
+
+def test_a_stuck_request_never_starts(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="submit", stuck=True)
+    submitted = ours.submit(INPUT)
+    falfake.advance(86_400)
+    assert type(ours.status(submitted.request_id)).__name__ == "Queued"
+    with pytest.raises(Conflict):
+        falfake.run_until(submitted.request_id)
+
+
+def test_forced_content_policy_by_input_field(falfake: Falfake, ours: FalClient) -> None:
+    from client import ContentPolicyViolation
+
+    falfake.scenario(operation="submit", input={"duration": 4}, content_policy=("output",))
+    assert ours.subscribe(INPUT, poll_interval=0).video.file_name == "output.mp4"
+    with pytest.raises(ContentPolicyViolation) as caught:
+        ours.subscribe({**INPUT, "duration": 4}, poll_interval=0)
+    assert caught.value.field_errors[0]["loc"] == ["body"]
+
+
+def test_a_header_match_and_a_count(falfake: Falfake) -> None:
+    falfake.scenario(header=("x-fal-queue-priority", "low"), status=400, error_type="bad_request")
+    falfake.scenario(operation="submit", after=1, status=409, times=1)
+    assert fal_client.submit(ENDPOINT, INPUT).request_id  # first submit: untouched
+    with pytest.raises(fal_client.client.FalClientHTTPError) as caught:
+        fal_client.submit(ENDPOINT, INPUT, priority="low")
+    assert caught.value.status_code == 400
+
+
+def test_reset_forgets_everything(falfake: Falfake, ours: FalClient) -> None:
+    falfake.scenario(operation="run", status=500)
+    submitted = ours.submit(INPUT)
+    falfake.reset()
+    assert falfake.requests() == []
+    assert falfake.fake.scenarios.listed() == []
+    assert ours.run(INPUT).video.file_name == "output.mp4"
+    with pytest.raises(Exception, match="Request not found"):
+        ours.status(submitted.request_id)
+
+
+def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
+    falfake_server: Falfake,
+) -> None:
+    app = (
+        "import fal_client\n"
+        f"result = fal_client.subscribe({ENDPOINT!r}, {INPUT!r})\n"
+        "print(result['video']['url'])\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", app], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert finished.stdout.startswith(falfake_server.base_url)
+    assert falfake_server.requests(host="queue.fal.run", method="POST")
