@@ -58,6 +58,26 @@ class Falfake:
         """Add a `Scenario` (its fields as keywords); returns its id."""
         return self.fake.scenarios.add(Scenario(**fields))
 
+    def rate_limited(
+        self, times: int = 1, operation: str = "submit", retry_after: float = 0
+    ) -> int:
+        """The next `times` calls of `operation` get fal's 429."""
+        return self.scenario(
+            operation=operation,
+            status=429,
+            error_type="rate_limited",
+            retry_after=retry_after,
+            times=times,
+        )
+
+    def failing(self, status: int, error_type: str | None = None, **match: Any) -> int:
+        """Calls (all, or those `match` selects) get a fal error with this status and type."""
+        return self.scenario(status=status, error_type=error_type, **match)
+
+    def flagged(self, stage: str = "prompt", **match: Any) -> int:
+        """Submits and runs are rejected by the safety filter at `stage` (prompt, image, output)."""
+        return self.scenario(content_policy=(stage,), **match)
+
     def requests(self, **filters: str | None) -> list[JournalEntry]:
         """What the fake received (filters: method, path substring, host)."""
         return self.fake.journal.entries(**filters)

@@ -9,11 +9,9 @@ dropped connection, a request stuck forever, or a forced content-policy rejectio
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -98,11 +96,6 @@ class Scenarios:
     def clear(self) -> None:
         self._active.clear()
         self._matched.clear()
-
-    def load(self, path: Path) -> None:
-        """Add the scenarios of a JSON file (a list of objects with the fields of `Scenario`)."""
-        for item in json.loads(path.read_text()):
-            self.add(SCENARIO.validate_python(item))
 
     def listed(self) -> list[dict[str, Any]]:
         return [

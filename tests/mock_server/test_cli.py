@@ -127,3 +127,18 @@ def test_a_bad_rules_file_is_a_usage_error(tmp_path: Path, content: str) -> None
     with pytest.raises(SystemExit) as caught:
         parser().parse_args(["serve", "--safety-rules", str(rules)])
     assert caught.value.code == 2
+
+
+def test_clock_and_scenarios_flags(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios.json"
+    scenarios.write_text('[{"operation": "submit", "status": 429, "times": 2}]')
+    args = parser().parse_args(["serve", "--clock", "virtual", "--scenarios", str(scenarios)])
+    assert args.clock == "virtual"
+    assert [(s.operation, s.status, s.times) for s in args.scenarios] == [("submit", 429, 2)]
+
+
+def test_a_bad_scenarios_file_is_a_usage_error(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios.json"
+    scenarios.write_text('[{"operation": "fly"}]')
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--scenarios", str(scenarios)])

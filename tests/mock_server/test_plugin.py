@@ -152,3 +152,17 @@ def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
     )
     assert finished.stdout.startswith(falfake_server.base_url)
     assert falfake_server.requests(host="queue.fal.run", method="POST")
+
+
+def test_helpers_for_common_scenarios(falfake: Falfake, ours: FalClient) -> None:
+    from client import ContentPolicyViolation
+
+    falfake.rate_limited(times=1, operation="run")
+    assert ours.run(INPUT).video.file_name == "output.mp4"  # retried once
+    falfake.reset()
+    falfake.failing(504, "request_timeout", operation="run", times=1)
+    with pytest.raises(ServerError):
+        ours.run(INPUT)
+    falfake.flagged("prompt", operation="run")
+    with pytest.raises(ContentPolicyViolation):
+        ours.run(INPUT)
