@@ -58,11 +58,6 @@ class Deliveries:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self) -> None:
-        """Wait for every delivery under way to finish (or give up)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
     async def cancel_all(self) -> None:
         for task in self._tasks:
             task.cancel()
