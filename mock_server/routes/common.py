@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.auth import check_authorization
 from mock_server.endpoints import PlanContext
-from mock_server.errors import PayloadTooLarge
+from mock_server.errors import BadRequest, PayloadTooLarge
 from mock_server.fake import Fake
 from mock_server.hosts import media_root
 from mock_server.misbehave import SCENARIO_KEY
@@ -36,11 +36,15 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read the answer; a plain 400 ends the request without a traceback.
+        raise BadRequest("The client disconnected before sending the whole body.") from None
     return b"".join(chunks)
 
 

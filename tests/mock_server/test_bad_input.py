@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -531,3 +531,35 @@ async def test_accepted_unknown_tags_of_any_length_still_render(clock: ManualClo
         request_id = (await http.post(SUBMIT_URL, json=body)).json()["request_id"]
         clock.advance(3.0)
         assert (await http.get(f"/queue/{APP}/requests/{request_id}")).status_code == 200
+
+
+async def test_a_client_that_disconnects_mid_body_gets_no_traceback(app: Starlette) -> None:
+    messages: Iterator[dict[str, Any]] = iter(
+        [
+            {"type": "http.request", "body": b'{"prompt"', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": SUBMIT_URL,
+        "raw_path": SUBMIT_URL.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", b"Key k")],
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 5000),
+        "http_version": "1.1",
+        "root_path": "",
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]  # a hand-written ASGI exchange
+    assert sent[0]["status"] == 400
