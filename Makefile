@@ -32,9 +32,11 @@ lint: $(STAMP)
 test: lint $(JS_STAMP)
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
-# Figures, not pass/fail: rendering time cold and cached (see tests/benchmarks/render.py).
+# Figures, not pass/fail: rendering time, then the server against a bare Starlette baseline,
+# lifecycles per second and memory growth (tests/benchmarks/).
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.render
+	$(PY) -m tests.benchmarks.server
 
 # The deep schemathesis profile: 400 cases per operation (over 5,000 in all), figures at the end.
 fuzz: $(STAMP)

@@ -93,6 +93,8 @@ class FrontDoor:
                 logger.warning("accept failed: %r", exc)
                 await asyncio.sleep(0.1)
                 continue
+            # Small replies go out at once; without this a 40 ms delayed-ACK stall hits each one.
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             task = loop.create_task(self._admit(client))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
