@@ -19,6 +19,7 @@ from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.files import FileStore
 from mock_server.images import Fetch, load_images
 from mock_server.models import ImageSource, Job, LogLine, VideoSpec
+from mock_server.responses import reject_early
 from mock_server.safety import input_flags, output_flag
 from mock_server.settings import Settings
 from mock_server.validation import decode_body
@@ -76,8 +77,8 @@ def _is_content_policy(exc: InvalidInput | BodyNotParsed) -> bool:
 
 def check_at_submit(job: Job, settings: Settings) -> None:
     """With validation at submit, bad input is a 422 at once instead of on the result (§3)."""
-    if settings.validate_at == "submit" and job.failure is not None and not job.fails_late:
-        raise job.failure
+    if settings.validate_at == "submit":
+        reject_early(job)
 
 
 async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job:

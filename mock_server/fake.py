@@ -52,10 +52,10 @@ class Fake:
 
     def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
         """Move the clock event by event until the request reaches `status` (or later)."""
-        clock, wanted = self._settable_clock(), _ORDER[Status(status)]
+        clock, wanted = self._settable_clock(), Status(status).rank
         while True:
             snapshot = self.store.get(request_id)
-            if _ORDER[snapshot.request.status] >= wanted:
+            if snapshot.request.status.rank >= wanted:
                 return snapshot
             moment = self.store.next_event_time()
             if moment is None:
@@ -66,9 +66,6 @@ class Fake:
         if not isinstance(self.clock, SettableClock):
             raise Conflict("The clock is real time; start the fake with --clock virtual.")
         return self.clock
-
-
-_ORDER = {Status.IN_QUEUE: 0, Status.IN_PROGRESS: 1, Status.COMPLETED: 2}
 
 
 def fake_of(request: Request) -> Fake:

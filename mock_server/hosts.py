@@ -9,6 +9,7 @@ Direct callers use the prefixes themselves: `/queue`, `/run`, `/rest`, `/cdn`, p
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
@@ -106,6 +107,16 @@ def _routed(scope: Scope, service: str, path: str, raw_path: bytes) -> Scope:
     routed["raw_path"] = f"/{service}".encode() + raw_path
     routed[_HOST_ROUTED] = True
     return routed
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (IPv6 with or without brackets); no DNS lookup."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_name(host: str) -> str:

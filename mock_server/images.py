@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import io
-import ipaddress
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,11 +23,12 @@ from PIL import Image, UnidentifiedImageError
 
 from mock_server.errors import InvalidInput, NotFound
 from mock_server.files import FileStore
+from mock_server.hosts import FAL_HOSTS, is_loopback
 from mock_server.models import ImageSource
 from mock_server.settings import ImageLimits
 
 DOCS = "https://docs.fal.ai/errors#"
-CDN_HOSTS = frozenset({"v3.fal.media", "v3b.fal.media", "fal.media"})
+CDN_HOSTS = frozenset(host for host, service in FAL_HOSTS.items() if service == "cdn")
 _DATA_URI = re.compile(r"data:(?P<type>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<data>.*)", re.DOTALL)
 
 Fetch = Callable[[str, int], Awaitable[bytes]]
@@ -144,19 +144,10 @@ def own_file_path(url: str, own_roots: Sequence[str]) -> str | None:
     host = (parts.hostname or "").lower()
     for prefix in ("/files/", "/cdn/files/"):
         if parts.path.startswith(prefix) and (
-            host in CDN_HOSTS or _is_loopback(host) or _under(url, own_roots)
+            host in CDN_HOSTS or is_loopback(host) or _under(url, own_roots)
         ):
             return parts.path[len(prefix) :]
     return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _under(url: str, roots: Sequence[str]) -> bool:

@@ -15,6 +15,11 @@ class Status(enum.StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
 
+    @property
+    def rank(self) -> int:
+        """Statuses only move forward: this is their order."""
+        return list(Status).index(self)
+
 
 class Priority(enum.StrEnum):
     """`X-Fal-Queue-Priority`: every `low` request waits behind every `normal` one."""

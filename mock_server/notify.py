@@ -20,9 +20,8 @@ POLL_SECONDS = 0.05
 
 async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
     """The payload fal would POST for this finished request (its output, or its error)."""
-    failure = request.failure or request.job.failure
-    if failure is not None:
-        return failure_body(request.request_id, failure)
+    if request.failure is not None:
+        return failure_body(request.request_id, request.failure)
     video = job_output(request.job)
     files, path = fake.files, request.output_path
     output = await publish_output(endpoint, video, path, files, request.media_root)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from mock_server.errors import BadRequest, FalError
+from mock_server.hosts import is_loopback
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,21 +40,12 @@ def checked_target(url: str, settings: WebhookSettings) -> str:
         host = ""
     if parts.scheme not in ("http", "https") or not host:
         raise BadRequest(f"Invalid fal_webhook {url!r}: expected an http(s) URL.")
-    if not (settings.allow_any_host or _is_loopback(host) or host in settings.allowed_hosts):
+    if not (settings.allow_any_host or is_loopback(host) or host in settings.allowed_hosts):
         raise BadRequest(
             f"falfake delivers webhooks only to loopback addresses; {host!r} needs"
             " --allow-webhook-host."
         )
     return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def serialised(payload: dict[str, Any]) -> bytes:

@@ -19,13 +19,13 @@ from contracts import contract_path
 from mock_server.control_openapi import CONTROL_OPENAPI
 from mock_server.errors import NotFound
 from mock_server.fake import fake_of
+from mock_server.journal import CONTROL_PREFIX
 from mock_server.json_response import JSONResponse
 from mock_server.responses import status_body
 from mock_server.routes.common import read_body
 from mock_server.scenarios import SCENARIO
 from mock_server.validation import parse_json, parse_model
 
-CONTROL_PREFIX = "/_falfake"
 _SMALL = 1024 * 1024
 
 
