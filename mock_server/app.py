@@ -9,7 +9,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
-from mock_server.clock import Clock, SystemClock
+from mock_server.clock import Clock, SettableClock, SystemClock
+from mock_server.data_dir import DataDir
 from mock_server.delivery import Deliveries
 from mock_server.endpoints import ENDPOINTS
 from mock_server.errors import FalError, render
@@ -21,6 +22,7 @@ from mock_server.images import http_fetch
 from mock_server.journal import Journal, JournalRecorder
 from mock_server.misbehave import ScenarioRunner
 from mock_server.notify import lifespan
+from mock_server.rate_limit import RateLimiter
 from mock_server.routes import route_table
 from mock_server.scenarios import Scenarios
 from mock_server.settings import Settings
@@ -39,28 +41,37 @@ def create_app(
     """A fake of fal's hosts for the endpoints in `ENDPOINTS`."""
     settings = settings or Settings()
     clock = clock or SystemClock()
+    data = None if settings.data_dir is None else DataDir(settings.data_dir)
+    saved_at = None if data is None else data.saved_at()
+    if saved_at is not None and isinstance(clock, SettableClock):
+        clock.set(saved_at)  # a manual or virtual clock goes on from where it stood
     store = RequestStore(
         settings.timing,
         settings.retention,
         clock.now,
         honour_cancel=settings.honour_cancel,
         documented_cancel_body=settings.cancel_completed_body == "status",
+        records=None if data is None else data.requests,
     )
     signer = signer or WebhookSigner(Ed25519PrivateKey.generate())
     fake = Fake(
         settings=settings,
         clock=clock,
         store=store,
-        files=FileStore(settings.retention.max_files),
-        uploads=Uploads(clock.now),
+        files=FileStore(settings.retention, clock.now, None if data is None else data.files),
+        uploads=Uploads(clock.now, None if data is None else data.uploads),
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
-        deliveries=Deliveries(settings.webhooks, signer, clock),
+        deliveries=Deliveries(
+            settings.webhooks, signer, clock, None if data is None else data.deliveries
+        ),
         scenarios=Scenarios(),
         journal=Journal(),
+        rate_limiter=RateLimiter(settings.rate_limit, clock.now),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
+        data_dir=data,
     )
     app = Starlette(
         routes=route_table(ENDPOINTS.values(), settings.auth),

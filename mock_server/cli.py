@@ -14,6 +14,7 @@ from pathlib import Path
 from contracts import InputLimits
 from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
+from mock_server.data_dir import DataDirError
 from mock_server.safety import SafetyRules
 from mock_server.scenarios import SCENARIO, Scenario
 from mock_server.server import Server, bind
@@ -79,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
         "--scenarios", type=_scenarios, default=(), help="JSON list of scenarios to start with"
     )
     serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep requests, files, uploads and webhooks here (SQLite) across restarts",
+    )
+    serve.add_argument(
         "--ca-dir",
         type=Path,
         default=default_ca_dir(),
@@ -106,9 +113,22 @@ def parser() -> argparse.ArgumentParser:
     behaviour.add_argument("--image-refs", choices=["reject", "accept"], default="reject")
     behaviour.add_argument("--min-request-timeout", type=float, default=0.1)
     limits = serve.add_argument_group("limits")
-    limits.add_argument("--request-ttl", type=_positive_float, default=3600.0)
+    limits.add_argument(
+        "--request-ttl", type=_positive_float, default=_RETENTION.request_ttl_seconds
+    )
     limits.add_argument("--max-requests", type=_positive_int, default=_RETENTION.max_requests)
+    limits.add_argument(
+        "--max-request-bytes", type=_positive_int, default=_RETENTION.max_request_bytes
+    )
+    limits.add_argument("--file-ttl", type=_positive_float, default=_RETENTION.file_ttl_seconds)
     limits.add_argument("--max-files", type=_positive_int, default=_RETENTION.max_files)
+    limits.add_argument("--max-file-bytes", type=_positive_int, default=_RETENTION.max_file_bytes)
+    limits.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=None,
+        help="submits and sync runs per second per key (429 past it)",
+    )
     limits.add_argument("--max-body-bytes", type=_positive_int, default=_SETTINGS.max_body_bytes)
     limits.add_argument(
         "--max-upload-bytes", type=_positive_int, default=_SETTINGS.max_upload_bytes
@@ -155,7 +175,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
             allow_missing=args.allow_missing_key,
             proxy_key=args.proxy_key,
         ),
-        retention=Retention(args.request_ttl, args.max_requests, args.max_files),
+        retention=Retention(
+            request_ttl_seconds=args.request_ttl,
+            max_requests=args.max_requests,
+            max_request_bytes=args.max_request_bytes,
+            max_files=args.max_files,
+            max_file_bytes=args.max_file_bytes,
+            file_ttl_seconds=args.file_ttl,
+        ),
+        rate_limit=args.rate_limit,
+        data_dir=args.data_dir,
         limits=InputLimits(args.max_images, args.prompt_max_length, args.image_refs),
         validate_at=args.validate_at,
         validation_detail=args.validation_detail,
@@ -233,6 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(environment(_base_url(args.host, args.port), bundle, args.key), end="")
         return 0
     settings = settings_from(args)
+    clock = VirtualClock() if args.clock == "virtual" else SystemClock()
+    try:
+        app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(args.ca_dir))
+    except DataDirError as exc:
+        print(f"falfake: {exc}", file=sys.stderr)
+        return 2
     authority = CertificateAuthority(args.ca_dir)
     tls = authority.server_context()
     sock = bind(args.host, args.port)
@@ -251,8 +286,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     base_url = _base_url(host, port)
     print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
-    clock = VirtualClock() if args.clock == "virtual" else SystemClock()
-    app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(args.ca_dir))
     for scenario in args.scenarios:
         app.state.fake.scenarios.add(scenario)
     server = Server(app, tls, log_level=args.log_level)

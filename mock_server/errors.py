@@ -157,6 +157,16 @@ class RateLimited(FalError):
     status_code = 429
     error_type = "rate_limited"
 
+    def __init__(self, detail: object, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
 
 class StartTimeout(FalError):
     """The request could not start before its `X-Fal-Request-Timeout` deadline."""

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from mock_server.clock import Clock, SettableClock
+from mock_server.data_dir import DataDir
 from mock_server.delivery import Deliveries
 from mock_server.errors import Conflict
 from mock_server.files import FileStore
 from mock_server.images import Fetch
 from mock_server.journal import Journal
 from mock_server.models import Snapshot, Status
+from mock_server.rate_limit import RateLimiter
 from mock_server.scenarios import Scenarios
 from mock_server.settings import Settings
 from mock_server.signing import WebhookSigner
@@ -33,9 +35,16 @@ class Fake:
     deliveries: Deliveries
     scenarios: Scenarios
     journal: Journal
+    rate_limiter: RateLimiter
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
+    data_dir: DataDir | None = None
+
+    def close(self) -> None:
+        """Let go of the data directory (state is saved as it changes; this saves the time)."""
+        if self.data_dir is not None:
+            self.data_dir.close()
 
     def reset(self) -> None:
         """Forget every request, file, upload, scenario, journal entry and delivery."""

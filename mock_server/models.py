@@ -77,6 +77,13 @@ class Job:
     def failure(self) -> FalError | None:
         return self.outcome if isinstance(self.outcome, FalError) else None
 
+    @property
+    def stored_bytes(self) -> int:
+        """The bytes of reference images the request keeps until it is forgotten."""
+        if isinstance(self.outcome, FalError):
+            return 0
+        return sum(len(image.data or b"") for image in self.outcome.images)
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedRequest:
@@ -100,6 +107,8 @@ class QueuedRequest:
     finishes_at: float | None = None
     completed_at: float | None = None
     failure: FalError | None = None
+    # Finished with a webhook that has not been handed to the deliverer yet.
+    webhook_pending: bool = False
 
     @property
     def inference_time(self) -> float | None:

@@ -16,6 +16,7 @@ from mock_server.responses import job_output
 from mock_server.webhooks import failure_body, success_body
 
 POLL_SECONDS = 0.05
+CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
 
 
 async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
@@ -34,17 +35,23 @@ async def dispatch_due(fake: Fake, endpoints: Mapping[str, Endpoint]) -> int:
     for target, request in due:
         body = await webhook_body(fake, endpoints[request.endpoint_id], request)
         fake.deliveries.start(target, request.request_id, body)
+        fake.store.webhook_started(request.request_id)
     return len(due)
 
 
 def lifespan(
     endpoints: Mapping[str, Endpoint],
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """While the server runs, look for due webhooks in real time (the store follows its clock)."""
+    """While the server runs, look for due webhooks in real time (the store follows its clock).
+
+    Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
+    if any, is closed.
+    """
 
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         fake: Fake = app.state.fake
+        fake.deliveries.resume()
 
         async def watch() -> None:
             while True:
@@ -56,6 +63,9 @@ def lifespan(
             yield
         finally:
             watcher.cancel()
-            await fake.deliveries.cancel_all()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await fake.deliveries.close(CLOSE_GRACE_SECONDS)
+            fake.close()
 
     return run

@@ -22,9 +22,17 @@ class Output:
 async def publish_output(
     endpoint: Endpoint, video: VideoSpec, output_path: str, files: FileStore, media_root: str
 ) -> Output:
-    """Render `video` off the event loop, serve it at `output_path`, and describe it."""
-    data = await anyio.to_thread.run_sync(render_video, video)
-    files.put(output_path, data, "video/mp4")
-    body = endpoint.output(f"{media_root}/files/{output_path}", len(data))
+    """Render `video` off the event loop, serve it at `output_path`, and describe it.
+
+    An output already published (an earlier result GET, a webhook) is served as it is.
+    """
+    published = files.entry(output_path)
+    if published is None:
+        data = await anyio.to_thread.run_sync(render_video, video)
+        files.put(output_path, data, "video/mp4")
+        size = len(data)
+    else:
+        size = published.size
+    body = endpoint.output(f"{media_root}/files/{output_path}", size)
     # fal bills this model per second of video (§15.2).
     return Output(body=body, billable_units=str(video.duration))

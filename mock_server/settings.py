@@ -7,6 +7,7 @@ behaviour when fal turns out to differ.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from contracts import InputLimits
@@ -40,11 +41,19 @@ class Auth:
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """Bounds on stored state, so a long-running fake does not grow without limit."""
+    """Bounds on stored state, so a long-running fake does not grow without limit.
 
+    Past a bound the oldest finished request (or file) is forgotten first; requests still queued
+    or running are never dropped, and a submit that cannot fit gets fal's 429.
+    """
+
+    # fal keeps a result 1 h after completion (PROTOCOL.md §6).
     request_ttl_seconds: float = 3600.0
     max_requests: int = 10_000
+    max_request_bytes: int = 2 * 1024**3  # reference images held by requests
     max_files: int = 10_000
+    max_file_bytes: int = 4 * 1024**3
+    file_ttl_seconds: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,8 @@ class Settings:
     status_error_fields: bool = True
     min_request_timeout_seconds: float = 0.1
     max_body_bytes: int = 64 * 1024 * 1024
+    # Submits and sync runs per second per key (bursts as large); None: no limit.
+    rate_limit: float | None = None
     # Python's client sends files up to 100 MiB in one request, larger ones in 10 MiB parts.
     max_upload_bytes: int = 256 * 1024 * 1024
     video_width: int = 1280
@@ -91,3 +102,5 @@ class Settings:
     sse_keepalive_seconds: float = 15.0
     # Base URL for media links when the caller came through fal's host names; None: this server.
     public_url: str | None = None
+    # Where state outlives the process (SQLite + files); None keeps everything in memory.
+    data_dir: Path | None = None

@@ -1,8 +1,11 @@
-"""In-memory state of queued requests, and the simulated runners that move them forward.
+"""State of queued requests, and the simulated runners that move them forward.
 
 Nothing runs in the background: every operation first replays, in time order, what the runners
 did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
 clock, including a manual one, and the same calls at the same times always give the same answers.
+
+The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
+hands the requests back after a restart.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import bisect
 import dataclasses
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from mock_server.errors import (
     AlreadyCompleted,
@@ -24,6 +28,48 @@ from mock_server.errors import (
 )
 from mock_server.models import Job, Priority, QueuedRequest, Snapshot, Status
 from mock_server.settings import Retention, Timing
+
+
+class RequestRecords(Protocol):
+    """Where requests outlive the process: told each change, asked for everything at start."""
+
+    def load(self) -> tuple[list[QueuedRequest], float | None]:
+        """Every request kept, and the store's time when it last looked (None: never ran)."""
+        ...
+
+    def add(self, request: QueuedRequest) -> None: ...
+
+    def update(self, request: QueuedRequest) -> None: ...
+
+    def delete(self, request_id: str) -> None: ...
+
+    def seen(self, now: float) -> None:
+        """The store's time, so a restart knows how long it was down."""
+        ...
+
+    def clear(self) -> None: ...
+
+
+class NoRecords:
+    """The default: requests live only as long as the process."""
+
+    def load(self) -> tuple[list[QueuedRequest], float | None]:
+        return [], None
+
+    def add(self, request: QueuedRequest) -> None:
+        pass
+
+    def update(self, request: QueuedRequest) -> None:
+        pass
+
+    def delete(self, request_id: str) -> None:
+        pass
+
+    def seen(self, now: float) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,16 +101,23 @@ class RequestStore:
         *,
         honour_cancel: bool = True,
         documented_cancel_body: bool = False,
+        records: RequestRecords | None = None,
     ) -> None:
         self._timing = timing
         self._retention = retention
         self._clock = clock
         self._honour_cancel = honour_cancel
         self._documented_cancel_body = documented_cancel_body
-        self.reset()
+        self._records = records or NoRecords()
+        self._forget()
+        self._restore(*self._records.load())
 
     def reset(self) -> None:
         """Forget every request."""
+        self._forget()
+        self._records.clear()
+
+    def _forget(self) -> None:
         self._requests: dict[str, QueuedRequest] = {}
         self._queue: list[tuple[int, int, str]] = []  # (priority rank, seq, id), in serving order
         self._running: dict[str, float] = {}  # id -> planned finish time
@@ -73,6 +126,37 @@ class RequestStore:
         self._seq = 0
         self._with_deadline = 0  # queued requests that have one: most have none, skip the scan
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
+        self._bytes = 0  # of reference images held by all requests
+
+    def _restore(self, requests: Iterable[QueuedRequest], saved_at: float | None) -> None:
+        """Take back the requests of an earlier run. Time stood still while the fake was down:
+        queued requests wait what they had left to wait, running ones run what they had left."""
+        paused = 0.0 if saved_at is None else max(self._clock() - saved_at, 0.0)
+        for request in sorted(requests, key=lambda r: r.seq):
+            self._seq = max(self._seq, request.seq)
+            self._bytes += request.job.stored_bytes
+            if request.status is Status.IN_QUEUE:
+                request = dataclasses.replace(
+                    request,
+                    eligible_at=request.eligible_at + paused,
+                    start_deadline=_later(request.start_deadline, paused),
+                )
+                self._queue.append((request.priority.rank, request.seq, request.request_id))
+                self._with_deadline += request.start_deadline is not None
+            elif request.status is Status.IN_PROGRESS:
+                request = dataclasses.replace(
+                    request,
+                    started_at=_later(request.started_at, paused),
+                    finishes_at=_later(request.finishes_at, paused),
+                )
+                self._running[request.request_id] = request.finishes_at or 0.0
+            else:
+                self._completed.append((request.completed_at or 0.0, request.request_id))
+                if request.webhook_pending and request.webhook_url is not None:
+                    self._webhooks.append((request.webhook_url, request))
+            self._requests[request.request_id] = request
+        self._queue.sort()
+        self._completed = deque(sorted(self._completed))
 
     def __len__(self) -> int:
         return len(self._requests)
@@ -82,6 +166,7 @@ class RequestStore:
         now = self._advance()
         if new.max_queue_length is not None and len(self._queue) >= new.max_queue_length:
             raise RateLimited("Too many requests")
+        self._make_room(new.job.stored_bytes)
         self._seq += 1
         request = QueuedRequest(
             request_id=new.request_id,
@@ -99,9 +184,10 @@ class RequestStore:
             run_seconds=new.run_seconds,
         )
         self._requests[request.request_id] = request
+        self._records.add(request)
+        self._bytes += new.job.stored_bytes
         bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
         self._with_deadline += request.start_deadline is not None
-        self._expire(now)
         return self._snapshot(request, now)
 
     def status(self, app_id: str, request_id: str) -> Snapshot:
@@ -134,10 +220,18 @@ class RequestStore:
         # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
 
     def take_webhooks(self) -> list[tuple[str, QueuedRequest]]:
-        """(target, request) for each request finished since the last call with a webhook."""
+        """(target, request) for each request finished since the last call with a webhook.
+
+        Until `webhook_started` says its delivery is under way, a restart hands it out again.
+        """
         self._advance()
         due, self._webhooks = self._webhooks, []
         return due
+
+    def webhook_started(self, request_id: str) -> None:
+        request = self._requests.get(request_id)
+        if request is not None and request.webhook_pending:
+            self._put(dataclasses.replace(request, webhook_pending=False))
 
     def _find(self, app_id: str, request_id: str) -> QueuedRequest:
         request = self._requests.get(request_id)
@@ -213,8 +307,10 @@ class RequestStore:
         self._dequeue(request)
         finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
         self._running[request.request_id] = finishes_at
-        self._requests[request.request_id] = dataclasses.replace(
-            request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
+        self._put(
+            dataclasses.replace(
+                request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
+            )
         )
 
     def _dequeue(self, request: QueuedRequest) -> None:
@@ -230,23 +326,55 @@ class RequestStore:
         self._complete(request, at, request.job.failure)
 
     def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
-        self._requests[request.request_id] = dataclasses.replace(
-            request, status=Status.COMPLETED, completed_at=at, failure=failure
+        done = dataclasses.replace(
+            request,
+            status=Status.COMPLETED,
+            completed_at=at,
+            failure=failure,
+            webhook_pending=request.webhook_url is not None,
         )
+        self._put(done)
         self._completed.append((at, request.request_id))
-        if request.webhook_url is not None:
-            self._webhooks.append((request.webhook_url, self._requests[request.request_id]))
+        if done.webhook_url is not None:
+            self._webhooks.append((done.webhook_url, done))
+
+    def _put(self, request: QueuedRequest) -> None:
+        self._requests[request.request_id] = request
+        self._records.update(request)
+
+    def _make_room(self, incoming_bytes: int) -> None:
+        """Forget the oldest finished requests so one more fits; 429 when only unfinished ones
+        fill the limits (fal answers a full queue so, and clients retry it)."""
+        retention = self._retention
+
+        def full() -> bool:
+            return (
+                len(self._requests) >= retention.max_requests
+                or self._bytes + incoming_bytes > retention.max_request_bytes
+            )
+
+        while self._completed and full():
+            self._drop_oldest()
+        if full():
+            raise RateLimited("Too many requests")
 
     def _expire(self, now: float) -> None:
-        """Drop finished requests past their time to live, or the oldest past the count limit."""
-        ttl, limit = self._retention.request_ttl_seconds, self._retention.max_requests
-        while self._completed:
-            completed_at, request_id = self._completed[0]
-            if completed_at + ttl > now and len(self._requests) <= limit:
-                break
-            self._completed.popleft()
-            del self._requests[request_id]
+        """Drop finished requests past their time to live."""
+        ttl = self._retention.request_ttl_seconds
+        while self._completed and self._completed[0][0] + ttl <= now:
+            self._drop_oldest()
+        self._records.seen(now)
+
+    def _drop_oldest(self) -> None:
+        _, request_id = self._completed.popleft()
+        request = self._requests.pop(request_id)
+        self._bytes -= request.job.stored_bytes
+        self._records.delete(request_id)
 
 
 def _first(value: float | None, default: float) -> float:
     return default if value is None else value
+
+
+def _later(moment: float | None, seconds: float) -> float | None:
+    return None if moment is None else moment + seconds

@@ -11,6 +11,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mock_server.errors import BadRequest, NotFound, Unauthorized
 
@@ -38,20 +39,62 @@ class Pending:
     parts: dict[int, bytes] = field(default_factory=dict)
 
 
+class UploadRecords(Protocol):
+    """Where tokens and unfinished uploads outlive the process (SQLite with `--data-dir`)."""
+
+    def load(self) -> tuple[dict[str, float], list[tuple[str, Pending]]]:
+        """Tokens with their expiry, and pending uploads oldest first, with their parts."""
+        ...
+
+    def token(self, token: str, expiry: float) -> None: ...
+
+    def forget_tokens(self, expired_by: float) -> None: ...
+
+    def expect(self, upload_id: str, pending: Pending) -> None: ...
+
+    def part(self, upload_id: str, number: int, data: bytes) -> None: ...
+
+    def done(self, upload_id: str) -> None: ...
+
+
+class NoUploadRecords:
+    def load(self) -> tuple[dict[str, float], list[tuple[str, Pending]]]:
+        return {}, []
+
+    def token(self, token: str, expiry: float) -> None:
+        pass
+
+    def forget_tokens(self, expired_by: float) -> None:
+        pass
+
+    def expect(self, upload_id: str, pending: Pending) -> None:
+        pass
+
+    def part(self, upload_id: str, number: int, data: bytes) -> None:
+        pass
+
+    def done(self, upload_id: str) -> None:
+        pass
+
+
 class Uploads:
     """Issued CDN tokens and uploads in progress, bounded; the oldest pending upload goes first."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], records: UploadRecords | None = None) -> None:
         self._clock = clock
-        self._tokens: dict[str, float] = {}
-        self._pending: OrderedDict[str, Pending] = OrderedDict()
+        self._records = records or NoUploadRecords()
+        tokens, pending = self._records.load()
+        self._tokens: dict[str, float] = tokens
+        self._pending: OrderedDict[str, Pending] = OrderedDict(pending)
 
     def issue_token(self) -> tuple[str, float]:
         """A new CDN bearer token and its expiry (Unix time)."""
         now = self._clock()
         self._tokens = {t: expiry for t, expiry in self._tokens.items() if expiry > now}
+        self._records.forget_tokens(now)
         token = secrets.token_urlsafe(24)
         self._tokens[token] = now + TOKEN_SECONDS
+        self._records.token(token, self._tokens[token])
         return token, self._tokens[token]
 
     def check_token(self, authorization: str | None) -> None:
@@ -66,8 +109,9 @@ class Uploads:
         """Register an upload that will arrive in one PUT or in parts; returns its id."""
         upload_id = secrets.token_urlsafe(16)
         self._pending[upload_id] = Pending(path=path, content_type=content_type)
+        self._records.expect(upload_id, self._pending[upload_id])
         while len(self._pending) > _MAX_PENDING:
-            self._pending.popitem(last=False)
+            self._records.done(self._pending.popitem(last=False)[0])
         return upload_id
 
     def pending(self, upload_id: str) -> Pending:
@@ -79,6 +123,7 @@ class Uploads:
     def add_part(self, upload_id: str, number: int, data: bytes) -> str:
         """Keep part `number` and return its ETag."""
         self.pending(upload_id).parts[number] = data
+        self._records.part(upload_id, number, data)
         return etag(data)
 
     def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> tuple[Pending, bytes]:
@@ -96,4 +141,5 @@ class Uploads:
                 raise BadRequest(f"ETag of part {number} does not match.")
             chunks.append(data)
         del self._pending[upload_id]
+        self._records.done(upload_id)
         return pending, b"".join(chunks)

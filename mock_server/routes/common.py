@@ -48,6 +48,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def take_rate_token(request: Request, fake: Fake) -> None:
+    """429 past `--rate-limit` for this request's key (its whole Authorization header)."""
+    fake.rate_limiter.check(request.headers.get("authorization", ""))
+
+
 def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
     """What the runner may use: the fake's files, its addresses, and forced safety stages."""
     roots = [media_root(request, None)]

@@ -23,7 +23,7 @@ from mock_server.responses import (
     status_code,
     submit_body,
 )
-from mock_server.routes.common import plan_context, read_body, scenario_of
+from mock_server.routes.common import plan_context, read_body, scenario_of, take_rate_token
 from mock_server.scenarios import scenario_queue_seconds
 from mock_server.sse import SSE_HEADERS, status_events
 from mock_server.store import NewRequest
@@ -40,6 +40,7 @@ SERVICE = "queue"
 
 async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
+    take_rate_token(request, fake)
     priority = parse_priority(request.headers.get("x-fal-queue-priority"))
     timeout = parse_request_timeout(
         request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds

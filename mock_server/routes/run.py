@@ -17,13 +17,14 @@ from mock_server.hosts import media_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import job_output, reject_early
-from mock_server.routes.common import plan_context, read_body, scenario_of
+from mock_server.routes.common import plan_context, read_body, scenario_of, take_rate_token
 from mock_server.validation import parse_request_timeout
 
 
 async def run(request: Request, *, endpoint: Endpoint) -> Response:
     """Without a queue the request starts at once, so `X-Fal-Request-Timeout` is only checked."""
     fake = fake_of(request)
+    take_rate_token(request, fake)
     parse_request_timeout(
         request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )

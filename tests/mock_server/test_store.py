@@ -17,12 +17,17 @@ from mock_server.errors import (
     RequestNotFound,
     StartTimeout,
 )
-from mock_server.models import Job, LogLine, Priority, Status, VideoSpec
+from mock_server.models import ImageSource, Job, LogLine, Priority, Status, VideoSpec
 from mock_server.settings import Retention, Timing
 from mock_server.store import NewRequest, RequestStore
 
 APP = "owner/app"
 VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(320, 180, 3))
+
+
+def job_with_image(size: int) -> Job:
+    image = ImageSource(digest=f"sha-{size}", label="reference", data=b"x" * size)
+    return Job(logs=(), outcome=VideoSpec(320, 180, 3, images=(image,)))
 
 
 @pytest.fixture
@@ -286,12 +291,37 @@ def test_oldest_finished_requests_go_first_past_the_count_limit(
     assert status_of(store, newest) is Status.IN_QUEUE
 
 
-def test_requests_in_flight_are_never_evicted(
+def test_a_store_full_of_requests_in_flight_answers_429_and_evicts_none(
     make_store: Callable[..., RequestStore],
 ) -> None:
-    store = make_store(retention=Retention(max_requests=1))
-    ids = [submit(store) for _ in range(3)]
-    assert [status_of(store, i) for i in ids] == [Status.IN_QUEUE] * 3
+    store = make_store(retention=Retention(max_requests=2))
+    ids = [submit(store) for _ in range(2)]
+    with pytest.raises(RateLimited):
+        submit(store)
+    assert [status_of(store, i) for i in ids] == [Status.IN_QUEUE] * 2
+
+
+def test_oldest_finished_requests_go_first_past_the_image_byte_limit(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=3, retention=Retention(max_request_bytes=250))
+    done = [submit(store, job=job_with_image(100)) for _ in range(2)]
+    clock.advance(3.0)
+    newest = submit(store, job=job_with_image(100))
+    with pytest.raises(RequestNotFound):
+        store.status(APP, done[0])
+    assert status_of(store, done[1]) is Status.COMPLETED
+    assert status_of(store, newest) is Status.IN_QUEUE
+
+
+def test_images_of_requests_in_flight_over_the_byte_limit_answer_429(
+    make_store: Callable[..., RequestStore],
+) -> None:
+    store = make_store(retention=Retention(max_request_bytes=250))
+    first = submit(store, job=job_with_image(200))
+    with pytest.raises(RateLimited):
+        submit(store, job=job_with_image(100))
+    assert status_of(store, first) is Status.IN_QUEUE
 
 
 def test_reset_forgets_everything(store: RequestStore) -> None:
