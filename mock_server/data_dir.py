@@ -83,6 +83,9 @@ class DataDir:
         return self.requests.saved_at()
 
     def close(self) -> None:
+        """Save the time and let go of the directory; closing twice is harmless."""
+        if self._lock.closed:
+            return
         self.requests.flush()
         self._db.close()
         self._lock.close()

@@ -36,6 +36,8 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
         *("--image-max-side", "2000", "--image-max-bytes", "999", "--safety-rules", str(rules)),
         *("--allow-webhook-host", "Hooks.Internal", "--allow-any-webhook-host"),
         *("--webhook-time-scale", "0.01", "--webhook-timeout", "2", "--webhook-user-id", "x|1"),
+        *("--max-request-bytes", "100", "--file-ttl", "30", "--max-file-bytes", "200"),
+        *("--rate-limit", "2.5", "--data-dir", "/tmp/falfake-data"),
     ]
     assert settings_from(parser().parse_args(arguments)) == Settings(
         timing=Timing(queue_seconds=2.0, run_seconds=3.0, runners=5),
@@ -45,7 +47,16 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
             allow_missing=True,
             proxy_key="p:k",
         ),
-        retention=Retention(request_ttl_seconds=60.0, max_requests=9, max_files=8),
+        retention=Retention(
+            request_ttl_seconds=60.0,
+            max_requests=9,
+            max_request_bytes=100,
+            max_files=8,
+            max_file_bytes=200,
+            file_ttl_seconds=30.0,
+        ),
+        rate_limit=2.5,
+        data_dir=Path("/tmp/falfake-data"),
         limits=InputLimits(max_images=7, prompt_max_length=2500, image_refs="accept"),
         validate_at="submit",
         validation_detail="minimal",

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -243,3 +244,32 @@ def test_a_bad_webhook_is_refused_at_submit(fake: httpx.Client, target: str, det
 
 def test_without_a_webhook_the_submit_reply_has_no_gateway_id(fake: httpx.Client) -> None:
     assert "gateway_request_id" not in fake.post(f"/queue/{ENDPOINT}", json=INPUT).json()
+
+
+def test_retries_due_when_the_fake_stopped_continue_after_it_starts_again(
+    receiver: tuple[Receiver, str], authority: CertificateAuthority, tmp_path: Path
+) -> None:
+    state, url = receiver
+    state.scripts["/restart"] = [500, 200]
+    # The first retry comes 2.1 s after the first attempt: the fake is down by then.
+    hooks = WebhookSettings(time_scale=0.3, timeout_seconds=2.0)
+    settings = dataclasses.replace(REAL_TIME, webhooks=hooks, data_dir=tmp_path / "data")
+    with (
+        running_fake(settings, authority) as before,
+        httpx.Client(base_url=before, headers=KEY) as fake,
+    ):
+        request_id = submit(fake, f"{url}/restart")
+        eventually(lambda: len(attempts(fake, request_id)) == 1)
+    assert len(received(state, request_id)) == 1
+    with (
+        running_fake(settings, authority) as after,
+        httpx.Client(base_url=after, headers=KEY) as fake,
+    ):
+        eventually(lambda: len(attempts(fake, request_id)) == 2)
+        log = attempts(fake, request_id)
+    assert [(a["attempt"], a["status_code"], a["delivered"]) for a in log] == [
+        (1, 500, False),
+        (2, 200, True),
+    ]
+    first, second = received(state, request_id)
+    assert first.body == second.body

@@ -1,0 +1,318 @@
+"""`--data-dir`: after a restart every kind of state is back, and time stood still while down."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from mock_server import ManualClock, Settings, create_app
+from mock_server.data_dir import DataDir, DataDirError
+from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
+
+pytestmark = pytest.mark.anyio
+
+START = 1_785_000_000.0
+DOWNTIME = 100.0  # seconds of wall time between a stop and the next start
+
+
+@pytest.fixture
+def data_settings(settings: Settings, tmp_path: Path) -> Settings:
+    return dataclasses.replace(settings, data_dir=tmp_path / "data")
+
+
+class Restarts:
+    """Starts the fake on one data directory, each start stopping the one before."""
+
+    def __init__(self, settings: Settings, request_ids: Callable[[], str]) -> None:
+        self.settings = settings
+        self.request_ids = request_ids
+        self.app: Starlette | None = None
+
+    def start(self, clock: ManualClock) -> Starlette:
+        self.stop()
+        self.app = create_app(self.settings, clock=clock, new_request_id=self.request_ids)
+        return self.app
+
+    def stop(self) -> None:
+        if self.app is not None:
+            self.app.state.fake.close()
+            self.app = None
+
+
+@pytest.fixture
+def restarts(data_settings: Settings, request_ids: Callable[[], str]) -> Iterator[Restarts]:
+    restarts = Restarts(data_settings, request_ids)
+    yield restarts
+    restarts.stop()
+
+
+@pytest.fixture
+async def first(restarts: Restarts, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The fake before the restart, on the test's clock."""
+    async with client_of(restarts.start(clock)) as client:
+        yield client
+
+
+def client_of(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY)
+
+
+async def restart(restarts: Restarts, wall: ManualClock) -> tuple[httpx.AsyncClient, ManualClock]:
+    """Stop the fake and start it again on the same directory, with `wall` as its clock."""
+    return client_of(restarts.start(wall)), wall
+
+
+async def submit(http: httpx.AsyncClient, body: dict[str, Any] = VALID_INPUT) -> str:
+    response = await http.post(SUBMIT_URL, json=body)
+    assert response.status_code == 200, response.text
+    request_id: str = response.json()["request_id"]
+    return request_id
+
+
+async def status(http: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
+    response = await http.get(f"/queue/{APP}/requests/{request_id}/status", params={"logs": 1})
+    assert response.status_code in (200, 202), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_queued_request_stays_queued_and_waits_only_what_it_had_left(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    request_id = await submit(first)
+    clock.advance(0.4)  # of the 1 s queue time
+    await status(first, request_id)
+    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        assert (await status(http, request_id))["status"] == "IN_QUEUE"
+        assert (await status(http, request_id))["queue_position"] == 0
+        clock.advance(0.599)
+        assert (await status(http, request_id))["status"] == "IN_QUEUE"
+        clock.advance(0.001)
+        assert (await status(http, request_id))["status"] == "IN_PROGRESS"
+
+
+async def test_a_running_request_finishes_with_its_output_after_the_restart(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    request_id = await submit(first)
+    clock.advance(1.5)  # running for 0.5 s of its 2 s
+    assert (await status(first, request_id))["status"] == "IN_PROGRESS"
+    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        assert (await status(http, request_id))["status"] == "IN_PROGRESS"
+        clock.advance(1.5)
+        done = await status(http, request_id)
+        assert done["status"] == "COMPLETED"
+        assert done["metrics"] == {"inference_time": pytest.approx(2.0)}
+        result = await http.get(f"/queue/{APP}/requests/{request_id}")
+        assert result.status_code == 200
+        video = await http.get(result.json()["video"]["url"])
+        assert video.content[4:8] == b"ftyp"
+
+
+async def test_results_and_their_files_remain(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    request_id = await submit(first)
+    clock.advance(3.0)
+    before = (await first.get(f"/queue/{APP}/requests/{request_id}")).json()
+    video_before = (await first.get(before["video"]["url"])).content
+    http, _ = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        assert (await status(http, request_id))["status"] == "COMPLETED"
+        assert (await http.get(f"/queue/{APP}/requests/{request_id}")).json() == before
+        assert (await http.get(before["video"]["url"])).content == video_before
+
+
+async def test_failed_and_cancelled_requests_keep_their_errors(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    invalid = await submit(first, {"prompt": "", "image_urls": []})
+    cancelled = await submit(first)
+    assert (await first.put(f"/queue/{APP}/requests/{cancelled}/cancel")).status_code == 202
+    clock.advance(3.0)
+    results = [await first.get(f"/queue/{APP}/requests/{i}") for i in (invalid, cancelled)]
+    http, _ = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        for request_id, before in zip((invalid, cancelled), results, strict=True):
+            after = await http.get(f"/queue/{APP}/requests/{request_id}")
+            assert (after.status_code, after.json()) == (before.status_code, before.json())
+            assert after.headers.get("x-fal-error-type") == before.headers.get("x-fal-error-type")
+        assert [r.status_code for r in results] == [422, 499]
+
+
+async def test_a_request_with_an_uploaded_reference_image_renders_the_same_after_the_restart(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    image = f"data:image/png;base64,{base64.b64encode(png((10, 200, 30))).decode()}"
+    request_id = await submit(first, {**VALID_INPUT, "image_urls": [image]})
+    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        clock.advance(3.0)
+        result = (await http.get(f"/queue/{APP}/requests/{request_id}")).json()
+        after = (await http.get(result["video"]["url"])).content
+    # The same request rendered by a fake that never stopped: equal specs give equal bytes.
+    memory_clock = ManualClock()
+    in_memory = create_app(
+        dataclasses.replace(restarts.settings, data_dir=None),
+        clock=memory_clock,
+        new_request_id=lambda: request_id,
+    )
+    async with client_of(in_memory) as memory:
+        await submit(memory, {**VALID_INPUT, "image_urls": [image]})
+        memory_clock.advance(4.0)
+        result = (await memory.get(f"/queue/{APP}/requests/{request_id}")).json()
+        assert (await memory.get(result["video"]["url"])).content == after
+
+
+async def test_uploaded_files_and_cdn_tokens_remain(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    initiated = await first.post(
+        "/rest/storage/upload/initiate", json={"file_name": "cat.png", "content_type": "image/png"}
+    )
+    await first.put(initiated.json()["upload_url"], content=png())
+    token = (await first.post("/rest/storage/auth/token")).json()["token"]
+    http, _ = await restart(restarts, ManualClock(clock.now() + 60.0))
+    async with http:
+        served = await http.get(initiated.json()["file_url"])
+        assert (served.status_code, served.content) == (200, png())
+        assert served.headers["content-type"] == "image/png"
+        uploaded = await http.post(
+            "/cdn/files/upload", content=b"abc", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert uploaded.status_code == 200
+        # And the file works as a reference image of a new request.
+        request_id = await submit(
+            http, {**VALID_INPUT, "image_urls": [initiated.json()["file_url"]]}
+        )
+        assert (await status(http, request_id))["status"] == "IN_QUEUE"
+
+
+async def test_a_multipart_upload_begun_before_the_restart_completes_after_it(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    initiated = await first.post("/rest/storage/upload/initiate-multipart", json={})
+    upload_url = initiated.json()["upload_url"]
+    one = (await first.put(f"{upload_url}/1", content=b"first-")).json()
+    http, _ = await restart(restarts, ManualClock(clock.now() + 1.0))
+    async with http:
+        two = (await http.put(f"{upload_url}/2", content=b"second")).json()
+        done = await http.post(f"{upload_url}/complete", json={"parts": [one, two]})
+        assert done.status_code == 200
+        assert (await http.get(initiated.json()["file_url"])).content == b"first-second"
+
+
+async def test_a_finished_webhook_not_yet_handed_out_is_handed_out_after_the_restart(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    response = await first.post(
+        SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": "http://127.0.0.1:9/hook"}
+    )
+    request_id = response.json()["request_id"]
+    clock.advance(3.0)
+    await status(first, request_id)
+    restarts.start(ManualClock(clock.now() + 1.0))
+    assert restarts.app is not None
+    store = restarts.app.state.fake.store
+    due = store.take_webhooks()
+    assert [(target, r.request_id) for target, r in due] == [
+        ("http://127.0.0.1:9/hook", request_id)
+    ]
+    store.webhook_started(request_id)
+    restarts.start(ManualClock(clock.now() + 2.0))
+    assert restarts.app.state.fake.store.take_webhooks() == []
+
+
+async def test_reset_empties_the_data_directory_too(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    request_id = await submit(first)
+    assert (await first.post("/_falfake/reset")).status_code == 204
+    http, _ = await restart(restarts, ManualClock(clock.now() + 1.0))
+    async with http:
+        response = await http.get(f"/queue/{APP}/requests/{request_id}/status")
+        assert response.status_code == 404
+
+
+async def test_expiry_goes_on_across_restarts_and_deletes_what_it_drops(
+    restarts: Restarts, data_settings: Settings, clock: ManualClock
+) -> None:
+    restarts.settings = dataclasses.replace(
+        data_settings,
+        retention=dataclasses.replace(
+            data_settings.retention, request_ttl_seconds=10.0, file_ttl_seconds=20.0
+        ),
+    )
+    async with client_of(restarts.start(clock)) as http:
+        image = f"data:image/png;base64,{base64.b64encode(png()).decode()}"
+        request_id = await submit(http, {**VALID_INPUT, "image_urls": [image]})
+        clock.advance(3.0)
+        video_url = (await http.get(f"/queue/{APP}/requests/{request_id}")).json()["video"]["url"]
+    data_dir = data_settings.data_dir
+    assert data_dir is not None
+    blobs = list((data_dir / "files").glob("*/*"))
+    assert len(blobs) == 1
+    http, later = await restart(restarts, ManualClock(clock.now()))
+    async with http:
+        later.advance(10.0)
+        assert (await http.get(f"/queue/{APP}/requests/{request_id}/status")).status_code == 404
+        assert (await http.get(video_url)).status_code == 200
+        later.advance(10.0)
+        assert (await http.get(video_url)).status_code == 404
+    assert list((data_dir / "files").glob("*/*")) == []
+
+
+def test_one_data_directory_serves_one_fake_at_a_time(tmp_path: Path) -> None:
+    first = DataDir(tmp_path)
+    try:
+        with pytest.raises(DataDirError, match="in use by another falfake process"):
+            DataDir(tmp_path)
+    finally:
+        first.close()
+    DataDir(tmp_path).close()
+
+
+def test_a_data_directory_from_another_schema_is_refused(tmp_path: Path) -> None:
+    DataDir(tmp_path).close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "falfake.sqlite3")) as db, db:
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    with pytest.raises(DataDirError, match="Start with an empty --data-dir"):
+        DataDir(tmp_path)
+
+
+def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path) -> None:
+    held = DataDir(tmp_path)
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mock_server",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        held.close()
+    assert done.returncode == 2
+    assert "is in use by another falfake process" in done.stderr
