@@ -8,7 +8,7 @@ JS_STAMP := $(JS_CLIENT)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt lock clean bench fuzz
+.PHONY: run test lint fmt lock clean bench soak fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: lint $(JS_STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.render
 	$(PY) -m tests.benchmarks.server
+
+# N clients, full lifecycles with uploads and webhooks, a restart midway on --data-dir
+# (tests/benchmarks/soak.py); SOAK_ARGS="--clients 16 --seconds 300" for a longer one.
+soak: $(STAMP)
+	$(PY) -m tests.benchmarks.soak $(SOAK_ARGS)
 
 # The deep schemathesis profile: 400 cases per operation (over 5,000 in all), figures at the end.
 fuzz: $(STAMP)

@@ -51,9 +51,21 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+# fal's bodies for these are unrecorded (PROTOCOL.md §15.3); the fake's choices, said here.
+_ERROR_NOTES = {
+    413: "request error: body or upload over the limit, or a file larger than all storage",
+    429: "request error (`rate_limited`, with `Retry-After` under `--rate-limit`): queue over"
+    " `fal_max_queue_length`, requests or stored bytes at their bound with none finished to"
+    " forget, or the key over `--rate-limit`",
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     """The request errors an operation may answer, all in the flat shape."""
-    return {str(code): _json(_ref(RequestErrorBody), "request error") for code in codes}
+    return {
+        str(code): _json(_ref(RequestErrorBody), _ERROR_NOTES.get(code, "request error"))
+        for code in codes
+    }
 
 
 def _links() -> dict[str, Any]:
@@ -220,7 +232,7 @@ def _other_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref(ReferenceToVideoOutput), "the output"),
                     "422": _json(_ref(ValidationErrorBody), "validation or model error"),
-                    **_errors(400, 401, 403, 413, 504),
+                    **_errors(400, 401, 403, 413, 429, 504),
                 },
             }
         },

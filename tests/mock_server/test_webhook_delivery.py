@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import http.server
 import json
@@ -13,8 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client import WebhookVerificationError, verify_webhook
+from mock_server.clock import VirtualClock
+from mock_server.delivery import Attempt, Deliveries, PendingDelivery
+from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, running_fake
@@ -60,6 +65,9 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
             if answer == "hang":
                 time.sleep(1.0)
                 return
+            if answer == "slow":
+                time.sleep(0.3)
+                answer = 200
             self.send_response(int(answer))
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -273,3 +281,73 @@ def test_retries_due_when_the_fake_stopped_continue_after_it_starts_again(
     ]
     first, second = received(state, request_id)
     assert first.body == second.body
+
+
+class RecordedDeliveries:
+    """`DeliveryRecords` that keep what they were told, for checking."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, PendingDelivery] = {}
+        self.log_entries: list[Attempt] = []
+
+    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
+        return list(self.pending.values()), list(self.log_entries)
+
+    def schedule(self, delivery: PendingDelivery) -> None:
+        self.pending[delivery.request_id] = delivery
+
+    def finish(self, request_id: str) -> None:
+        del self.pending[request_id]
+
+    def log(self, attempt: Attempt) -> None:
+        self.log_entries.append(attempt)
+
+    def clear(self) -> None:
+        self.pending.clear()
+
+
+@pytest.fixture
+def records() -> RecordedDeliveries:
+    return RecordedDeliveries()
+
+
+def deliveries_with(records: RecordedDeliveries) -> Deliveries:
+    signer = WebhookSigner(Ed25519PrivateKey.generate())
+    hooks = WebhookSettings(first_delay_seconds=60.0, timeout_seconds=5.0)
+    return Deliveries(hooks, signer, VirtualClock(), records)
+
+
+@pytest.mark.anyio
+async def test_stopping_lets_a_post_under_way_finish_so_it_is_not_sent_again(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    state, url = receiver
+    state.scripts["/slow"] = ["slow"]
+    deliveries = deliveries_with(records)
+    deliveries.start(f"{url}/slow", "req-slow", b"{}")
+    await asyncio.sleep(0.1)  # the POST is under way: the receiver takes 0.3 s
+    await deliveries.close(grace_seconds=5.0)
+    assert [(a.attempt, a.delivered) for a in deliveries.attempts("req-slow")] == [(1, True)]
+    assert records.pending == {}
+
+
+@pytest.mark.anyio
+async def test_stopping_leaves_a_waiting_retry_recorded_with_its_next_attempt(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    state, url = receiver
+    state.scripts["/fails"] = [500]
+    deliveries = deliveries_with(records)
+    deliveries.start(f"{url}/fails", "req-fails", b"{}")
+    while not deliveries.attempts("req-fails"):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    await deliveries.close(grace_seconds=5.0)
+    waiting = records.pending["req-fails"]
+    assert (waiting.attempt, waiting.target, waiting.body) == (2, f"{url}/fails", b"{}")
+    # The next start takes it up again, from the records, with the log so far.
+    resumed = deliveries_with(records)
+    assert [a.attempt for a in resumed.attempts("req-fails")] == [1]
+    assert resumed.resume() == 1
+    await resumed.close(grace_seconds=0.0)
+    assert records.pending["req-fails"].attempt == 2
