@@ -59,7 +59,12 @@ def create_app(
         clock=clock,
         store=store,
         files=FileStore(settings.retention, clock.now, None if data is None else data.files),
-        uploads=Uploads(clock.now, None if data is None else data.uploads),
+        uploads=Uploads(
+            clock.now,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_pending_bytes=settings.retention.max_file_bytes,
+            records=None if data is None else data.uploads,
+        ),
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
         deliveries=Deliveries(

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_by_digest ON files (digest);
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads (
-    upload_id TEXT PRIMARY KEY, path TEXT NOT NULL, content_type TEXT NOT NULL);
+    upload_id TEXT PRIMARY KEY, path TEXT NOT NULL, content_type TEXT NOT NULL,
+    created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS upload_parts (
     upload_id TEXT NOT NULL, number INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (upload_id, number));
@@ -58,19 +59,23 @@ class DataDir:
     """An open data directory: one SQLite database, a `files/` tree, and the records over them."""
 
     def __init__(self, path: Path, *, attempts_kept: int = 10_000) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = _locked(path / "lock")
         try:
-            self._db = sqlite3.connect(
-                path / "falfake.sqlite3", isolation_level=None, check_same_thread=False
-            )
+            path.mkdir(parents=True, exist_ok=True)
+            self._lock = _locked(path / "lock")
+        except OSError as exc:
+            raise DataDirError(f"Cannot use {path} as a data directory: {exc}") from None
+        database = path / "falfake.sqlite3"
+        try:
+            self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # Durable across a crash of the process; an OS crash may lose the last moment.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             _check_version(self._db)
-        except Exception:
+        except sqlite3.DatabaseError as exc:
+            self._lock.close()
+            raise DataDirError(f"{database} is not a falfake database: {exc}") from None
+        except BaseException:
             self._lock.close()
             raise
         self.requests = SqliteRequests(self._db)
@@ -250,9 +255,9 @@ class SqliteUploads:
     def load(self) -> tuple[dict[str, float], list[tuple[str, Pending]]]:
         tokens = dict(self._db.execute("SELECT token, expires_at FROM tokens").fetchall())
         pending = {
-            upload_id: Pending(path=path, content_type=content_type)
-            for upload_id, path, content_type in self._db.execute(
-                "SELECT upload_id, path, content_type FROM uploads ORDER BY rowid"
+            upload_id: Pending(path, content_type, created_at)
+            for upload_id, path, content_type, created_at in self._db.execute(
+                "SELECT upload_id, path, content_type, created_at FROM uploads ORDER BY rowid"
             )
         }
         for upload_id, number, data in self._db.execute("SELECT * FROM upload_parts"):
@@ -268,8 +273,8 @@ class SqliteUploads:
 
     def expect(self, upload_id: str, pending: Pending) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?)",
-            (upload_id, pending.path, pending.content_type),
+            "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?)",
+            (upload_id, pending.path, pending.content_type, pending.created_at),
         )
 
     def part(self, upload_id: str, number: int, data: bytes) -> None:

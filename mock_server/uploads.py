@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mock_server.errors import BadRequest, NotFound, Unauthorized
+from mock_server.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 
 TOKEN_SECONDS = 3600.0
 _MAX_PENDING = 10_000
@@ -36,7 +36,12 @@ class Pending:
 
     path: str
     content_type: str
+    created_at: float
     parts: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return sum(len(part) for part in self.parts.values())
 
 
 class UploadRecords(Protocol):
@@ -78,14 +83,26 @@ class NoUploadRecords:
 
 
 class Uploads:
-    """Issued CDN tokens and uploads in progress, bounded; the oldest pending upload goes first."""
+    """Issued CDN tokens and uploads in progress. An upload not completed within an hour is
+    forgotten, as a signed URL expires; past `max_pending_bytes` of parts in all, or 10,000
+    uploads, the oldest goes first."""
 
-    def __init__(self, clock: Callable[[], float], records: UploadRecords | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        max_upload_bytes: int,
+        max_pending_bytes: int,
+        records: UploadRecords | None = None,
+    ) -> None:
         self._clock = clock
+        self._max_upload_bytes = max_upload_bytes
+        self._max_pending_bytes = max_pending_bytes
         self._records = records or NoUploadRecords()
         tokens, pending = self._records.load()
         self._tokens: dict[str, float] = tokens
         self._pending: OrderedDict[str, Pending] = OrderedDict(pending)
+        self._bytes = sum(p.size for p in self._pending.values())
 
     def issue_token(self) -> tuple[str, float]:
         """A new CDN bearer token and its expiry (Unix time)."""
@@ -107,22 +124,35 @@ class Uploads:
 
     def expect(self, path: str, content_type: str) -> str:
         """Register an upload that will arrive in one PUT or in parts; returns its id."""
+        self._expire()
         upload_id = secrets.token_urlsafe(16)
-        self._pending[upload_id] = Pending(path=path, content_type=content_type)
+        self._pending[upload_id] = Pending(path, content_type, created_at=self._clock())
         self._records.expect(upload_id, self._pending[upload_id])
         while len(self._pending) > _MAX_PENDING:
-            self._records.done(self._pending.popitem(last=False)[0])
+            self._forget(next(iter(self._pending)))
         return upload_id
 
     def pending(self, upload_id: str) -> Pending:
+        self._expire()
         found = self._pending.get(upload_id)
         if found is None:
             raise NotFound("Upload not found")
         return found
 
     def add_part(self, upload_id: str, number: int, data: bytes) -> str:
-        """Keep part `number` and return its ETag."""
-        self.pending(upload_id).parts[number] = data
+        """Keep part `number` and return its ETag; 413 when the upload outgrows the limit."""
+        pending = self.pending(upload_id)
+        grows_by = len(data) - len(pending.parts.get(number, b""))
+        if pending.size + grows_by > self._max_upload_bytes:
+            raise PayloadTooLarge(f"Upload is larger than {self._max_upload_bytes} bytes.")
+        for other in [other for other in self._pending if other != upload_id]:
+            if self._bytes + grows_by <= self._max_pending_bytes:
+                break
+            self._forget(other)
+        if self._bytes + grows_by > self._max_pending_bytes:
+            raise PayloadTooLarge("Too many bytes in unfinished uploads.")
+        pending.parts[number] = data
+        self._bytes += grows_by
         self._records.part(upload_id, number, data)
         return etag(data)
 
@@ -140,6 +170,14 @@ class Uploads:
             if etag(data) != tag.strip('"'):
                 raise BadRequest(f"ETag of part {number} does not match.")
             chunks.append(data)
-        del self._pending[upload_id]
-        self._records.done(upload_id)
+        self._forget(upload_id)
         return pending, b"".join(chunks)
+
+    def _expire(self) -> None:
+        expired_by = self._clock() - TOKEN_SECONDS
+        while self._pending and next(iter(self._pending.values())).created_at <= expired_by:
+            self._forget(next(iter(self._pending)))
+
+    def _forget(self, upload_id: str) -> None:
+        self._bytes -= self._pending.pop(upload_id).size
+        self._records.done(upload_id)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from contracts import ReferenceToVideoOutput
 from contracts.wire import QueueStatus, ValidationErrorBody
 from mock_server import ManualClock, Settings, Timing, create_app
+from mock_server.codec import encode_request
+from mock_server.data_dir import DataDir
 from mock_server.errors import AlreadyCompleted, FalError, StillInProgress
 from mock_server.models import Job, LogLine, Snapshot, Status, VideoSpec
 from mock_server.responses import finished_output, status_body
@@ -86,11 +90,14 @@ class Lifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock()
-        timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=2)
-        self.store = RequestStore(timing, Retention(), self.clock.now)
+        self.store = self.open_store()
         self.ids = itertools.count()
         self.seen: dict[str, Snapshot] = {}
         self.cancelled: set[str] = set()
+
+    def open_store(self) -> RequestStore:
+        timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=2)
+        return RequestStore(timing, Retention(), self.clock.now)
 
     @rule()
     def submit(self) -> None:
@@ -144,4 +151,38 @@ class Lifecycle(RuleBasedStateMachine):
 TestLifecycle = Lifecycle.TestCase
 TestLifecycle.settings = settings(
     max_examples=40, stateful_step_count=25, deadline=None, derandomize=True
+)
+
+
+class LifecycleAcrossRestarts(Lifecycle):
+    """The same, on SQLite, with restarts anywhere: each sees every request as it was."""
+
+    def open_store(self) -> RequestStore:
+        if not hasattr(self, "folder"):
+            self.folder = tempfile.TemporaryDirectory()
+        self.data = DataDir(Path(self.folder.name))
+        timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=2)
+        return RequestStore(timing, Retention(), self.clock.now, records=self.data.requests)
+
+    @rule()
+    def restart(self) -> None:
+        before = {rid: self.store.status("o/a", rid) for rid in self.seen}
+        self.data.close()
+        self.store = self.open_store()
+        for request_id, then in before.items():
+            now = self.store.status("o/a", request_id)
+            assert (now.request.status, now.queue_position) == (
+                then.request.status,
+                then.queue_position,
+            )
+            assert encode_request(now.request) == encode_request(then.request)
+
+    def teardown(self) -> None:
+        self.data.close()
+        self.folder.cleanup()
+
+
+TestLifecycleAcrossRestarts = LifecycleAcrossRestarts.TestCase
+TestLifecycleAcrossRestarts.settings = settings(
+    max_examples=25, stateful_step_count=25, deadline=None, derandomize=True
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import fcntl
 import sqlite3
 import subprocess
 import sys
@@ -291,6 +292,21 @@ def test_a_data_directory_from_another_schema_is_refused(tmp_path: Path) -> None
         db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
     with pytest.raises(DataDirError, match="Start with an empty --data-dir"):
         DataDir(tmp_path)
+
+
+def test_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("not a directory")
+    with pytest.raises(DataDirError, match="Cannot use .* as a data directory"):
+        DataDir(tmp_path / "taken")
+
+
+def test_a_database_that_is_not_ours_is_refused_and_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "falfake.sqlite3").write_bytes(b"this is not SQLite" * 100)
+    with pytest.raises(DataDirError, match="is not a falfake database"):
+        DataDir(tmp_path)
+    assert (tmp_path / "falfake.sqlite3").read_bytes() == b"this is not SQLite" * 100
+    with (tmp_path / "lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the failed open let go of its lock
 
 
 def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from mock_server import ManualClock, Settings, create_app
-from tests.conftest import BASE_URL
+from mock_server import ManualClock, Retention, Settings, create_app
+from tests.conftest import BASE_URL, KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -211,3 +211,71 @@ async def test_upload_over_the_limit_is_413(http: httpx.AsyncClient) -> None:
         url = (await small.post("/rest/storage/upload/initiate", json={})).json()["upload_url"]
         response = await small.put(url, content=b"x" * 11)
     assert response.status_code == 413
+
+
+@pytest.fixture
+def bounded(clock: ManualClock) -> httpx.AsyncClient:
+    """A fake that takes uploads of up to 10 bytes, and 16 bytes of unfinished parts in all."""
+    settings = Settings(max_upload_bytes=10, retention=Retention(max_file_bytes=16, max_files=100))
+    app = create_app(settings, clock=clock)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY)
+
+
+async def multipart(http: httpx.AsyncClient) -> str:
+    initiated = await http.post("/rest/storage/upload/initiate-multipart", json={})
+    url: str = initiated.json()["upload_url"]
+    return url
+
+
+async def test_parts_adding_up_past_the_upload_limit_get_413_and_keep_the_rest(
+    bounded: httpx.AsyncClient,
+) -> None:
+    async with bounded:
+        url = await multipart(bounded)
+        first = await bounded.put(f"{url}/1", content=b"123456")
+        refused = await bounded.put(f"{url}/2", content=b"12345")
+        assert (refused.status_code, refused.json()) == (
+            413,
+            {"detail": "Upload is larger than 10 bytes."},
+        )
+        done = await bounded.post(f"{url}/complete", json={"parts": [first.json()]})
+        assert done.status_code == 200
+
+
+async def test_unfinished_uploads_past_the_byte_bound_go_oldest_first(
+    bounded: httpx.AsyncClient,
+) -> None:
+    async with bounded:
+        oldest, newer, newest = [await multipart(bounded) for _ in range(3)]
+        await bounded.put(f"{oldest}/1", content=b"12345678")
+        await bounded.put(f"{newer}/1", content=b"12345678")
+        assert (await bounded.put(f"{newest}/1", content=b"1234")).status_code == 200
+        assert (await bounded.put(f"{oldest}/2", content=b"x")).status_code == 404
+        assert (await bounded.put(f"{newer}/2", content=b"x")).status_code == 200
+
+
+async def test_an_upload_not_completed_within_an_hour_is_forgotten(
+    bounded: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    async with bounded:
+        url = await multipart(bounded)
+        part = (await bounded.put(f"{url}/1", content=b"abc")).json()
+        clock.advance(3600.0)
+        done = await bounded.post(f"{url}/complete", json={"parts": [part]})
+        assert (done.status_code, done.json()) == (404, {"detail": "Upload not found"})
+
+
+async def test_a_part_larger_than_all_the_room_for_unfinished_uploads_is_413(
+    clock: ManualClock,
+) -> None:
+    settings = Settings(max_upload_bytes=10, retention=Retention(max_file_bytes=8))
+    app = create_app(settings, clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY
+    ) as http:
+        url = await multipart(http)
+        refused = await http.put(f"{url}/1", content=b"123456789")
+    assert (refused.status_code, refused.json()) == (
+        413,
+        {"detail": "Too many bytes in unfinished uploads."},
+    )
