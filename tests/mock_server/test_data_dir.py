@@ -296,7 +296,7 @@ def test_a_data_directory_from_another_schema_is_refused(tmp_path: Path) -> None
 
 def test_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("not a directory")
-    with pytest.raises(DataDirError, match="Cannot use .* as a data directory"):
+    with pytest.raises(DataDirError, match=r"Cannot use .* as a data directory"):
         DataDir(tmp_path / "taken")
 
 
