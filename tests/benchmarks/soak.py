@@ -87,10 +87,10 @@ class Fake:
                 time.sleep(0.05)
         raise RuntimeError("the fake did not start in 60 s")
 
-    def stop(self) -> None:
-        """SIGTERM, as a service manager stops it, and wait for it to exit."""
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM, as a service manager stops it (or SIGKILL, a crash), and wait for the end."""
         if self._process is not None:
-            self._process.send_signal(signal.SIGTERM)
+            self._process.send_signal(how)
             self._process.wait(timeout=60)
             self._process = None
 
@@ -182,7 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--run-seconds", type=float, default=0.5, help="simulated run time")
-    parser.add_argument("--no-restart", action="store_true")
+    parser.add_argument(
+        "--restart",
+        choices=["term", "kill", "none"],
+        default="term",
+        help="midway: SIGTERM and start again (default), SIGKILL (a crash) and start again, or not",
+    )
     args = parser.parse_args(argv)
     tally, stop = Tally(), threading.Event()
     with tempfile.TemporaryDirectory(prefix="falfake-soak-") as tmp:
@@ -198,10 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for client in clients:
             client.start()
         downtime = None
-        if not args.no_restart:
+        if args.restart != "none":
             time.sleep(args.seconds / 2)
             stopped = time.perf_counter()
-            fake.stop()
+            fake.stop(signal.SIGKILL if args.restart == "kill" else signal.SIGTERM)
             fake.start()
             downtime = time.perf_counter() - stopped
         time.sleep(max(0.0, began + args.seconds - time.monotonic()))
@@ -237,7 +242,9 @@ def report(
         "duplicated webhooks": sum(1 for n in tally.accepted.values() if n > 1),
         "bad signatures": tally.bad_signatures,
     }
-    restart = "none" if downtime is None else f"1, midway, down {downtime:.2f} s"
+    restart = (
+        "none" if downtime is None else f"SIG{args.restart.upper()} midway, down {downtime:.2f} s"
+    )
     print(f"falfake soak: {args.clients} clients, {elapsed:.1f} s, restart: {restart}")
     print(f"  first start {first_start:.2f} s; simulated run {args.run_seconds} s per request")
     print(f"  {'lifecycles done':<24}{tally.done:>8}  ({tally.done / elapsed:.1f}/s)")

@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, create_app
 from mock_server.data_dir import DataDir, DataDirError
+from mock_server.delivery import Attempt
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
 
 pytestmark = pytest.mark.anyio
@@ -332,3 +333,47 @@ def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path
         held.close()
     assert done.returncode == 2
     assert "is in use by another falfake process" in done.stderr
+
+
+async def test_equal_files_are_stored_once_and_outlive_each_other(
+    restarts: Restarts, data_settings: Settings, clock: ManualClock
+) -> None:
+    retention = dataclasses.replace(data_settings.retention, file_ttl_seconds=10.0)
+    restarts.settings = dataclasses.replace(data_settings, retention=retention)
+    async with client_of(restarts.start(clock)) as http:
+        token = (await http.post("/rest/storage/auth/token")).json()["token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        urls = []
+        for _ in range(2):
+            uploaded = await http.post("/cdn/files/upload", content=b"same", headers=bearer)
+            urls.append(uploaded.json()["access_url"])
+            clock.advance(6.0)
+        assert data_settings.data_dir is not None
+        assert len(list((data_settings.data_dir / "files").glob("*/*"))) == 1
+        # The first has expired; the second still has the bytes they share.
+        assert (await http.get(urls[0])).status_code == 404
+        assert (await http.get(urls[1])).content == b"same"
+
+
+async def test_a_file_whose_bytes_vanished_from_disk_is_404(
+    first: httpx.AsyncClient, data_settings: Settings
+) -> None:
+    token = (await first.post("/rest/storage/auth/token")).json()["token"]
+    uploaded = await first.post(
+        "/cdn/files/upload", content=b"doomed", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert data_settings.data_dir is not None
+    for blob in (data_settings.data_dir / "files").glob("*/*"):
+        blob.unlink()
+    gone = await first.get(uploaded.json()["access_url"])
+    assert (gone.status_code, gone.json()) == (404, {"detail": "File not found"})
+
+
+def test_the_delivery_log_keeps_the_latest_attempts(tmp_path: Path) -> None:
+    data = DataDir(tmp_path, attempts_kept=5)
+    for n in range(1, 1001):
+        data.deliveries.log(Attempt(f"r{n}", "http://127.0.0.1:1/", 1, "t", 200, None, 1.0, True))
+    _, log = data.deliveries.load()
+    data.close()
+    data.close()  # closing twice is harmless
+    assert [attempt.request_id for attempt in log] == [f"r{n}" for n in range(996, 1001)]

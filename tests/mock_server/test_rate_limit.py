@@ -65,3 +65,15 @@ async def test_submits_past_the_rate_get_fals_429_and_polls_do_not(
         assert response.headers["x-fal-error-type"] == "rate_limited"
         assert response.headers["retry-after"] == "1"
     assert {poll.status_code for poll in polls} == {202}
+
+
+def test_buckets_of_keys_not_seen_lately_are_forgotten_so_keys_cannot_grow_memory(
+    clock: ManualClock,
+) -> None:
+    limiter = RateLimiter(1.0, clock.now)
+    limiter.check("Key first")
+    for n in range(10_000):
+        limiter.check(f"Key {n}")
+    limiter.check("Key first")  # a full bucket again: its empty one was forgotten
+    with pytest.raises(RateLimited):
+        limiter.check("Key 9999")

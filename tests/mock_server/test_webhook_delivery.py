@@ -65,9 +65,9 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
             if answer == "hang":
                 time.sleep(1.0)
                 return
-            if answer == "slow":
+            if isinstance(answer, str) and answer.startswith("slow "):
                 time.sleep(0.3)
-                answer = 200
+                answer = int(answer.split()[1])
             self.send_response(int(answer))
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -322,7 +322,7 @@ async def test_stopping_lets_a_post_under_way_finish_so_it_is_not_sent_again(
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
     state, url = receiver
-    state.scripts["/slow"] = ["slow"]
+    state.scripts["/slow"] = ["slow 200"]
     deliveries = deliveries_with(records)
     deliveries.start(f"{url}/slow", "req-slow", b"{}")
     await asyncio.sleep(0.1)  # the POST is under way: the receiver takes 0.3 s
@@ -351,3 +351,17 @@ async def test_stopping_leaves_a_waiting_retry_recorded_with_its_next_attempt(
     assert resumed.resume() == 1
     await resumed.close(grace_seconds=0.0)
     assert records.pending["req-fails"].attempt == 2
+
+
+@pytest.mark.anyio
+async def test_a_post_under_way_that_fails_while_stopping_leaves_its_retry_recorded(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    state, url = receiver
+    state.scripts["/slow-fail"] = ["slow 503"]
+    deliveries = deliveries_with(records)
+    deliveries.start(f"{url}/slow-fail", "req-slow-fail", b"{}")
+    await asyncio.sleep(0.1)
+    await deliveries.close(grace_seconds=5.0)
+    assert [a.status_code for a in deliveries.attempts("req-slow-fail")] == [503]
+    assert records.pending["req-slow-fail"].attempt == 2
