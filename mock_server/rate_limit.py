@@ -12,7 +12,8 @@ _KEYS_KEPT = 10_000  # buckets of keys seen least recently go first; a full buck
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` requests a second on average, bursts of up to `rate`."""
+    """A token bucket per key: `rate` requests a second on average, bursts of up to `rate`
+    (at least one, so a rate under 1/s still lets a request through now and then)."""
 
     def __init__(self, rate: float | None, clock: Callable[[], float]) -> None:
         self._rate = rate
@@ -24,9 +25,9 @@ class RateLimiter:
         rate = self._rate
         if rate is None:
             return
-        now = self._clock()
-        tokens, then = self._buckets.pop(key, (rate, now))
-        tokens = min(rate, tokens + (now - then) * rate)
+        now, burst = self._clock(), max(rate, 1.0)
+        tokens, then = self._buckets.pop(key, (burst, now))
+        tokens = min(burst, tokens + (now - then) * rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
             raise RateLimited("Too many requests", retry_after=math.ceil((1.0 - tokens) / rate))

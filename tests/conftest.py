@@ -91,9 +91,11 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
 
 
 @contextlib.contextmanager
-def running_fake(settings: Settings, authority: CertificateAuthority) -> Iterator[str]:
-    """A real fake in a thread, on a free loopback port; yields its base URL."""
-    sock = bind("127.0.0.1", 0)
+def running_fake(
+    settings: Settings, authority: CertificateAuthority, port: int = 0
+) -> Iterator[str]:
+    """A real fake in a thread, on a loopback port (a free one by default); yields its base URL."""
+    sock = bind("127.0.0.1", port)
     server = Server(create_app(settings), authority.server_context(), log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

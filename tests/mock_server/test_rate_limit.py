@@ -77,3 +77,13 @@ def test_buckets_of_keys_not_seen_lately_are_forgotten_so_keys_cannot_grow_memor
     limiter.check("Key first")  # a full bucket again: its empty one was forgotten
     with pytest.raises(RateLimited):
         limiter.check("Key 9999")
+
+
+def test_a_rate_under_one_a_second_lets_one_through_per_period(clock: ManualClock) -> None:
+    limiter = RateLimiter(0.5, clock.now)
+    limiter.check("Key a")
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("Key a")
+    assert refused.value.headers() == {"Retry-After": "2"}
+    clock.advance(2.0)
+    limiter.check("Key a")

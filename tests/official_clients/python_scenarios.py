@@ -8,6 +8,7 @@ Usage: python python_scenarios.py <bad key> <scenario> [<scenario> ...]
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -198,6 +199,21 @@ def run() -> dict[str, Any]:
     return result
 
 
+def before_restart() -> dict[str, Any]:
+    """Upload an image and submit with it; the fake restarts before `after_restart`."""
+    url = fal_client.upload(PNG, "image/png", "ref.png")
+    submitted = fal_client.submit(ENDPOINT, {**INPUT, "image_urls": [url]})
+    return {"url": url, "request_id": submitted.request_id}
+
+
+def after_restart() -> dict[str, Any]:
+    """Follow the request `before_restart` submitted (ids from the environment) to its end."""
+    url, request_id = os.environ["UPLOADED_URL"], os.environ["REQUEST_ID"]
+    handle = fal_client.SyncClient().get_handle(ENDPOINT, request_id)
+    first = type(handle.status()).__name__
+    return {"first": first, "result": handle.get(), "same_bytes": fetched(url) == PNG}
+
+
 SCENARIOS: dict[str, Callable[[], Any]] = {
     function.__name__: function
     for function in [
@@ -211,6 +227,8 @@ SCENARIOS: dict[str, Callable[[], Any]] = {
         validation_error,
         auth_error,
         run,
+        before_restart,
+        after_restart,
     ]
 }
 

@@ -7,14 +7,18 @@ FAL_QUEUE_RUN_HOST pointing at the fake's own TLS.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mock_server import Timing
 from mock_server.tls import CertificateAuthority
+from tests.conftest import REAL_TIME, running_fake
 from tests.official_clients.conftest import BAD_KEY, HERE, KEY, run_scenarios
 
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
@@ -26,11 +30,23 @@ CLEAN_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> dict[str, Any]:
-    port = strict_server_url.rsplit(":", 1)[1]
+def through_env(
+    url: str,
+    authority: CertificateAuthority,
+    scenarios: list[str],
+    extra: dict[str, str] | None = None,
+) -> list[str]:
+    """The scenario script in a shell set up by `eval "$(python -m mock_server env ...)"`."""
+    port = url.rsplit(":", 1)[1]
     env_command = [sys.executable, "-m", "mock_server", "env", "--port", port]
     env_command += ["--ca-dir", str(authority.folder), "--key", KEY]
+    exports = "".join(f"export {k}={shlex.quote(v)} && " for k, v in (extra or {}).items())
+    script = shlex.join([sys.executable, SCRIPT, BAD_KEY, *scenarios])
+    return ["bash", "-c", f'eval "$({shlex.join(env_command)})" && {exports}{script}']
+
+
+@pytest.fixture(scope="module")
+def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> dict[str, Any]:
     scenarios = [
         "subscribe",
         "handle",
@@ -43,9 +59,7 @@ def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> di
         "auth_error",
         "run",
     ]
-    script = shlex.join([sys.executable, SCRIPT, BAD_KEY, *scenarios])
-    shell = f'eval "$({shlex.join(env_command)})" && {script}'
-    return run_scenarios(["bash", "-c", shell], CLEAN_ENV)
+    return run_scenarios(through_env(strict_server_url, authority, scenarios), CLEAN_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +181,21 @@ def test_run_host_variables_reach_the_fakes_own_tls(
     assert through_run_hosts["subscribe"]["updates"][-1]["type"] == "Completed"
     assert through_run_hosts["validation_error"]["status_code"] == 422
     assert through_run_hosts["run"]["video"]["url"].startswith(f"{https_root}/files/b/")
+
+
+def test_a_request_submitted_before_a_restart_finishes_after_it(
+    authority: CertificateAuthority, tmp_path: Path
+) -> None:
+    timing = Timing(queue_seconds=0.5, run_seconds=1.0, runners=1)
+    settings = dataclasses.replace(REAL_TIME, timing=timing, data_dir=tmp_path / "data")
+    with running_fake(settings, authority) as url:
+        before = run_scenarios(through_env(url, authority, ["before_restart"]), CLEAN_ENV)
+    submitted = before["before_restart"]
+    port = int(url.rsplit(":", 1)[1])
+    ids = {"UPLOADED_URL": submitted["url"], "REQUEST_ID": submitted["request_id"]}
+    with running_fake(settings, authority, port=port) as url:
+        after = run_scenarios(through_env(url, authority, ["after_restart"], ids), CLEAN_ENV)
+    finished = after["after_restart"]
+    assert finished["first"] in ("Queued", "InProgress")
+    assert finished["result"]["video"]["content_type"] == "video/mp4"
+    assert finished["same_bytes"] is True
