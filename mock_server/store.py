@@ -130,33 +130,30 @@ class RequestStore:
 
     def _restore(self, requests: Iterable[QueuedRequest], saved_at: float | None) -> None:
         """Take back the requests of an earlier run. Time stood still while the fake was down:
-        queued requests wait what they had left to wait, running ones run what they had left."""
-        paused = 0.0 if saved_at is None else max(self._clock() - saved_at, 0.0)
+        queued requests wait what they had left to wait, running ones run what they had left
+        (their moved times are saved, so the next restart moves them on from there)."""
+        now = self._clock()
+        paused = 0.0 if saved_at is None else max(now - saved_at, 0.0)
         for request in sorted(requests, key=lambda r: r.seq):
             self._seq = max(self._seq, request.seq)
             self._bytes += request.job.stored_bytes
-            if request.status is Status.IN_QUEUE:
-                request = dataclasses.replace(
-                    request,
-                    eligible_at=request.eligible_at + paused,
-                    start_deadline=_later(request.start_deadline, paused),
-                )
-                self._queue.append((request.priority.rank, request.seq, request.request_id))
-                self._with_deadline += request.start_deadline is not None
-            elif request.status is Status.IN_PROGRESS:
-                request = dataclasses.replace(
-                    request,
-                    started_at=_later(request.started_at, paused),
-                    finishes_at=_later(request.finishes_at, paused),
-                )
-                self._running[request.request_id] = request.finishes_at or 0.0
-            else:
+            if request.status is Status.COMPLETED:
                 self._completed.append((request.completed_at or 0.0, request.request_id))
                 if request.webhook_pending and request.webhook_url is not None:
                     self._webhooks.append((request.webhook_url, request))
+            else:
+                request = _resumed(request, paused)
+                if paused:
+                    self._records.update(request)
+                if request.status is Status.IN_QUEUE:
+                    self._queue.append((request.priority.rank, request.seq, request.request_id))
+                    self._with_deadline += request.start_deadline is not None
+                else:
+                    self._running[request.request_id] = request.finishes_at or now
             self._requests[request.request_id] = request
         self._queue.sort()
         self._completed = deque(sorted(self._completed))
+        self._records.seen(now)
 
     def __len__(self) -> int:
         return len(self._requests)
@@ -376,5 +373,18 @@ def _first(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
-def _later(moment: float | None, seconds: float) -> float | None:
-    return None if moment is None else moment + seconds
+def _resumed(request: QueuedRequest, paused: float) -> QueuedRequest:
+    """An unfinished request with its coming moments `paused` seconds later."""
+
+    def later(moment: float | None) -> float | None:
+        return None if moment is None else moment + paused
+
+    if request.status is Status.IN_QUEUE:
+        return dataclasses.replace(
+            request,
+            eligible_at=request.eligible_at + paused,
+            start_deadline=later(request.start_deadline),
+        )
+    return dataclasses.replace(
+        request, started_at=later(request.started_at), finishes_at=later(request.finishes_at)
+    )

@@ -24,9 +24,10 @@ from mock_server.settings import Auth
 def route_table(endpoints: Iterable[Endpoint], auth: Auth) -> list[BaseRoute]:
     endpoints = list(endpoints)
     require_key = [Middleware(RequireKey, auth=auth)]
+    # The queue first: status polls are most of the traffic, and routes are tried in order.
     return [
-        *control_routes(),
         Mount("/queue", routes=queue_routes(endpoints), middleware=require_key),
+        *control_routes(),
         Mount("/run", routes=run_routes(endpoints), middleware=require_key),
         Mount("/rest", routes=rest_storage_routes(), middleware=require_key),
         Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),

@@ -105,6 +105,23 @@ async def test_a_queued_request_stays_queued_and_waits_only_what_it_had_left(
         assert (await status(http, request_id))["status"] == "IN_PROGRESS"
 
 
+async def test_downtimes_of_successive_restarts_add_up(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    request_id = await submit(first)
+    clock.advance(0.4)
+    await status(first, request_id)
+    for downtime in (DOWNTIME, 2 * DOWNTIME, 3 * DOWNTIME):
+        http, clock = await restart(restarts, ManualClock(clock.now() + downtime))
+        async with http:
+            assert (await status(http, request_id))["status"] == "IN_QUEUE"
+    async with client_of(restarts.app) as http:  # type: ignore[arg-type]
+        clock.advance(0.599)
+        assert (await status(http, request_id))["status"] == "IN_QUEUE"
+        clock.advance(0.001)
+        assert (await status(http, request_id))["status"] == "IN_PROGRESS"
+
+
 async def test_a_running_request_finishes_with_its_output_after_the_restart(
     first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
 ) -> None:
