@@ -186,7 +186,9 @@ def test_run_host_variables_reach_the_fakes_own_tls(
 def test_a_request_submitted_before_a_restart_finishes_after_it(
     authority: CertificateAuthority, tmp_path: Path
 ) -> None:
-    timing = Timing(queue_seconds=0.5, run_seconds=1.0, runners=1)
+    # Long enough that the request is still unfinished when the second client process has
+    # started (importing fal_client takes a second or two on a loaded machine).
+    timing = Timing(queue_seconds=0.5, run_seconds=4.0, runners=1)
     settings = dataclasses.replace(REAL_TIME, timing=timing, data_dir=tmp_path / "data")
     with running_fake(settings, authority) as url:
         before = run_scenarios(through_env(url, authority, ["before_restart"]), CLEAN_ENV)
