@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import http.server
+import contextlib
 import io
 import signal
 import subprocess
@@ -35,6 +35,7 @@ from client import FalClient, FalClientError, Hosts, verify_webhook
 from client.models import Completed
 from client.webhooks import WebhookVerificationError
 from tests.benchmarks.server import free_port
+from tests.loopback import QuietHandler, serving
 
 WEBHOOK_GRACE_SECONDS = 30.0
 
@@ -99,8 +100,10 @@ class Fake:
         return keys
 
 
-def receiver(tally: Tally, jwks: dict[str, Any]) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
+def receiver(tally: Tally, jwks: dict[str, Any]) -> type[QuietHandler]:
+    """Takes webhooks: checks each signature, refuses the first attempt of every fifth."""
+
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request_id = self.headers.get("X-Fal-Webhook-Request-Id", "")
@@ -123,13 +126,7 @@ def receiver(tally: Tally, jwks: dict[str, Any]) -> http.server.ThreadingHTTPSer
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return Handler
 
 
 def reference_png(index: int) -> bytes:
@@ -190,11 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     tally, stop = Tally(), threading.Event()
-    with tempfile.TemporaryDirectory(prefix="falfake-soak-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="falfake-soak-"))
         fake = Fake(free_port(), Path(tmp), args.run_seconds)
         first_start = fake.start()
-        hooks = receiver(tally, fake.jwks())
-        hook = f"http://127.0.0.1:{hooks.server_address[1]}/hook"
+        stack.callback(fake.stop)
+        hook = f"{stack.enter_context(serving(receiver(tally, fake.jwks())))}/hook"
         clients = [
             threading.Thread(target=lifecycles, args=(i, fake.url, hook, tally, stop))
             for i in range(args.clients)
@@ -220,9 +218,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if set(tally.submitted) <= set(tally.accepted):
                     break
             time.sleep(0.1)
-        fake.stop()
-        hooks.shutdown()
-        hooks.server_close()
     return report(tally, args, elapsed, first_start, downtime)
 
 

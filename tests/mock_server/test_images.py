@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import http.server
 import io
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +21,7 @@ from mock_server import ManualClock, Settings, create_app
 from mock_server.images import data_uri_bytes, own_file_path
 from mock_server.settings import ImageLimits
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, png
+from tests.loopback import QuietHandler, serving
 
 pytestmark = pytest.mark.anyio
 
@@ -226,7 +225,7 @@ def image_host() -> Iterator[str]:
     """A plain HTTP server on the loopback, standing in for a remote image host."""
     pictures = {"/cat.png": png((10, 10, 240)), "/big.png": bytes(30_000)}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             body = pictures.get(self.path)
             self.send_response(200 if body else 404)
@@ -234,14 +233,8 @@ def image_host() -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body or b"")
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 @pytest.fixture

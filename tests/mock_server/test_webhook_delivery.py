@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import http.server
 import json
 import threading
 import time
@@ -23,6 +22,7 @@ from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, running_fake
+from tests.loopback import QuietHandler, serving
 
 INPUT = {
     "prompt": "A cat <IMAGE_REF_0>",
@@ -56,7 +56,7 @@ class Receiver:
 def receiver() -> Iterator[tuple[Receiver, str]]:
     state = Receiver()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with state.lock:
@@ -72,15 +72,8 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield state, url
 
 
 @pytest.fixture(scope="module")
