@@ -53,6 +53,8 @@ class PendingDelivery:
 
 
 class DeliveryRecords(Protocol):
+    """Where deliveries outlive the process: each one still to make, and the attempts log."""
+
     def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
         """Deliveries still to make, and the log of attempts, oldest first."""
         ...
@@ -67,6 +69,8 @@ class DeliveryRecords(Protocol):
 
 
 class NoDeliveryRecords:
+    """The default: deliveries live only as long as the process."""
+
     def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
         return [], []
 

@@ -45,6 +45,8 @@ class FileBackend(Protocol):
 
 
 class MemoryFiles:
+    """The default backend: bytes in a dict, gone with the process."""
+
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
 

@@ -63,6 +63,8 @@ class UploadRecords(Protocol):
 
 
 class NoUploadRecords:
+    """The default: tokens and unfinished uploads live only as long as the process."""
+
     def load(self) -> tuple[dict[str, float], list[tuple[str, Pending]]]:
         return {}, []
 
