@@ -7,6 +7,7 @@ JS_CLIENT := tests/official_clients/js
 JS_STAMP := $(JS_CLIENT)/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ARGS ?=
 
 .PHONY: run test lint fmt lock clean bench soak fuzz
 
@@ -22,7 +23,7 @@ $(JS_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
 	touch $(JS_STAMP)
 
 run: $(STAMP)
-	$(PY) -m mock_server serve --host $(HOST) --port $(PORT)
+	$(PY) -m mock_server serve --host $(HOST) --port $(PORT) $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
