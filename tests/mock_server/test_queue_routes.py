@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -11,8 +12,8 @@ import av
 import httpx
 import pytest
 
-from mock_server import ManualClock
-from tests.conftest import APP, BASE_URL, ENDPOINT, SUBMIT_URL, VALID_INPUT
+from mock_server import ManualClock, Retention, Settings, create_app
+from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
 
@@ -407,3 +408,25 @@ async def test_portrait_requests_get_a_portrait_video(
     with av.open(io.BytesIO(video.content), mode="r") as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (180, 320)
+
+
+@pytest.mark.anyio
+async def test_a_submit_when_unfinished_requests_fill_the_store_is_fals_429(
+    settings: Settings, clock: ManualClock
+) -> None:
+    full = dataclasses.replace(settings, retention=Retention(max_requests=1))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(full, clock=clock)),
+        base_url=BASE_URL,
+        headers=KEY,
+    ) as http:
+        first = await http.post(SUBMIT_URL, json=VALID_INPUT)
+        refused = await http.post(SUBMIT_URL, json=VALID_INPUT)
+        clock.advance(3.0)  # the first finishes, so it can be forgotten to make room
+        accepted = await http.post(SUBMIT_URL, json=VALID_INPUT)
+    assert (first.status_code, accepted.status_code) == (200, 200)
+    assert (refused.status_code, refused.json()) == (
+        429,
+        {"detail": "Too many requests", "error_type": "rate_limited"},
+    )
+    assert refused.headers["x-fal-error-type"] == "rate_limited"

@@ -279,3 +279,17 @@ async def test_a_part_larger_than_all_the_room_for_unfinished_uploads_is_413(
         413,
         {"detail": "Too many bytes in unfinished uploads."},
     )
+
+
+async def test_a_file_larger_than_all_storage_is_413(clock: ManualClock) -> None:
+    app = create_app(Settings(retention=Retention(max_file_bytes=5)), clock=clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY
+    ) as http:
+        initiated = (await http.post("/rest/storage/upload/initiate", json={})).json()
+        refused = await http.put(initiated["upload_url"], content=b"123456")
+        assert (refused.status_code, refused.json()) == (
+            413,
+            {"detail": "File is larger than the 5 bytes kept."},
+        )
+        assert (await http.get(initiated["file_url"])).status_code == 404
