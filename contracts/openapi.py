@@ -54,6 +54,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 # fal's bodies for these are unrecorded (PROTOCOL.md §15.3); the fake's choices, said here.
 _ERROR_NOTES = {
     413: "request error: body or upload over the limit, or a file larger than all storage",
+    404: "request error: unknown, or forgotten past the retention bounds (what fal answers for an"
+    " expired result or file is unrecorded, PROTOCOL.md §6)",
     429: "request error (`rate_limited`, with `Retry-After` under `--rate-limit`): queue over"
     " `fal_max_queue_length`, requests or stored bytes at their bound with none finished to"
     " forget, or the key over `--rate-limit`",
