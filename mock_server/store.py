@@ -159,7 +159,8 @@ class RequestStore:
         return len(self._requests)
 
     def submit(self, new: NewRequest) -> Snapshot:
-        """Queue a request; 429 when `max_queue_length` requests already wait."""
+        """Queue a request; 429 when `max_queue_length` requests already wait, or when the
+        retention bounds are filled by unfinished requests alone."""
         now = self._advance()
         if new.max_queue_length is not None and len(self._queue) >= new.max_queue_length:
             raise RateLimited("Too many requests")
