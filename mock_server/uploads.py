@@ -147,10 +147,12 @@ class Uploads:
         grows_by = len(data) - len(pending.parts.get(number, b""))
         if pending.size + grows_by > self._max_upload_bytes:
             raise PayloadTooLarge(f"Upload is larger than {self._max_upload_bytes} bytes.")
-        for other in [other for other in self._pending if other != upload_id]:
-            if self._bytes + grows_by <= self._max_pending_bytes:
-                break
-            self._forget(other)
+        if self._bytes + grows_by > self._max_pending_bytes:
+            # Oldest other uploads first; a list, since forgetting changes the dict.
+            for other in [other for other in self._pending if other != upload_id]:
+                self._forget(other)
+                if self._bytes + grows_by <= self._max_pending_bytes:
+                    break
         if self._bytes + grows_by > self._max_pending_bytes:
             raise PayloadTooLarge("Too many bytes in unfinished uploads.")
         pending.parts[number] = data

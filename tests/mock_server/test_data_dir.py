@@ -70,7 +70,7 @@ def client_of(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=KEY)
 
 
-async def restart(restarts: Restarts, wall: ManualClock) -> tuple[httpx.AsyncClient, ManualClock]:
+def restart(restarts: Restarts, wall: ManualClock) -> tuple[httpx.AsyncClient, ManualClock]:
     """Stop the fake and start it again on the same directory, with `wall` as its clock."""
     return client_of(restarts.start(wall)), wall
 
@@ -95,7 +95,7 @@ async def test_a_queued_request_stays_queued_and_waits_only_what_it_had_left(
     request_id = await submit(first)
     clock.advance(0.4)  # of the 1 s queue time
     await status(first, request_id)
-    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    http, clock = restart(restarts, ManualClock(clock.now() + DOWNTIME))
     async with http:
         assert (await status(http, request_id))["status"] == "IN_QUEUE"
         assert (await status(http, request_id))["queue_position"] == 0
@@ -112,7 +112,7 @@ async def test_downtimes_of_successive_restarts_add_up(
     clock.advance(0.4)
     await status(first, request_id)
     for downtime in (DOWNTIME, 2 * DOWNTIME, 3 * DOWNTIME):
-        http, clock = await restart(restarts, ManualClock(clock.now() + downtime))
+        http, clock = restart(restarts, ManualClock(clock.now() + downtime))
         async with http:
             assert (await status(http, request_id))["status"] == "IN_QUEUE"
     async with client_of(restarts.app) as http:  # type: ignore[arg-type]
@@ -128,7 +128,7 @@ async def test_a_running_request_finishes_with_its_output_after_the_restart(
     request_id = await submit(first)
     clock.advance(1.5)  # running for 0.5 s of its 2 s
     assert (await status(first, request_id))["status"] == "IN_PROGRESS"
-    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    http, clock = restart(restarts, ManualClock(clock.now() + DOWNTIME))
     async with http:
         assert (await status(http, request_id))["status"] == "IN_PROGRESS"
         clock.advance(1.5)
@@ -148,7 +148,7 @@ async def test_results_and_their_files_remain(
     clock.advance(3.0)
     before = (await first.get(f"/queue/{APP}/requests/{request_id}")).json()
     video_before = (await first.get(before["video"]["url"])).content
-    http, _ = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    http, _ = restart(restarts, ManualClock(clock.now() + DOWNTIME))
     async with http:
         assert (await status(http, request_id))["status"] == "COMPLETED"
         assert (await http.get(f"/queue/{APP}/requests/{request_id}")).json() == before
@@ -163,7 +163,7 @@ async def test_failed_and_cancelled_requests_keep_their_errors(
     assert (await first.put(f"/queue/{APP}/requests/{cancelled}/cancel")).status_code == 202
     clock.advance(3.0)
     results = [await first.get(f"/queue/{APP}/requests/{i}") for i in (invalid, cancelled)]
-    http, _ = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    http, _ = restart(restarts, ManualClock(clock.now() + DOWNTIME))
     async with http:
         for request_id, before in zip((invalid, cancelled), results, strict=True):
             after = await http.get(f"/queue/{APP}/requests/{request_id}")
@@ -177,7 +177,7 @@ async def test_a_request_with_an_uploaded_reference_image_renders_the_same_after
 ) -> None:
     image = f"data:image/png;base64,{base64.b64encode(png((10, 200, 30))).decode()}"
     request_id = await submit(first, {**VALID_INPUT, "image_urls": [image]})
-    http, clock = await restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    http, clock = restart(restarts, ManualClock(clock.now() + DOWNTIME))
     async with http:
         clock.advance(3.0)
         result = (await http.get(f"/queue/{APP}/requests/{request_id}")).json()
@@ -204,7 +204,7 @@ async def test_uploaded_files_and_cdn_tokens_remain(
     )
     await first.put(initiated.json()["upload_url"], content=png())
     token = (await first.post("/rest/storage/auth/token")).json()["token"]
-    http, _ = await restart(restarts, ManualClock(clock.now() + 60.0))
+    http, _ = restart(restarts, ManualClock(clock.now() + 60.0))
     async with http:
         served = await http.get(initiated.json()["file_url"])
         assert (served.status_code, served.content) == (200, png())
@@ -226,7 +226,7 @@ async def test_a_multipart_upload_begun_before_the_restart_completes_after_it(
     initiated = await first.post("/rest/storage/upload/initiate-multipart", json={})
     upload_url = initiated.json()["upload_url"]
     one = (await first.put(f"{upload_url}/1", content=b"first-")).json()
-    http, _ = await restart(restarts, ManualClock(clock.now() + 1.0))
+    http, _ = restart(restarts, ManualClock(clock.now() + 1.0))
     async with http:
         two = (await http.put(f"{upload_url}/2", content=b"second")).json()
         done = await http.post(f"{upload_url}/complete", json={"parts": [one, two]})
@@ -260,7 +260,7 @@ async def test_reset_empties_the_data_directory_too(
 ) -> None:
     request_id = await submit(first)
     assert (await first.post("/_falfake/reset")).status_code == 204
-    http, _ = await restart(restarts, ManualClock(clock.now() + 1.0))
+    http, _ = restart(restarts, ManualClock(clock.now() + 1.0))
     async with http:
         response = await http.get(f"/queue/{APP}/requests/{request_id}/status")
         assert response.status_code == 404
@@ -284,7 +284,7 @@ async def test_expiry_goes_on_across_restarts_and_deletes_what_it_drops(
     assert data_dir is not None
     blobs = list((data_dir / "files").glob("*/*"))
     assert len(blobs) == 1
-    http, later = await restart(restarts, ManualClock(clock.now()))
+    http, later = restart(restarts, ManualClock(clock.now()))
     async with http:
         later.advance(10.0)
         assert (await http.get(f"/queue/{APP}/requests/{request_id}/status")).status_code == 404
