@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import shlex
@@ -269,7 +268,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"falfake: {exc}", file=sys.stderr)
         return 2
     authority = CertificateAuthority(args.ca_dir)
-    tls = authority.server_context()
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
@@ -288,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
     for scenario in args.scenarios:
         app.state.fake.scenarios.add(scenario)
-    server = Server(app, tls, log_level=args.log_level)
-    asyncio.run(server.serve(sockets=[sock]))
+    server = Server(app, authority.server_context, log_level=args.log_level)
+    server.run(sockets=[sock])
     return 0
 
 

@@ -17,7 +17,9 @@ import json
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from mock_server.hosts import FAL_HOSTS
 
@@ -53,6 +55,35 @@ def refusal(reason: str, status: str = "403 Forbidden") -> bytes:
     return head.encode() + body
 
 
+class LazyTls:
+    """The server's TLS context, made in a worker thread once and shared by every connection.
+
+    Issuing the leaf certificate (and importing the CA machinery) takes longer than the rest of
+    the start, so plain HTTP is answered before it is done; a TLS connection waits for it.
+    """
+
+    def __init__(self, build: Callable[[], ssl.SSLContext]) -> None:
+        self._build = build
+        self._made: Future[ssl.SSLContext] = Future()
+        self._started = False
+
+    def warm(self) -> None:
+        """Start making the context now, in the background; called on the event loop only."""
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._make, name="falfake-tls", daemon=True).start()
+
+    def _make(self) -> None:
+        try:
+            self._made.set_result(self._build())
+        except Exception as exc:  # handed to every connection that waits for TLS
+            self._made.set_exception(exc)
+
+    async def context(self) -> ssl.SSLContext:
+        self.warm()
+        return await asyncio.wrap_future(self._made)
+
+
 class FrontDoor:
     """Accepts on a listening socket and hands each connection to `protocol_factory` (uvicorn)."""
 
@@ -60,7 +91,7 @@ class FrontDoor:
         self,
         sock: socket.socket,
         protocol_factory: Callable[[], asyncio.Protocol],
-        tls: ssl.SSLContext | None,
+        tls: LazyTls | None,
     ) -> None:
         self._sock = sock
         self._protocol_factory = protocol_factory
@@ -107,14 +138,14 @@ class FrontDoor:
                 first = await _peek(client)
                 if not first:
                     return
+                tls: ssl.SSLContext | None = None
                 if first == _CONNECT:
-                    if not await self._open_tunnel(client):
+                    tunnel = await self._open_tunnel(client)
+                    if tunnel is None:
                         return
-                    tls: ssl.SSLContext | None = self._tls
+                    tls = await tunnel.context()
                 elif first[0] == _TLS_HANDSHAKE and self._tls is not None:
-                    tls = self._tls
-                else:
-                    tls = None
+                    tls = await self._tls.context()
                 await loop.connect_accepted_socket(
                     self._protocol_factory,
                     client,
@@ -128,24 +159,25 @@ class FrontDoor:
             if not handed_over:
                 client.close()
 
-    async def _open_tunnel(self, client: socket.socket) -> bool:
-        """Read the CONNECT head; answer 200 for fal's hosts, or an error, which closes it."""
+    async def _open_tunnel(self, client: socket.socket) -> LazyTls | None:
+        """Read the CONNECT head; answer 200 for fal's hosts (the tunnel's TLS is returned), or
+        an error, which closes it (None)."""
         loop = asyncio.get_running_loop()
         head = await _read_head(client)
         target = None if head is None else connect_target(head)
         if target is None:
             await loop.sock_sendall(client, refusal("Malformed CONNECT request", "400 Bad Request"))
-            return False
+            return None
         host, port = target
         if host not in FAL_HOSTS or port != 443:
             reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
             await loop.sock_sendall(client, refusal(reason))
-            return False
+            return None
         if self._tls is None:
             await loop.sock_sendall(client, refusal("TLS is off", "502 Bad Gateway"))
-            return False
+            return None
         await loop.sock_sendall(client, ESTABLISHED)
-        return True
+        return self._tls
 
 
 async def _wait_readable(sock: socket.socket) -> None:

@@ -161,7 +161,7 @@ def falfake_server(
     settings = Settings(timing=Timing(0.05, 0.2, 4), video_width=160, video_height=90)
     app = create_app(settings, clock=SystemClock())
     sock = bind("127.0.0.1", 0)
-    server = Server(app, authority.server_context(), log_level="warning")
+    server = Server(app, authority.server_context, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

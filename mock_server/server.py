@@ -1,15 +1,20 @@
-"""Running the app under uvicorn behind the front door, on a socket bound first (port 0 works)."""
+"""Running the app under uvicorn behind the front door, on a socket bound first (port 0 works).
+
+uvicorn picks its fastest parts where they can be had: httptools for HTTP/1.1 and uvloop for the
+event loop, with h11 and asyncio as the pure-Python fallbacks.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import ssl
+from collections.abc import Callable
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from mock_server.front_door import FrontDoor
+from mock_server.front_door import FrontDoor, LazyTls
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -18,19 +23,28 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(128)
+    sock.listen(1024)
     return sock
 
 
 class Server(uvicorn.Server):
     """uvicorn, with connections accepted by a `FrontDoor` instead of `loop.create_server`."""
 
-    def __init__(self, app: ASGIApp, tls: ssl.SSLContext | None, *, log_level: str) -> None:
+    def __init__(
+        self, app: ASGIApp, tls: Callable[[], ssl.SSLContext] | None, *, log_level: str
+    ) -> None:
+        """`tls` makes the context for CONNECT tunnels and direct TLS; it runs once, in a worker
+        thread started with the server, so plain HTTP is served before it is done."""
         config = uvicorn.Config(
-            app, http="h11", lifespan="on", log_level=log_level, timeout_graceful_shutdown=1
+            app,
+            http="auto",
+            loop="auto",
+            lifespan="on",
+            log_level=log_level,
+            timeout_graceful_shutdown=1,
         )
         super().__init__(config)
-        self._tls = tls
+        self._tls = None if tls is None else LazyTls(tls)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if not sockets:
@@ -49,6 +63,8 @@ class Server(uvicorn.Server):
         doors = [FrontDoor(sock, create_protocol, self._tls) for sock in sockets]
         for door in doors:
             door.start()
+        if self._tls is not None:
+            self._tls.warm()
         # uvicorn only calls close() and wait_closed() on its servers.
         self.servers = doors  # type: ignore[assignment]
         self.started = True

@@ -4,18 +4,25 @@ Nothing runs in the background: every operation first replays, in time order, wh
 did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
 clock, including a manual one, and the same calls at the same times always give the same answers.
 
+Finding the next event never scans: finishes, deadlines and requests still queueing sit in heaps
+by time, requests ready to start in a heap by serving order, and the queue itself in a sorted
+list that tells a request's position. Each operation costs O(log n) in the requests held. Heap
+entries of requests that left the queue (or stopped running) are skipped when they reach the top.
+
 The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
 hands the requests back after a restart.
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol
+
+from sortedcontainers import SortedList
 
 from mock_server.errors import (
     AlreadyCompleted,
@@ -119,12 +126,16 @@ class RequestStore:
 
     def _forget(self) -> None:
         self._requests: dict[str, QueuedRequest] = {}
-        self._queue: list[tuple[int, int, str]] = []  # (priority rank, seq, id), in serving order
+        self._queue: SortedList[_QueueKey] = SortedList()  # every queued request, serving order
+        # Queued requests still queueing, by (eligible_at, *key): the top is the next to be ready.
+        self._queueing: list[tuple[float, int, int, str]] = []
+        self._ready: list[_QueueKey] = []  # queued and eligible by the cursor, serving order
+        self._deadlines: list[tuple[float, str]] = []  # (start deadline, id) of queued requests
         self._running: dict[str, float] = {}  # id -> planned finish time
+        self._finishes: list[tuple[float, str]] = []  # (planned finish, id)
         self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
         self._cursor = -math.inf  # time of the last replayed event
         self._seq = 0
-        self._with_deadline = 0  # queued requests that have one: most have none, skip the scan
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
         self._bytes = 0  # of reference images held by all requests
 
@@ -146,12 +157,10 @@ class RequestStore:
                 if paused:
                     self._records.update(request)
                 if request.status is Status.IN_QUEUE:
-                    self._queue.append((request.priority.rank, request.seq, request.request_id))
-                    self._with_deadline += request.start_deadline is not None
+                    self._enqueue(request)
                 else:
-                    self._running[request.request_id] = request.finishes_at or now
+                    self._run(request.request_id, request.finishes_at or now)
             self._requests[request.request_id] = request
-        self._queue.sort()
         self._completed = deque(sorted(self._completed))
         self._records.seen(now)
 
@@ -184,8 +193,7 @@ class RequestStore:
         self._requests[request.request_id] = request
         self._records.add(request)
         self._bytes += new.job.stored_bytes
-        bisect.insort(self._queue, (new.priority.rank, request.seq, request.request_id))
-        self._with_deadline += request.start_deadline is not None
+        self._enqueue(request)
         return self._snapshot(request, now)
 
     def status(self, app_id: str, request_id: str) -> Snapshot:
@@ -213,7 +221,7 @@ class RequestStore:
             self._dequeue(request)
             self._complete(request, now, ClientCancelled(request_id))
         elif self._honour_cancel:
-            del self._running[request_id]
+            del self._running[request_id]  # its entry in the finish heap is skipped from now on
             self._complete(request, now, ClientCancelled(request_id))
         # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
 
@@ -240,8 +248,7 @@ class RequestStore:
     def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
         position = None
         if request.status is Status.IN_QUEUE:
-            key = (request.priority.rank, request.seq, request.request_id)
-            position = bisect.bisect_left(self._queue, key)
+            position = self._queue.bisect_left(_key(request))
         return Snapshot(request=request, now=now, queue_position=position)
 
     def next_event_time(self) -> float | None:
@@ -256,7 +263,7 @@ class RequestStore:
         events = [
             (kind, event)
             for kind, event in (
-                ("finish", min(((t, rid) for rid, t in self._running.items()), default=None)),
+                ("finish", self._next_finish()),
                 ("start", self._next_start()),
                 ("deadline", self._next_deadline()),
             )
@@ -282,29 +289,57 @@ class RequestStore:
         self._expire(now)
         return now
 
+    def _next_finish(self) -> tuple[float, str] | None:
+        finishes = self._finishes
+        while finishes and self._running.get(finishes[0][1]) != finishes[0][0]:
+            heapq.heappop(finishes)  # cancelled while running
+        return finishes[0] if finishes else None
+
     def _next_start(self) -> tuple[float, str] | None:
-        """When a free runner next takes a request, and which: the first eligible one in order."""
+        """When a free runner next takes a request, and which: the first in serving order of
+        those eligible by then (every request ready by the cursor, else the first to be)."""
         if len(self._running) >= self._timing.runners or not self._queue:
             return None
-        queued = [self._requests[rid] for _, _, rid in self._queue]
-        at = max(self._cursor, min(r.eligible_at for r in queued))
-        first = next(r for r in queued if r.eligible_at <= at)
-        return at, first.request_id
+        queueing, ready = self._queueing, self._ready
+        while queueing and queueing[0][0] <= self._cursor:
+            _, rank, seq, request_id = heapq.heappop(queueing)
+            if self._is_queued(request_id):
+                heapq.heappush(ready, (rank, seq, request_id))
+        while ready and not self._is_queued(ready[0][2]):
+            heapq.heappop(ready)
+        if ready:
+            return self._cursor, ready[0][2]
+        while queueing and not self._is_queued(queueing[0][3]):
+            heapq.heappop(queueing)
+        # Everything ready by the cursor has been taken: the first to become eligible is next,
+        # and on equal times the heap's order is the serving order.
+        return (queueing[0][0], queueing[0][3]) if queueing else None
 
     def _next_deadline(self) -> tuple[float, str] | None:
-        if not self._with_deadline:
-            return None
-        deadlines = [
-            (r.start_deadline, r.request_id)
-            for r in (self._requests[rid] for _, _, rid in self._queue)
-            if r.start_deadline is not None
-        ]
-        return min(deadlines, default=None)
+        deadlines = self._deadlines
+        while deadlines and not self._is_queued(deadlines[0][1]):
+            heapq.heappop(deadlines)
+        return deadlines[0] if deadlines else None
+
+    def _is_queued(self, request_id: str) -> bool:
+        request = self._requests.get(request_id)
+        return request is not None and request.status is Status.IN_QUEUE
+
+    def _enqueue(self, request: QueuedRequest) -> None:
+        key = _key(request)
+        self._queue.add(key)
+        heapq.heappush(self._queueing, (request.eligible_at, *key))
+        if request.start_deadline is not None:
+            heapq.heappush(self._deadlines, (request.start_deadline, request.request_id))
+
+    def _run(self, request_id: str, finishes_at: float) -> None:
+        self._running[request_id] = finishes_at
+        heapq.heappush(self._finishes, (finishes_at, request_id))
 
     def _start(self, request: QueuedRequest, at: float) -> None:
         self._dequeue(request)
         finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
-        self._running[request.request_id] = finishes_at
+        self._run(request.request_id, finishes_at)
         self._put(
             dataclasses.replace(
                 request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
@@ -312,8 +347,8 @@ class RequestStore:
         )
 
     def _dequeue(self, request: QueuedRequest) -> None:
-        self._queue.remove((request.priority.rank, request.seq, request.request_id))
-        self._with_deadline -= request.start_deadline is not None
+        """Out of the queue; its heap entries go stale with its status, which changes next."""
+        self._queue.remove(_key(request))
 
     def _time_out(self, request: QueuedRequest, at: float) -> None:
         self._dequeue(request)
@@ -368,6 +403,13 @@ class RequestStore:
         request = self._requests.pop(request_id)
         self._bytes -= request.job.stored_bytes
         self._records.delete(request_id)
+
+
+_QueueKey = tuple[int, int, str]  # (priority rank, seq, id): the serving order
+
+
+def _key(request: QueuedRequest) -> _QueueKey:
+    return request.priority.rank, request.seq, request.request_id
 
 
 def _first(value: float | None, default: float) -> float:

@@ -96,7 +96,7 @@ def running_fake(
 ) -> Iterator[str]:
     """A real fake in a thread, on a loopback port (a free one by default); yields its base URL."""
     sock = bind("127.0.0.1", port)
-    server = Server(create_app(settings), authority.server_context(), log_level="warning")
+    server = Server(create_app(settings), authority.server_context, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

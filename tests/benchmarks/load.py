@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,11 +105,11 @@ def parse_wrk(output: str) -> Cell:
     )
 
 
-def pinned(core: int | None) -> dict[str, object]:
-    """Popen arguments that run the child on `core` alone."""
+def pinned(core: int | None) -> Callable[[], None] | None:
+    """A Popen `preexec_fn` that runs the child on `core` alone."""
     if core is None:
-        return {}
-    return {"preexec_fn": lambda: os.sched_setaffinity(0, {core})}
+        return None
+    return lambda: os.sched_setaffinity(0, {core})
 
 
 class Load:
@@ -141,7 +141,7 @@ class Load:
             capture_output=True,
             text=True,
             check=True,
-            **pinned(self.cores.generator),  # type: ignore[arg-type]
+            preexec_fn=pinned(self.cores.generator),
         )
         return parse_wrk(finished.stdout)
 
@@ -216,14 +216,16 @@ class Running:
 
 
 @contextlib.contextmanager
-def serving(command: Sequence[str], port: int, ready_path: str, core: int | None) -> Iterator[Running]:
+def serving(
+    command: Sequence[str], port: int, ready_path: str, core: int | None
+) -> Iterator[Running]:
     """Start `command`, time it to the first 200 on `ready_path`, and stop it at the end."""
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        **pinned(core),  # type: ignore[arg-type]
+        preexec_fn=pinned(core),
     )
     try:
         deadline = time.monotonic() + 60
@@ -410,10 +412,7 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int, seconds: float
                 if len(rates) == 1:
                     load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(count))
             (status_0, submit_0), (status_n, submit_n) = rates
-            print(
-                f"{'near the start':<34} {status_0.rate:>9.0f} {submit_0.rate:>9.0f}"
-                f"  ({what})"
-            )
+            print(f"{'near the start':<34} {status_0.rate:>9.0f} {submit_0.rate:>9.0f}  ({what})")
             label = f"with {count:,}+ {what}"
             print(
                 f"{label:<34} {status_n.rate:>9.0f} {submit_n.rate:>9.0f}"

@@ -12,9 +12,7 @@ from typing import cast
 
 import uvloop
 
-REPLY = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
-)
+REPLY = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
 
 class Answer(asyncio.Protocol):

@@ -108,7 +108,7 @@ def virtual_server(authority: CertificateAuthority) -> Iterator[tuple[str, Virtu
     settings = dataclasses.replace(REAL_TIME)
     sock = bind("127.0.0.1", 0)
     app = create_app(settings, clock=clock)
-    server = Server(app, authority.server_context(), log_level="warning")
+    server = Server(app, authority.server_context, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{sock.getsockname()[1]}", clock
