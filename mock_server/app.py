@@ -16,11 +16,10 @@ from mock_server.endpoints import ENDPOINTS
 from mock_server.errors import FalError, render
 from mock_server.fake import Fake
 from mock_server.files import FileStore
-from mock_server.hosts import HostRouter
 from mock_server.ids import file_segment, uuid7
 from mock_server.images import http_fetch
-from mock_server.journal import Journal, JournalRecorder
-from mock_server.misbehave import ScenarioRunner
+from mock_server.ingress import Ingress
+from mock_server.journal import Journal
 from mock_server.notify import lifespan
 from mock_server.rate_limit import RateLimiter
 from mock_server.routes import route_table
@@ -79,11 +78,16 @@ def create_app(
         data_dir=data,
     )
     app = Starlette(
-        routes=route_table(ENDPOINTS.values(), settings.auth),
+        routes=route_table(ENDPOINTS.values()),
         middleware=[
-            Middleware(JournalRecorder, journal=fake.journal, clock=clock.now),
-            Middleware(HostRouter, proxy_key=settings.auth.effective_proxy_key),
-            Middleware(ScenarioRunner, scenarios=fake.scenarios, new_id=fake.new_request_id),
+            Middleware(
+                Ingress,
+                journal=fake.journal,
+                clock=clock.now,
+                auth=settings.auth,
+                scenarios=fake.scenarios,
+                new_id=fake.new_request_id,
+            )
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(ENDPOINTS),

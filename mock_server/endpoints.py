@@ -7,7 +7,7 @@ to `ENDPOINTS`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,12 +44,12 @@ class Endpoint:
     endpoint_id: str
     plan: Callable[[object, PlanContext], Awaitable[Job]]
     output: Callable[[str, int], dict[str, Any]]
+    # `owner/app`, the part of the id that status, result and cancel URLs use (§2).
+    app_id: str = field(init=False)
 
-    @property
-    def app_id(self) -> str:
-        """`owner/app`, the part of the id that status, result and cancel URLs use (§2)."""
+    def __post_init__(self) -> None:
         owner, app, *_ = self.endpoint_id.split("/")
-        return f"{owner}/{app}"
+        object.__setattr__(self, "app_id", f"{owner}/{app}")  # derived once: it is on every poll
 
 
 async def plan_job(

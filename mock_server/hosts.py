@@ -14,11 +14,10 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from mock_server.errors import BadRequest, fal_error_response
+from mock_server.errors import BadRequest
 
 FAL_HOSTS: Mapping[str, str] = {
     "queue.fal.run": "queue",
@@ -41,64 +40,57 @@ JS_PROXY_PATH = "/fal/proxy"
 TARGET_URL_HEADER = "x-fal-target-url"
 _HOST_ROUTED = "falfake.host_routed"
 _DIRECT_ROOT = "falfake.direct_root"
+_ORIGIN = "falfake.origin"  # scheme://host as a direct caller reached the fake
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _VALID_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
-class HostRouter:
-    """ASGI middleware: route fal's hosts and JS-proxied requests to the service prefixes."""
+def route_scope(scope: Scope, proxy_key: str) -> Scope:
+    """The scope as the routes see it: fal's hosts and JS-proxied requests under their service
+    prefix, with where the caller reached the fake; BadRequest for a bad Host or proxy target."""
+    host = header(scope, b"host")
+    if host is not None and _VALID_HOST.fullmatch(host) is None:
+        raise BadRequest("Invalid Host header")
+    if scope["path"] == JS_PROXY_PATH:
+        proxied = _unproxy(scope, host, proxy_key)
+        if proxied is None:
+            # What fal's own server proxy answers for a missing or foreign target.
+            raise BadRequest("Invalid request")
+        scope = proxied
+    elif host is not None and _host_name(host) in FAL_HOSTS:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        scope = _routed(scope, FAL_HOSTS[_host_name(host)], scope["path"], raw_path)
+    else:
+        scope = {**scope, _ORIGIN: _origin(scope, host)}
+    return scope
 
-    def __init__(self, app: ASGIApp, proxy_key: str) -> None:
-        self.app = app
-        self.proxy_key = proxy_key
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        host = Headers(scope=scope).get("host")
-        if host is not None and _VALID_HOST.fullmatch(host) is None:
-            await fal_error_response(BadRequest("Invalid Host header"))(scope, receive, send)
-            return
-        if scope["path"] == JS_PROXY_PATH:
-            proxied = self._unproxy(scope, host)
-            if proxied is None:
-                # What fal's own server proxy answers for a missing or foreign target.
-                response = fal_error_response(BadRequest("Invalid request"))
-                await response(scope, receive, send)
-                return
-            scope = proxied
-        elif host is not None and _host_name(host) in FAL_HOSTS:
-            raw_path = scope.get("raw_path") or scope["path"].encode()
-            scope = _routed(scope, FAL_HOSTS[_host_name(host)], scope["path"], raw_path)
-        await self.app(scope, receive, send)
-
-    def _unproxy(self, scope: Scope, host: str | None) -> Scope | None:
-        """The scope the proxied request would have had on fal's host; None for a bad target."""
-        headers = Headers(scope=scope)
-        target = urlsplit(headers.get(TARGET_URL_HEADER, ""))
-        name = (target.hostname or "").lower()
-        try:
-            port = target.port
-        except ValueError:
-            return None
-        if target.scheme != "https" or name not in FAL_HOSTS or port not in (None, 443):
-            return None
-        kept = [
-            (key, value)
-            for key, value in scope["headers"]
-            if key not in (b"host", TARGET_URL_HEADER.encode())
-        ]
-        kept.append((b"host", name.encode()))
-        if "authorization" not in headers:
-            # Like fal's server-side proxy, which adds the key it holds to browser requests.
-            kept.append((b"authorization", f"Key {self.proxy_key}".encode()))
-        scheme = scope.get("scheme", "http")
-        raw_path = (target.path or "/").encode("latin-1", errors="replace")
-        proxied = _routed(scope, FAL_HOSTS[name], unquote(target.path) or "/", raw_path)
-        proxied.update(headers=kept, query_string=target.query.encode("latin-1"))
-        if host is not None:
-            proxied[_DIRECT_ROOT] = f"{scheme}://{host}"
-        return proxied
+def _unproxy(scope: Scope, host: str | None, proxy_key: str) -> Scope | None:
+    """The scope the proxied request would have had on fal's host; None for a bad target."""
+    target = urlsplit(header(scope, TARGET_URL_HEADER.encode()) or "")
+    name = (target.hostname or "").lower()
+    try:
+        port = target.port
+    except ValueError:
+        return None
+    if target.scheme != "https" or name not in FAL_HOSTS or port not in (None, 443):
+        return None
+    kept = [
+        (key, value)
+        for key, value in scope["headers"]
+        if key not in (b"host", TARGET_URL_HEADER.encode())
+    ]
+    kept.append((b"host", name.encode()))
+    if header(scope, b"authorization") is None:
+        # Like fal's server-side proxy, which adds the key it holds to browser requests.
+        kept.append((b"authorization", f"Key {proxy_key}".encode()))
+    scheme = scope.get("scheme", "http")
+    raw_path = (target.path or "/").encode("latin-1", errors="replace")
+    proxied = _routed(scope, FAL_HOSTS[name], unquote(target.path) or "/", raw_path)
+    proxied.update(headers=kept, query_string=target.query.encode("latin-1"))
+    if host is not None:
+        proxied[_DIRECT_ROOT] = f"{scheme}://{host}"
+    return proxied
 
 
 def _routed(scope: Scope, service: str, path: str, raw_path: bytes) -> Scope:
@@ -107,6 +99,29 @@ def _routed(scope: Scope, service: str, path: str, raw_path: bytes) -> Scope:
     routed["raw_path"] = f"/{service}".encode() + raw_path
     routed[_HOST_ROUTED] = True
     return routed
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower case), read straight from the ASGI scope."""
+    for key, value in scope["headers"]:
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+def _origin(scope: Scope, host: str | None) -> str:
+    """`scheme://host` as Starlette's `request.base_url` has it, without building a URL."""
+    scheme = scope.get("scheme", "http")
+    if host:
+        return f"{scheme}://{host}"
+    server = scope.get("server")
+    if server is None:
+        return ""
+    name, port = server
+    if port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{name}"
+    return f"{scheme}://{name}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -130,7 +145,12 @@ def service_root(request: Request, service: str) -> str:
         if FAL_HOSTS.get(_host_name(host)) != service:
             host = CANONICAL_HOSTS[service]
         return f"https://{host}"
-    return f"{str(request.base_url).rstrip('/')}/{service}"
+    return f"{_own_origin(request)}/{service}"
+
+
+def _own_origin(request: Request) -> str:
+    origin: str | None = request.scope.get(_ORIGIN)
+    return str(request.base_url).rstrip("/") if origin is None else origin
 
 
 def media_root(request: Request, public_url: str | None) -> str:
@@ -138,7 +158,7 @@ def media_root(request: Request, public_url: str | None) -> str:
     if public_url is not None:
         return public_url.rstrip("/")
     if not request.scope.get(_HOST_ROUTED):
-        return str(request.base_url).rstrip("/")
+        return _own_origin(request)
     direct_root: str | None = request.scope.get(_DIRECT_ROOT)
     if direct_root is not None:
         return direct_root

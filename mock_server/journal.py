@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 _BODY_KEPT = 64 * 1024
 _SIZE = 10_000
+_BYTES = 64 * 1024 * 1024  # of kept bodies: without it 10,000 large bodies would hold 640 MiB
 CONTROL_PREFIX = "/_falfake"
 
 
@@ -34,13 +33,25 @@ class JournalEntry:
 
 
 class Journal:
-    """The last ten thousand requests, oldest first, without secrets."""
+    """The last requests, oldest first, without secrets: at most `max_entries` of them, and at
+    most `max_bytes` of kept bodies, whichever bound is reached first."""
 
-    def __init__(self) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=_SIZE)
+    def __init__(self, *, max_entries: int = _SIZE, max_bytes: int = _BYTES) -> None:
+        self._entries: deque[JournalEntry] = deque()
+        self._max_entries, self._max_bytes = max_entries, max_bytes
+        self._bytes = 0
 
     def add(self, entry: JournalEntry) -> None:
         self._entries.append(entry)
+        self._bytes += len(entry.body)
+        while len(self._entries) > self._max_entries or (
+            self._bytes > self._max_bytes and len(self._entries) > 1
+        ):
+            self._bytes -= len(self._entries.popleft().body)
+
+    def recording(self, scope: Scope, at: float) -> Recording:
+        """Watches one request go by; its entry is added when `finish` is called."""
+        return Recording(self, scope, at)
 
     def entries(
         self, *, method: str | None = None, path: str | None = None, host: str | None = None
@@ -59,21 +70,20 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
 
 
-class JournalRecorder:
-    """ASGI middleware: records each request with its body (first 64 KiB) and reply status."""
+class Recording:
+    """One request on its way: the first 64 KiB of its body and its reply's status."""
 
-    def __init__(self, app: ASGIApp, journal: Journal, clock: Callable[[], float]) -> None:
-        self.app, self.journal, self.clock = app, journal, clock
+    def __init__(self, journal: Journal, scope: Scope, at: float) -> None:
+        self._journal, self._scope, self._at = journal, scope, at
+        self._body = bytearray()
+        self._status: int | None = None
+        self._started = time.perf_counter()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        body = bytearray()
-        status: list[int] = []
-        started = time.perf_counter()
+    def receive(self, receive: Receive) -> Receive:
+        body = self._body
 
         async def receiving() -> Message:
             message = await receive()
@@ -81,26 +91,33 @@ class JournalRecorder:
                 body.extend(message.get("body", b"")[: _BODY_KEPT - len(body)])
             return message
 
+        return receiving
+
+    def send(self, send: Send) -> Send:
         async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
+            if message["type"] == "http.response.start" and self._status is None:
+                self._status = message["status"]
             await send(message)
 
-        at = self.clock()
-        try:
-            await self.app(scope, receiving, sending)
-        finally:
-            headers = Headers(scope=scope)
-            self.journal.add(
-                JournalEntry(
-                    at=at,
-                    method=scope["method"],
-                    host=headers.get("host", ""),
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    headers={k: v for k, v in headers.items() if k not in SECRET_HEADERS},
-                    body=body.decode("utf-8", errors="replace"),
-                    status=status[0] if status else None,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
+        return sending
+
+    def finish(self) -> None:
+        scope = self._scope
+        headers: dict[str, str] = {}
+        for key, value in scope["headers"]:
+            name = key.decode("latin-1")
+            if name not in SECRET_HEADERS:
+                headers[name] = value.decode("latin-1")
+        self._journal.add(
+            JournalEntry(
+                at=self._at,
+                method=scope["method"],
+                host=headers.get("host", ""),
+                path=scope["path"],
+                query=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=self._body.decode("utf-8", errors="replace"),
+                status=self._status,
+                duration_ms=round((time.perf_counter() - self._started) * 1000, 3),
             )
+        )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from mock_server.endpoints import Endpoint
-from mock_server.routes.common import RequireKey
 from mock_server.routes.control import control_routes
 from mock_server.routes.files import file_routes
 from mock_server.routes.queue import queue_routes
@@ -18,18 +16,17 @@ from mock_server.routes.storage import (
     rest_storage_routes,
     signed_upload_routes,
 )
-from mock_server.settings import Auth
 
 
-def route_table(endpoints: Iterable[Endpoint], auth: Auth) -> list[BaseRoute]:
+def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+    """Every route; fal's key is checked in front of them (`mock_server.ingress`)."""
     endpoints = list(endpoints)
-    require_key = [Middleware(RequireKey, auth=auth)]
-    # The queue first: status polls are most of the traffic, and routes are tried in order.
+    # The queue first, unmounted: status polls are most of the traffic, routes are tried in order.
     return [
-        Mount("/queue", routes=queue_routes(endpoints), middleware=require_key),
+        *queue_routes(endpoints),
         *control_routes(),
-        Mount("/run", routes=run_routes(endpoints), middleware=require_key),
-        Mount("/rest", routes=rest_storage_routes(), middleware=require_key),
+        Mount("/run", routes=run_routes(endpoints)),
+        Mount("/rest", routes=rest_storage_routes()),
         Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),
         *signed_upload_routes(),
         *file_routes(),

@@ -1,12 +1,9 @@
-"""What the route modules share: the key check in front of fal's hosts, and bounded body reads."""
+"""What the route modules share: bounded body reads, rate tokens, the runner's context."""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.auth import check_authorization
 from mock_server.endpoints import PlanContext
 from mock_server.errors import BadRequest, PayloadTooLarge
 from mock_server.fake import Fake
@@ -14,20 +11,6 @@ from mock_server.hosts import media_root
 from mock_server.misbehave import SCENARIO_KEY
 from mock_server.safety import FORCE_HEADER, forced_stages
 from mock_server.scenarios import Scenario
-from mock_server.settings import Auth
-
-
-class RequireKey:
-    """ASGI middleware: fal's 401/403 before any route of the mount runs."""
-
-    def __init__(self, app: ASGIApp, auth: Auth) -> None:
-        self.app = app
-        self.auth = auth
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            check_authorization(Headers(scope=scope).get("authorization"), self.auth)
-        await self.app(scope, receive, send)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -140,9 +140,9 @@ def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for endpoint in endpoints:
         bound = functools.partial(functools.partial, endpoint=endpoint)
-        routes.append(Route(f"/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
+        routes.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
         for prefix in dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]):
-            base = f"/{prefix}/requests/{{request_id}}"
+            base = f"/queue/{prefix}/requests/{{request_id}}"
             routes += [
                 Route(f"{base}/status", bound(get_status), methods=["GET"]),
                 Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),

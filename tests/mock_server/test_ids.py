@@ -22,3 +22,10 @@ def test_uuid7_sorts_by_time() -> None:
 
 def test_file_segment_has_fals_shape() -> None:
     assert re.fullmatch(r"[0-9a-f]{8}/[A-Za-z0-9_-]{21}", file_segment())
+
+
+def test_file_segment_spells_its_random_bytes() -> None:
+    drawn = bytes(range(20))
+
+    assert file_segment(lambda n: drawn[:n]) == "00010203/BAUGBwgJCgsMDQ4PEBESE"
+    assert file_segment() != file_segment()
