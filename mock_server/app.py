@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from mock_server.clock import Clock, SettableClock, SystemClock
-from mock_server.data_dir import DataDir
 from mock_server.delivery import Deliveries
 from mock_server.endpoints import ENDPOINTS
 from mock_server.errors import FalError, render
@@ -40,7 +38,11 @@ def create_app(
     """A fake of fal's hosts for the endpoints in `ENDPOINTS`."""
     settings = settings or Settings()
     clock = clock or SystemClock()
-    data = None if settings.data_dir is None else DataDir(settings.data_dir)
+    data = None
+    if settings.data_dir is not None:
+        from mock_server.data_dir import DataDir  # SQLite and the codec only when asked for
+
+        data = DataDir(settings.data_dir)
     saved_at = None if data is None else data.saved_at()
     if saved_at is not None and isinstance(clock, SettableClock):
         clock.set(saved_at)  # a manual or virtual clock goes on from where it stood
@@ -52,7 +54,7 @@ def create_app(
         documented_cancel_body=settings.cancel_completed_body == "status",
         records=None if data is None else data.requests,
     )
-    signer = signer or WebhookSigner(Ed25519PrivateKey.generate())
+    signer = signer or WebhookSigner.generated()
     fake = Fake(
         settings=settings,
         clock=clock,

@@ -12,14 +12,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_server.clock import Clock
 from mock_server.responses import log_timestamp
 from mock_server.signing import WebhookSigner
 from mock_server.webhooks import WebhookSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 _LOG_SIZE = 10_000
 
@@ -149,6 +150,8 @@ class Deliveries:
 
     async def deliver(self, delivery: PendingDelivery) -> bool:
         """POST until a 2xx, at most `retries` times more; True when delivered."""
+        import httpx  # on the first delivery: most runs send no webhook
+
         settings = self._settings
         # Never through a proxy: HTTPS_PROXY may well point at this fake.
         async with httpx.AsyncClient(timeout=settings.timeout_seconds, trust_env=False) as http:
@@ -191,6 +194,8 @@ class Deliveries:
             "X-Fal-Webhook-Timestamp": timestamp,
             "X-Fal-Webhook-Signature": self._signer.sign(request_id, user_id, timestamp, body),
         }
+        import httpx
+
         started = time.perf_counter()
         status_code, error = None, None
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contracts import ENDPOINT_ID, AspectRatioEnum, File, ReferenceToVideoOutput, validate_input
+from contracts import ENDPOINT_ID, AspectRatioEnum, validate_input
 from contracts.detail import validation_detail
 from contracts.reference_to_video import IMAGE_REF_TAG
 from mock_server.errors import BodyNotParsed, InvalidInput
@@ -23,6 +23,7 @@ from mock_server.responses import reject_early
 from mock_server.safety import input_flags, output_flag
 from mock_server.settings import Settings
 from mock_server.validation import decode_body
+from mock_server.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class PlanContext:
     own_roots: Sequence[str] = ()
     forced_safety: frozenset[str] = frozenset()
     fetch: Fetch | None = None
+    work: Work = field(default_factory=Work)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,7 @@ async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job
         data.image_urls,
         context.files,
         settings.images,
+        context.work,
         own_roots=context.own_roots,
         fetch=context.fetch,
     )
@@ -134,8 +137,10 @@ def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSo
 
 
 def _video_output(url: str, file_size: int) -> dict[str, Any]:
-    video = File(url=url, content_type="video/mp4", file_name="output.mp4", file_size=file_size)
-    return ReferenceToVideoOutput(video=video).model_dump(mode="json")
+    """What `ReferenceToVideoOutput` dumps for this file, built directly: it answers every result
+    GET (tests/mock_server/test_endpoints.py holds it to the model)."""
+    file = {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"}
+    return {"video": {**file, "file_size": file_size}}
 
 
 ENDPOINTS: dict[str, Endpoint] = {

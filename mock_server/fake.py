@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from mock_server.clock import Clock, SettableClock
-from mock_server.data_dir import DataDir
 from mock_server.delivery import Deliveries
 from mock_server.errors import Conflict
 from mock_server.files import FileStore
@@ -21,6 +21,10 @@ from mock_server.settings import Settings
 from mock_server.signing import WebhookSigner
 from mock_server.store import RequestStore
 from mock_server.uploads import Uploads
+from mock_server.work import Work
+
+if TYPE_CHECKING:
+    from mock_server.data_dir import DataDir
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class Fake:
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
     data_dir: DataDir | None = None
+    work: Work = field(default_factory=Work)  # renders and image checks, off the loop
 
     def close(self) -> None:
         """Let go of the data directory (state is saved as it changes; this saves the time)."""

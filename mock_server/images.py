@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
-
-import anyio.to_thread
-import httpx
-from PIL import Image, UnidentifiedImageError
 
 from mock_server.errors import InvalidInput, NotFound
 from mock_server.files import FileStore
 from mock_server.hosts import FAL_HOSTS, is_loopback
 from mock_server.models import ImageSource
 from mock_server.settings import ImageLimits
+from mock_server.work import Work
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DOCS = "https://docs.fal.ai/errors#"
 CDN_HOSTS = frozenset(host for host, service in FAL_HOSTS.items() if service == "cdn")
@@ -67,6 +68,7 @@ async def load_images(
     urls: Sequence[str],
     files: FileStore,
     limits: ImageLimits,
+    work: Work,
     *,
     own_roots: Sequence[str] = (),
     fetch: Fetch | None = None,
@@ -82,7 +84,7 @@ async def load_images(
                     ImageSource(digest=digest, label=f"reference image: {url}", index=index)
                 )
                 continue
-            await anyio.to_thread.run_sync(check_image, data, limits)
+            await work.run(functools.partial(check_image, data, limits))
         except ImageProblem as problem:
             entries.append(problem.entry(index, url))
             continue
@@ -156,6 +158,8 @@ def _under(url: str, roots: Sequence[str]) -> bool:
 
 def check_image(data: bytes, limits: ImageLimits) -> None:
     """Raise the `ImageProblem` fal would report for these bytes; return if they are fine."""
+    from PIL import Image, UnidentifiedImageError  # on first use: Pillow is a heavy import
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -201,6 +205,8 @@ def http_fetch(timeout_seconds: float) -> Fetch:
     """Fetching of remote images, for users who turn it on: bounded in time and size."""
 
     async def fetch(url: str, max_bytes: int) -> bytes:
+        import httpx  # on first use: fetching is off by default
+
         chunks, size = [], 0
         try:
             async with (

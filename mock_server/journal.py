@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -32,22 +32,53 @@ class JournalEntry:
         return asdict(self)
 
 
+class _Seen(NamedTuple):
+    """A request as the journal keeps it: raw, decoded only when someone reads the journal."""
+
+    at: float
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    status: int | None
+    duration_ms: float
+
+    def entry(self) -> JournalEntry:
+        headers: dict[str, str] = {}
+        for key, value in self.headers:
+            name = key.decode("latin-1")
+            if name not in SECRET_HEADERS:
+                headers[name] = value.decode("latin-1")
+        return JournalEntry(
+            at=self.at,
+            method=self.method,
+            host=headers.get("host", ""),
+            path=self.path,
+            query=self.query.decode("latin-1"),
+            headers=headers,
+            body=self.body.decode("utf-8", errors="replace"),
+            status=self.status,
+            duration_ms=self.duration_ms,
+        )
+
+
 class Journal:
     """The last requests, oldest first, without secrets: at most `max_entries` of them, and at
     most `max_bytes` of kept bodies, whichever bound is reached first."""
 
     def __init__(self, *, max_entries: int = _SIZE, max_bytes: int = _BYTES) -> None:
-        self._entries: deque[JournalEntry] = deque()
+        self._seen: deque[_Seen] = deque()
         self._max_entries, self._max_bytes = max_entries, max_bytes
         self._bytes = 0
 
-    def add(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
-        self._bytes += len(entry.body)
-        while len(self._entries) > self._max_entries or (
-            self._bytes > self._max_bytes and len(self._entries) > 1
+    def _add(self, seen: _Seen) -> None:
+        self._seen.append(seen)
+        self._bytes += len(seen.body)
+        while len(self._seen) > self._max_entries or (
+            self._bytes > self._max_bytes and len(self._seen) > 1
         ):
-            self._bytes -= len(self._entries.popleft().body)
+            self._bytes -= len(self._seen.popleft().body)
 
     def recording(self, scope: Scope, at: float) -> Recording:
         """Watches one request go by; its entry is added when `finish` is called."""
@@ -57,19 +88,19 @@ class Journal:
         self, *, method: str | None = None, path: str | None = None, host: str | None = None
     ) -> list[JournalEntry]:
         """Requests matching all given filters; `path` matches any part of the path."""
-        return [
-            e
-            for e in self._entries
-            if (method is None or e.method == method.upper())
-            and (path is None or path in e.path)
-            and (host is None or e.host == host)
-        ]
+        wanted = None if method is None else method.upper()
+        chosen = (
+            seen.entry()
+            for seen in self._seen
+            if (wanted is None or seen.method == wanted) and (path is None or path in seen.path)
+        )
+        return [entry for entry in chosen if host is None or entry.host == host]
 
     def count(self, **filters: str | None) -> int:
         return len(self.entries(**filters))
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._seen.clear()
         self._bytes = 0
 
 
@@ -103,20 +134,14 @@ class Recording:
 
     def finish(self) -> None:
         scope = self._scope
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:
-            name = key.decode("latin-1")
-            if name not in SECRET_HEADERS:
-                headers[name] = value.decode("latin-1")
-        self._journal.add(
-            JournalEntry(
+        self._journal._add(
+            _Seen(
                 at=self._at,
                 method=scope["method"],
-                host=headers.get("host", ""),
                 path=scope["path"],
-                query=scope.get("query_string", b"").decode("latin-1"),
-                headers=headers,
-                body=self._body.decode("utf-8", errors="replace"),
+                query=scope.get("query_string", b""),
+                headers=scope["headers"],
+                body=bytes(self._body),
                 status=self._status,
                 duration_ms=round((time.perf_counter() - self._started) * 1000, 3),
             )

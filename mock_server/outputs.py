@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import anyio.to_thread
-
 from mock_server.endpoints import Endpoint
 from mock_server.files import FileStore
-from mock_server.media import render_video
 from mock_server.models import VideoSpec
+from mock_server.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +18,29 @@ class Output:
 
 
 async def publish_output(
-    endpoint: Endpoint, video: VideoSpec, output_path: str, files: FileStore, media_root: str
+    endpoint: Endpoint,
+    video: VideoSpec,
+    output_path: str,
+    files: FileStore,
+    media_root: str,
+    work: Work,
 ) -> Output:
     """Render `video` off the event loop, serve it at `output_path`, and describe it.
 
-    An output already published (an earlier result GET, a webhook) is served as it is.
+    An output already published (an earlier result GET, a webhook) is served as it is; one being
+    rendered for another caller is waited for.
     """
     published = files.entry(output_path)
     if published is None:
-        data = await anyio.to_thread.run_sync(render_video, video)
-        files.put(output_path, data, "video/mp4")
-        size = len(data)
+
+        async def render_and_store() -> int:
+            from mock_server.media import render_video  # on the first render: PyAV, numpy, Pillow
+
+            data = await work.run(lambda: render_video(video))
+            files.put(output_path, data, "video/mp4")
+            return len(data)
+
+        size = await work.once(output_path, render_and_store)
     else:
         size = published.size
     body = endpoint.output(f"{media_root}/files/{output_path}", size)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY_FILE = "webhook-ed25519.pem"
 
@@ -24,46 +25,79 @@ def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -
 
 
 class WebhookSigner:
-    """Signs webhook deliveries and describes its public key as fal's JWKS does."""
+    """Signs webhook deliveries and describes its public key as fal's JWKS does.
 
-    def __init__(self, key: Ed25519PrivateKey) -> None:
-        self._key = key
-        self._public = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+    The key is read (or made) on first use, so the cryptography library loads only for a fake
+    that signs a webhook or is asked for its JWKS.
+    """
+
+    def __init__(self, key: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey]) -> None:
+        self._load = key if callable(key) else (lambda: key)
+        self._key: Ed25519PrivateKey | None = None
+
+    @classmethod
+    def generated(cls) -> WebhookSigner:
+        """A signer with a new key of its own, made when first needed."""
+
+        def generate() -> Ed25519PrivateKey:
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+            return Ed25519PrivateKey.generate()
+
+        return cls(generate)
 
     @classmethod
     def in_folder(cls, folder: Path) -> WebhookSigner:
         """The key kept in `folder`, made on first use."""
-        path = folder / KEY_FILE
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            path.touch(mode=0o600)
-            path.write_bytes(pem)
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise TypeError(f"{path} does not hold the Ed25519 key falfake writes")
-        return cls(key)
+        return cls(lambda: _key_in(folder))
+
+    def _private(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            self._key = self._load()
+        return self._key
 
     def sign(self, request_id: str, user_id: str, timestamp: str, body: bytes) -> str:
-        return self._key.sign(signed_message(request_id, user_id, timestamp, body)).hex()
+        message = signed_message(request_id, user_id, timestamp, body)
+        return self._private().sign(message).hex()
 
     def jwks(self) -> dict[str, Any]:
         """`{"keys": [...]}` with fal's fields: `x` base64url with padding, `kid` 43 chars."""
-        kid = base64.urlsafe_b64encode(hashlib.sha256(self._public).digest()).rstrip(b"=")
+        from cryptography.hazmat.primitives import serialization
+
+        public = (
+            self._private()
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        kid = base64.urlsafe_b64encode(hashlib.sha256(public).digest()).rstrip(b"=")
         return {
             "keys": [
                 {
                     "kty": "OKP",
                     "crv": "Ed25519",
                     "kid": kid.decode(),
-                    "x": base64.urlsafe_b64encode(self._public).decode(),
+                    "x": base64.urlsafe_b64encode(public).decode(),
                     "use": "sig",
                 }
             ]
         }
+
+
+def _key_in(folder: Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = folder / KEY_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise TypeError(f"{path} does not hold the Ed25519 key falfake writes")
+    return key

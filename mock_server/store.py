@@ -260,16 +260,17 @@ class RequestStore:
     def _next_event(self, until: float) -> tuple[str, tuple[float, str]] | None:
         """The earliest event at or before `until`, by kind; on a tie a finish frees its runner
         first, and a start beats its own deadline."""
-        events = [
-            (kind, event)
-            for kind, event in (
-                ("finish", self._next_finish()),
-                ("start", self._next_start()),
-                ("deadline", self._next_deadline()),
-            )
-            if event is not None and event[0] <= until
-        ]
-        return min(events, key=lambda item: item[1][0], default=None)
+        earliest: tuple[str, tuple[float, str]] | None = None
+        for kind, event in (
+            ("finish", self._next_finish()),
+            ("start", self._next_start()),
+            ("deadline", self._next_deadline()),
+        ):
+            if event is None or event[0] > until:
+                continue
+            if earliest is None or event[0] < earliest[1][0]:
+                earliest = kind, event
+        return earliest
 
     def _advance(self) -> float:
         """Replay the runners' events up to now, in time order; returns now."""

@@ -1,7 +1,9 @@
 """The fake's own certificate authority, so clients can reach "https://queue.fal.run" on 127.0.0.1.
 
 The CA is made once and kept in a folder of the fake's (never the system trust store); each start
-issues a fresh leaf certificate for fal's host names and the loopback addresses.
+issues a fresh leaf certificate for fal's host names and the loopback addresses. The cryptography
+library is imported by the first call that needs it: a fake that no client reaches over TLS
+never loads it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import certifi
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import TYPE_CHECKING
 
 from mock_server.hosts import FAL_HOSTS
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 LEAF_NAMES = (*FAL_HOSTS, "localhost")
 LEAF_ADDRESSES = ("127.0.0.1", "::1")
@@ -53,6 +54,10 @@ class CertificateAuthority:
 
     def ensure(self) -> CertificateAuthority:
         """Create the CA on first use; later calls keep the one on disk."""
+        import certifi
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         if not (self.cert_path.exists() and self._key_path.exists()):
             self.folder.mkdir(parents=True, exist_ok=True)
             key = ec.generate_private_key(ec.SECP256R1())
@@ -68,6 +73,10 @@ class CertificateAuthority:
 
     def issue_leaf(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         """A new certificate for fal's hosts and the loopback, signed by this CA, and its key."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         self.ensure()
         ca_key = serialization.load_pem_private_key(self._key_path.read_bytes(), password=None)
         if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
@@ -78,6 +87,8 @@ class CertificateAuthority:
 
     def server_context(self) -> ssl.SSLContext:
         """A TLS server context presenting a freshly issued leaf certificate."""
+        from cryptography.hazmat.primitives import serialization
+
         leaf, leaf_key = self.issue_leaf()
         ca_cert = self.cert_path.read_bytes()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -94,6 +105,8 @@ class CertificateAuthority:
 
 
 def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -106,6 +119,10 @@ def _now() -> datetime.datetime:
 
 
 def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "falfake local CA")])
     public = key.public_key()
     return (
@@ -139,6 +156,10 @@ def _self_signed_ca(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
 def _leaf(
     key: ec.EllipticCurvePrivateKey, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate
 ) -> x509.Certificate:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     names: list[x509.GeneralName] = [x509.DNSName(name) for name in LEAF_NAMES]
     names += [x509.IPAddress(ipaddress.ip_address(address)) for address in LEAF_ADDRESSES]
     return (

@@ -31,6 +31,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def query_value(request: Request, name: str) -> str | None:
+    """A query parameter; most polls have no query string, and then nothing is parsed."""
+    if not request.scope.get("query_string"):
+        return None
+    return request.query_params.get(name)
+
+
 def take_rate_token(request: Request, fake: Fake) -> None:
     """429 past `--rate-limit` for this request's key (its whole Authorization header)."""
     fake.rate_limiter.check(request.headers.get("authorization", ""))
@@ -52,6 +59,7 @@ def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
         own_roots=roots,
         forced_safety=forced,
         fetch=fake.fetch,
+        work=fake.work,
     )
 
 

@@ -23,7 +23,13 @@ from mock_server.responses import (
     status_code,
     submit_body,
 )
-from mock_server.routes.common import plan_context, read_body, scenario_of, take_rate_token
+from mock_server.routes.common import (
+    plan_context,
+    query_value,
+    read_body,
+    scenario_of,
+    take_rate_token,
+)
 from mock_server.scenarios import scenario_queue_seconds
 from mock_server.sse import SSE_HEADERS, status_events
 from mock_server.store import NewRequest
@@ -45,8 +51,8 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     timeout = parse_request_timeout(
         request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )
-    max_queue_length = parse_max_queue_length(request.query_params.get("fal_max_queue_length"))
-    webhook = request.query_params.get("fal_webhook")
+    max_queue_length = parse_max_queue_length(query_value(request, "fal_max_queue_length"))
+    webhook = query_value(request, "fal_webhook")
     if webhook is not None:
         webhook = checked_target(webhook, fake.settings.webhooks)
     request_id = fake.new_request_id()
@@ -77,7 +83,7 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
 
 async def get_status(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
-    with_logs = parse_logs_flag(request.query_params.get("logs"))
+    with_logs = parse_logs_flag(query_value(request, "logs"))
     snapshot = fake.store.status(endpoint.app_id, request.path_params["request_id"])
     body = status_body(
         snapshot,
@@ -90,7 +96,7 @@ async def get_status(request: Request, *, endpoint: Endpoint) -> Response:
 
 async def stream_status(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
-    with_logs = parse_logs_flag(request.query_params.get("logs"))
+    with_logs = parse_logs_flag(query_value(request, "logs"))
     request_id = request.path_params["request_id"]
     fake.store.status(endpoint.app_id, request_id)  # an unknown id is a 404, not an empty stream
     root = service_root(request, SERVICE)
@@ -125,6 +131,7 @@ async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
         snapshot.request.output_path,
         fake.files,
         media_root(request, fake.settings.public_url),
+        fake.work,
     )
     headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
     return JSONResponse(output.body, headers=headers)

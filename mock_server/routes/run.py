@@ -47,6 +47,7 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
         fake.new_output_path(),
         fake.files,
         media_root(request, fake.settings.public_url),
+        fake.work,
     )
     headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
     return JSONResponse(output.body, headers=headers)

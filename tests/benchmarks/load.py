@@ -349,7 +349,7 @@ def rate_table(load: Load, cores: Cores, ca_dir: str, report: Report) -> None:
         serving(
             fake_command(fake_port, ca_dir, *fake_flags),
             fake_port,
-            "/.well-known/jwks.json",
+            "/_falfake/clock",
             cores.server,
         ) as fake,
     ):
@@ -397,7 +397,7 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int, seconds: float
             *("--max-requests", "10000000", "--request-ttl", "86400"),
         )
         with serving(
-            fake_command(port, ca_dir, *flags), port, "/.well-known/jwks.json", cores.server
+            fake_command(port, ca_dir, *flags), port, "/_falfake/clock", cores.server
         ) as fake:
             rates = []
             for _ in range(2):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from mock_server.endpoints import in_prompt_order
+from contracts import ENDPOINT_ID, File, ReferenceToVideoOutput
+from mock_server.endpoints import ENDPOINTS, in_prompt_order
 from mock_server.models import ImageSource
 
 IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
@@ -21,3 +24,11 @@ IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
 )
 def test_images_follow_the_prompts_tags(prompt: str, order: list[int]) -> None:
     assert [image.index for image in in_prompt_order(prompt, IMAGES)] == order
+
+
+def test_the_output_is_what_the_output_model_dumps_key_for_key() -> None:
+    url = "http://127.0.0.1:8000/files/b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t_output.mp4"
+    video = File(url=url, content_type="video/mp4", file_name="output.mp4", file_size=1234)
+    expected = ReferenceToVideoOutput(video=video).model_dump(mode="json")
+
+    assert json.dumps(ENDPOINTS[ENDPOINT_ID].output(url, 1234)) == json.dumps(expected)

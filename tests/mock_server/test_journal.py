@@ -1,0 +1,94 @@
+"""The journal keeps the latest requests within a count and a byte bound, without secrets."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.types import Message, Scope
+
+from mock_server.journal import Journal
+
+pytestmark = pytest.mark.anyio
+
+
+def scope(path: str, *, method: str = "POST") -> Scope:
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": b"logs=1",
+        "headers": [
+            (b"host", b"queue.fal.run"),
+            (b"authorization", b"Key secret"),
+            (b"cookie", b"session=1"),
+            (b"x-fal-queue-priority", b"low"),
+        ],
+    }
+
+
+async def record(journal: Journal, path: str, body: bytes, status: int = 200) -> None:
+    recording = journal.recording(scope(path), at=1.0)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    await recording.receive(receive)()
+    await recording.send(send)({"type": "http.response.start", "status": status})
+    recording.finish()
+
+
+async def test_an_entry_has_the_request_and_its_status_without_secret_headers() -> None:
+    journal = Journal()
+    await record(journal, "/queue/a", b'{"prompt": "x"}', status=202)
+
+    (entry,) = journal.entries()
+    assert (entry.method, entry.host, entry.path, entry.query) == (
+        "POST",
+        "queue.fal.run",
+        "/queue/a",
+        "logs=1",
+    )
+    assert entry.body == '{"prompt": "x"}'
+    assert entry.status == 202
+    assert entry.headers == {"host": "queue.fal.run", "x-fal-queue-priority": "low"}
+
+
+async def test_bodies_are_kept_up_to_64_kib_each() -> None:
+    journal = Journal()
+    await record(journal, "/queue/a", b"x" * 100_000)
+
+    assert len(journal.entries()[0].body) == 64 * 1024
+
+
+async def test_past_the_count_bound_the_oldest_go_first() -> None:
+    journal = Journal(max_entries=3)
+    for n in range(5):
+        await record(journal, f"/queue/{n}", b"")
+
+    assert [e.path for e in journal.entries()] == ["/queue/2", "/queue/3", "/queue/4"]
+
+
+async def test_past_the_byte_bound_the_oldest_go_first_but_the_newest_stays() -> None:
+    journal = Journal(max_bytes=250)
+    for n in range(4):
+        await record(journal, f"/queue/{n}", b"y" * 100)
+
+    assert [e.path for e in journal.entries()] == ["/queue/2", "/queue/3"]
+    await record(journal, "/queue/big", b"z" * 1000)
+    assert [e.path for e in journal.entries()] == ["/queue/big"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "count"),
+    [({"method": "post"}, 2), ({"method": "GET"}, 0), ({"path": "/b"}, 1), ({"host": "x"}, 0)],
+)
+async def test_filters_match_method_any_part_of_the_path_and_host(
+    filters: dict[str, str], count: int
+) -> None:
+    journal = Journal()
+    await record(journal, "/queue/a", b"")
+    await record(journal, "/queue/b", b"")
+
+    assert journal.count(**filters) == count
