@@ -59,7 +59,7 @@ class LazyTls:
     """The server's TLS context, made in a worker thread once and shared by every connection.
 
     Issuing the leaf certificate (and importing the CA machinery) takes longer than the rest of
-    the start, so plain HTTP is answered before it is done; a TLS connection waits for it.
+    the start, so it waits for the first connection that needs it, off the event loop.
     """
 
     def __init__(self, build: Callable[[], ssl.SSLContext]) -> None:
@@ -67,9 +67,8 @@ class LazyTls:
         self._made: Future[ssl.SSLContext] = Future()
         self._started = False
 
-    def warm(self) -> None:
-        """Start making the context now, in the background; called on the event loop only."""
-        if not self._started:
+    def _start(self) -> None:
+        if not self._started:  # only ever called on the event loop
             self._started = True
             threading.Thread(target=self._make, name="falfake-tls", daemon=True).start()
 
@@ -80,7 +79,7 @@ class LazyTls:
             self._made.set_exception(exc)
 
     async def context(self) -> ssl.SSLContext:
-        self.warm()
+        self._start()
         return await asyncio.wrap_future(self._made)
 
 

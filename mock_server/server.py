@@ -34,7 +34,7 @@ class Server(uvicorn.Server):
         self, app: ASGIApp, tls: Callable[[], ssl.SSLContext] | None, *, log_level: str
     ) -> None:
         """`tls` makes the context for CONNECT tunnels and direct TLS; it runs once, in a worker
-        thread started with the server, so plain HTTP is served before it is done."""
+        thread, when the first such connection arrives (plain HTTP never waits for it)."""
         config = uvicorn.Config(
             app,
             http="auto",
@@ -63,8 +63,6 @@ class Server(uvicorn.Server):
         doors = [FrontDoor(sock, create_protocol, self._tls) for sock in sockets]
         for door in doors:
             door.start()
-        if self._tls is not None:
-            self._tls.warm()
         # uvicorn only calls close() and wait_closed() on its servers.
         self.servers = doors  # type: ignore[assignment]
         self.started = True

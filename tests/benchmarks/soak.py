@@ -34,7 +34,7 @@ from PIL import Image
 from client import FalClient, FalClientError, Hosts, verify_webhook
 from client.models import Completed
 from client.webhooks import WebhookVerificationError
-from tests.benchmarks.server import free_port
+from tests.benchmarks.load import free_port
 from tests.loopback import QuietHandler, serving
 
 WEBHOOK_GRACE_SECONDS = 30.0

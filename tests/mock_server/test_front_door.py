@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from mock_server.front_door import connect_target
+from mock_server import create_app
+from mock_server.front_door import ESTABLISHED, connect_target
+from mock_server.server import Server, bind
 from mock_server.tls import CertificateAuthority
-from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
+from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT
 
 
 @pytest.fixture
@@ -133,3 +136,36 @@ def test_a_client_that_does_not_trust_the_ca_fails_and_the_fake_goes_on(
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         httpx.get(f"https://127.0.0.1:{port}/nowhere", verify=ssl.create_default_context())
     assert httpx.get(f"{server_url}/nowhere").status_code == 404
+
+
+@pytest.fixture
+def failing_tls_url() -> Iterator[tuple[str, list[int]]]:
+    """A fake whose TLS context cannot be made; yields its URL and how often it was tried."""
+    tries: list[int] = []
+
+    def broken() -> ssl.SSLContext:
+        tries.append(1)
+        raise OSError("the CA folder is not writable")
+
+    sock = bind("127.0.0.1", 0)
+    server = Server(create_app(REAL_TIME), broken, log_level="critical")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", tries
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_tls_that_cannot_be_made_drops_tls_connections_and_plain_http_goes_on(
+    failing_tls_url: tuple[str, list[int]],
+) -> None:
+    url, tries = failing_tls_url
+    port = int(url.rsplit(":", 1)[1])
+    for _ in range(2):
+        reply = exchange(port, b"CONNECT queue.fal.run:443 HTTP/1.1\r\n\r\n")
+        assert reply == ESTABLISHED  # and then closed: there is no TLS behind it
+    status = httpx.get(f"{url}/queue/{APP}/requests/unknown/status", headers=KEY, timeout=10)
+    assert status.status_code == 404
+    assert len(tries) == 1  # made once, not once per connection
