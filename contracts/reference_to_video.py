@@ -116,10 +116,11 @@ def input_model(limits: InputLimits) -> type[ReferenceToVideoInput]:
 
 def image_ref_problem(prompt: str, image_count: int) -> str | None:
     """Why the prompt's `<IMAGE_REF_n>` tags are wrong (n counts from 0); None if they are fine."""
-    for match in re.finditer(re.escape(_IMAGE_REF_START), prompt):
-        tag = IMAGE_REF_TAG.match(prompt, match.start())
+    start = prompt.find(_IMAGE_REF_START)
+    while start >= 0:
+        tag = IMAGE_REF_TAG.match(prompt, start)
         if tag is None:
-            fragment = prompt[match.start() : match.start() + 20]
+            fragment = prompt[start : start + 20]
             return (
                 f"malformed image reference {fragment!r}: write <IMAGE_REF_n> with n from 0"
                 f" to {image_count - 1}"
@@ -130,6 +131,7 @@ def image_ref_problem(prompt: str, image_count: int) -> str | None:
                 f"{tag.group(0)} refers to image {index}, but image_urls has {image_count}"
                 f" image(s) (references start at 0)"
             )
+        start = prompt.find(_IMAGE_REF_START, start + 1)
     return None
 
 

@@ -6,6 +6,7 @@ Untrusted values enter as `str`/`bytes`/`object` and leave typed, or as a raised
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 import math
 import re
@@ -53,7 +54,9 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
         raise BodyNotParsed from None
 
 
+@functools.lru_cache(maxsize=256)
 def _is_json_type(content_type: str) -> bool:
+    """FastAPI's test, through the email parser; each distinct header is parsed once."""
     message = email.message.Message()
     message["content-type"] = content_type
     subtype = message.get_content_subtype()

@@ -143,17 +143,24 @@ async def cancel(request: Request, *, endpoint: Endpoint) -> Response:
 
 
 def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
-    """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2)."""
-    routes: list[BaseRoute] = []
+    """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2).
+
+    Ordered by how often clients call them, since routes are tried in order: status polls, then
+    results, then the rest (no two of these paths can match the same request).
+    """
+    polls: list[BaseRoute] = []
+    rest: list[BaseRoute] = []
     for endpoint in endpoints:
         bound = functools.partial(functools.partial, endpoint=endpoint)
-        routes.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
+        rest.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
         for prefix in dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]):
             base = f"/queue/{prefix}/requests/{{request_id}}"
-            routes += [
+            polls += [
                 Route(f"{base}/status", bound(get_status), methods=["GET"]),
-                Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
                 Route(base, bound(get_result), methods=["GET"]),
+            ]
+            rest += [
+                Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
                 Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
             ]
-    return routes
+    return [*polls, *rest]

@@ -397,7 +397,7 @@ def rate_table(load: Load, cores: Cores, ca_dir: str, report: Report) -> None:
     )
 
 
-def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int, seconds: float) -> None:
+def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
     """Status and submit rates near the start against the same with `work` requests piled up:
     in progress (long runs, unbounded runners), then waiting in the queue (default runners)."""
     print(f"\n{'scale':<34} {'status/s':>9} {'submit/s':>9}")
@@ -417,12 +417,9 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int, seconds: float
             rates = []
             for _ in range(2):
                 probe = submitted_id(port)
-                status = load.run(
-                    f"{fake.url}/queue/{APP}/requests/{probe}/status", 16, seconds=seconds
-                )
-                submit = load.run(
-                    f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(), seconds=seconds
-                )
+                status_url = f"{fake.url}/queue/{APP}/requests/{probe}/status"
+                status = _median([load.run(status_url, 16) for _ in range(load.repeats)])
+                submit = load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script())
                 rates.append((status, submit))
                 if len(rates) == 1:
                     load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(count))
@@ -464,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ca_dir = str(Path(folder) / "ca")
         rate_table(load, cores, ca_dir, report)
         if not args.no_scale:
-            scale_cells(load, cores, ca_dir, args.work, args.seconds)
+            scale_cells(load, cores, ca_dir, args.work)
 
 
 if __name__ == "__main__":

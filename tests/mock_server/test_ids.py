@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from mock_server.ids import file_segment, uuid7
+from mock_server.ids import RandomPool, file_segment, uuid7
 
 
 def test_uuid7_has_version_variant_and_the_time_in_milliseconds() -> None:
@@ -29,3 +29,23 @@ def test_file_segment_spells_its_random_bytes() -> None:
 
     assert file_segment(lambda n: drawn[:n]) == "00010203/BAUGBwgJCgsMDQ4PEBESE"
     assert file_segment() != file_segment()
+
+
+def test_the_pool_hands_out_each_drawn_byte_once_and_draws_again_when_empty() -> None:
+    draws: list[int] = []
+
+    def draw(count: int) -> bytes:
+        draws.append(count)
+        return bytes((len(draws) * 16 + n) % 256 for n in range(count))
+
+    pool = RandomPool(draw, size=8)
+    taken = [pool.take(3), pool.take(3), pool.take(3), pool.take(20)]
+
+    assert taken[0] + taken[1] == draw_bytes(1, 6)
+    assert taken[2] == draw_bytes(2, 3)
+    assert len(taken[3]) == 20
+    assert draws == [8, 8, 20]
+
+
+def draw_bytes(draw: int, count: int) -> bytes:
+    return bytes((draw * 16 + n) % 256 for n in range(count))
