@@ -1,15 +1,25 @@
-"""falfake's single source of truth: endpoint schemas and the contract data files."""
+"""falfake's single source of truth: endpoint schemas and the contract data files.
+
+The pydantic models load when first asked for (`contracts.File` and the like), so that a process
+that only needs the endpoint's id or limits does not pay for pydantic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from contracts.paths import contract_path
-from contracts.reference_to_video import (
-    ENDPOINT_ID,
-    AspectRatioEnum,
-    File,
-    InputLimits,
-    ReferenceToVideoInput,
-    ReferenceToVideoOutput,
-    validate_input,
-)
+from contracts.rules import ENDPOINT_ID, AspectRatioEnum, InputLimits
+
+if TYPE_CHECKING:
+    from contracts.reference_to_video import (
+        File,
+        ReferenceToVideoInput,
+        ReferenceToVideoOutput,
+        validate_input,
+    )
+
+_MODELS = frozenset({"File", "ReferenceToVideoInput", "ReferenceToVideoOutput", "validate_input"})
 
 __all__ = [
     "ENDPOINT_ID",
@@ -21,3 +31,11 @@ __all__ = [
     "contract_path",
     "validate_input",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from contracts import reference_to_video
+
+        return getattr(reference_to_video, name)
+    raise AttributeError(f"module 'contracts' has no attribute {name!r}")

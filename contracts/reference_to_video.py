@@ -6,28 +6,32 @@ mode, as in fal's FastAPI apps, so error `type`/`msg` texts are pydantic's own.
 
 from __future__ import annotations
 
-import enum
 import functools
-import re
-from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import InitErrorDetails
 
-ENDPOINT_ID = "google/gemini-omni-flash/reference-to-video"
+from contracts.rules import (
+    DEFAULT_MAX_IMAGES,
+    ENDPOINT_ID,
+    IMAGE_REF_TAG,
+    AspectRatioEnum,
+    InputLimits,
+    image_ref_problem,
+)
 
-DEFAULT_MAX_IMAGES = 10
-_IMAGE_REF_START = "<IMAGE_REF"
-# At most nine digits: a longer index is malformed, and int() of 4300+ digits would raise.
-IMAGE_REF_TAG = re.compile(r"<IMAGE_REF_([0-9]{1,9})>")
-
-
-class AspectRatioEnum(enum.StrEnum):
-    """The aspect ratio of the generated video."""
-
-    LANDSCAPE = "16:9"
-    PORTRAIT = "9:16"
+__all__ = [
+    "ENDPOINT_ID",
+    "IMAGE_REF_TAG",
+    "AspectRatioEnum",
+    "File",
+    "InputLimits",
+    "ReferenceToVideoInput",
+    "ReferenceToVideoOutput",
+    "image_ref_problem",
+    "input_model",
+    "validate_input",
+]
 
 
 class ReferenceToVideoInput(BaseModel):
@@ -76,13 +80,7 @@ class ReferenceToVideoOutput(BaseModel):
     video: File = Field(description="The generated video.")
 
 
-@dataclass(frozen=True, slots=True)
-class InputLimits:
-    """Limits fal does not document (PROTOCOL.md §14.1, §19 q6-7); defaults are our choice."""
-
-    max_images: int = DEFAULT_MAX_IMAGES
-    prompt_max_length: int | None = None
-    image_refs: Literal["reject", "accept"] = "reject"
+_DEFAULTS = InputLimits()
 
 
 @functools.cache
@@ -114,28 +112,7 @@ def input_model(limits: InputLimits) -> type[ReferenceToVideoInput]:
     return model
 
 
-def image_ref_problem(prompt: str, image_count: int) -> str | None:
-    """Why the prompt's `<IMAGE_REF_n>` tags are wrong (n counts from 0); None if they are fine."""
-    start = prompt.find(_IMAGE_REF_START)
-    while start >= 0:
-        tag = IMAGE_REF_TAG.match(prompt, start)
-        if tag is None:
-            fragment = prompt[start : start + 20]
-            return (
-                f"malformed image reference {fragment!r}: write <IMAGE_REF_n> with n from 0"
-                f" to {image_count - 1}"
-            )
-        index = int(tag.group(1))
-        if index >= image_count:
-            return (
-                f"{tag.group(0)} refers to image {index}, but image_urls has {image_count}"
-                f" image(s) (references start at 0)"
-            )
-        start = prompt.find(_IMAGE_REF_START, start + 1)
-    return None
-
-
-def validate_input(data: object, limits: InputLimits = InputLimits()) -> ReferenceToVideoInput:
+def validate_input(data: object, limits: InputLimits = _DEFAULTS) -> ReferenceToVideoInput:
     """Validate a request body as fal's app would; raises pydantic's `ValidationError`."""
     # from_attributes as in FastAPI, which words a non-object body "model_attributes_type".
     model = input_model(limits).model_validate(data, from_attributes=True)

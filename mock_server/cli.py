@@ -15,7 +15,7 @@ from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
 from mock_server.data_dir import DataDirError
 from mock_server.safety import SafetyRules
-from mock_server.scenarios import SCENARIO, Scenario
+from mock_server.scenarios import Scenario
 from mock_server.server import Server, bind
 from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
 from mock_server.signing import WebhookSigner
@@ -34,6 +34,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _scenarios(path: str) -> tuple[Scenario, ...]:
+    from mock_server.bodies import SCENARIO  # pydantic, only with --scenarios
+
     try:
         items = json.loads(Path(path).read_text())
         return tuple(SCENARIO.validate_python(item) for item in items)

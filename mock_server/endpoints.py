@@ -10,11 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from contracts import ENDPOINT_ID, AspectRatioEnum, validate_input
 from contracts.detail import validation_detail
-from contracts.reference_to_video import IMAGE_REF_TAG
+from contracts.rules import ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
 from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.files import FileStore
 from mock_server.images import Fetch, load_images
@@ -84,6 +81,11 @@ def check_at_submit(job: Job, settings: Settings) -> None:
 
 
 async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job:
+    # The models and pydantic load with the first submit (or the warm-up after start).
+    from pydantic import ValidationError
+
+    from contracts import validate_input
+
     settings = context.settings
     try:
         data = validate_input(payload, settings.limits)

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pydantic import TypeAdapter
-
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
 
@@ -44,9 +42,6 @@ class Scenario:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-SCENARIO = TypeAdapter(Scenario)
 
 
 @dataclass(frozen=True, slots=True)

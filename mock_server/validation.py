@@ -10,11 +10,7 @@ import functools
 import json
 import math
 import re
-from typing import TypeVar
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-
-from contracts.detail import validation_detail
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
 from mock_server.models import Priority
 
@@ -112,45 +108,6 @@ def parse_max_queue_length(value: str | None) -> int | None:
             f"Invalid fal_max_queue_length {value!r}; expected a non-negative integer."
         )
     return int(value)
-
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-T = TypeVar("T")
-
-
-class UploadRequest(BaseModel):
-    """Body of `storage/upload/initiate[-multipart]` (§13.2-13.4)."""
-
-    file_name: str = "upload.bin"
-    content_type: str = "application/octet-stream"
-
-
-class CompletedPart(BaseModel):
-    part_number: int = Field(alias="partNumber")
-    etag: str
-
-
-class CompleteRequest(BaseModel):
-    """Body that finishes a multipart upload: the parts in order, with their ETags."""
-
-    parts: list[CompletedPart] = Field(min_length=1)
-
-
-def parse_json(adapter: TypeAdapter[T], raw: bytes, content_type: str | None) -> T:
-    """A JSON body validated by a pydantic adapter, or FastAPI's 422."""
-    try:
-        return adapter.validate_python(decode_body(raw, content_type))
-    except ValidationError as exc:
-        raise InvalidInput(validation_detail(exc)) from None
-
-
-def parse_model(model: type[ModelT], raw: bytes, content_type: str | None) -> ModelT:
-    """A JSON body validated against `model`, or FastAPI's 422; an empty body is `{}`."""
-    body = decode_body(raw, content_type) if raw else {}  # no body: every field's default
-    try:
-        return model.model_validate(body, from_attributes=True)
-    except ValidationError as exc:
-        raise InvalidInput(validation_detail(exc)) from None
 
 
 def parse_part_number(value: str) -> int:

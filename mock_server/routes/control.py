@@ -10,32 +10,20 @@ from __future__ import annotations
 
 import functools
 
-from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from contracts import contract_path
-from mock_server.control_openapi import CONTROL_OPENAPI
+from mock_server.control_openapi import control_document
 from mock_server.errors import NotFound
 from mock_server.fake import fake_of
 from mock_server.journal import CONTROL_PREFIX
 from mock_server.json_response import JSONResponse
 from mock_server.responses import status_body
 from mock_server.routes.common import read_body
-from mock_server.scenarios import SCENARIO
-from mock_server.validation import parse_json, parse_model
 
 _SMALL = 1024 * 1024
-
-
-class Advance(BaseModel):
-    seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600)
-
-
-class RunUntil(BaseModel):
-    request_id: str
-    status: str = Field(default="COMPLETED", pattern="^(IN_QUEUE|IN_PROGRESS|COMPLETED)$")
 
 
 @functools.cache
@@ -49,7 +37,7 @@ async def openapi(request: Request) -> Response:
 
 
 async def control_openapi(request: Request) -> Response:
-    return JSONResponse(CONTROL_OPENAPI)
+    return JSONResponse(control_document())
 
 
 async def jwks(request: Request) -> Response:
@@ -69,6 +57,8 @@ async def list_scenarios(request: Request) -> Response:
 
 async def add_scenario(request: Request) -> Response:
     raw = await read_body(request, _SMALL)
+    from mock_server.bodies import SCENARIO, parse_json  # pydantic, on first use
+
     scenario = parse_json(SCENARIO, raw, request.headers.get("content-type"))
     scenario_id = fake_of(request).scenarios.add(scenario)
     return JSONResponse({"id": scenario_id, **scenario.to_json()}, status_code=201)
@@ -111,6 +101,8 @@ async def clock(request: Request) -> Response:
 
 
 async def advance(request: Request) -> Response:
+    from mock_server.bodies import Advance, parse_model  # pydantic, on first use
+
     body = parse_model(
         Advance, await read_body(request, _SMALL), request.headers.get("content-type")
     )
@@ -118,6 +110,8 @@ async def advance(request: Request) -> Response:
 
 
 async def run_until(request: Request) -> Response:
+    from mock_server.bodies import RunUntil, parse_model  # pydantic, on first use
+
     fake = fake_of(request)
     body = parse_model(
         RunUntil, await read_body(request, _SMALL), request.headers.get("content-type")

@@ -17,12 +17,7 @@ from mock_server.hosts import media_root, service_root
 from mock_server.json_response import JSONResponse
 from mock_server.routes.common import read_body
 from mock_server.uploads import safe_file_name
-from mock_server.validation import (
-    CompleteRequest,
-    UploadRequest,
-    parse_model,
-    parse_part_number,
-)
+from mock_server.validation import parse_part_number
 
 _DEFAULT_TYPE = "application/octet-stream"
 _SMALL_BODY = 64 * 1024
@@ -68,6 +63,8 @@ async def initiate(request: Request) -> Response:
     """`POST rest.fal.ai/storage/upload/initiate[-multipart]`: where to PUT, and the file's URL."""
     fake = fake_of(request)
     raw = await read_body(request, _SMALL_BODY)
+    from mock_server.bodies import UploadRequest, parse_model  # pydantic, on first use
+
     upload = parse_model(UploadRequest, raw, request.headers.get("content-type"))
     path = fake.new_upload_path(safe_file_name(upload.file_name))
     upload_id = fake.uploads.expect(path, upload.content_type)
@@ -99,6 +96,8 @@ async def complete(request: Request) -> Response:
     """Join the parts; the file is served at its URL from then on."""
     fake = fake_of(request)
     raw = await read_body(request, _SMALL_BODY)
+    from mock_server.bodies import CompleteRequest, parse_model  # pydantic, on first use
+
     body = parse_model(CompleteRequest, raw, request.headers.get("content-type"))
     parts = [(part.part_number, part.etag) for part in body.parts]
     pending, data = fake.uploads.complete(request.path_params["upload_id"], parts)

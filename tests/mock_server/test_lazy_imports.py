@@ -1,0 +1,42 @@
+"""A fake answers before its heavy libraries load: each is imported by the first call needing it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("av", "numpy", "PIL", "cryptography", "httpx", "pydantic")
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    printed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return set(printed.split())
+
+
+def test_the_command_line_and_a_new_app_load_none_of_them() -> None:
+    assert loaded_after("import mock_server.cli\nmock_server.cli.create_app()") == set()
+
+
+FIRST_USES = {
+    "a render": "from mock_server.media import render_video",
+    "an image check": (
+        "import contextlib\n"
+        "from mock_server.images import ImageProblem, check_image\n"
+        "from mock_server.settings import ImageLimits\n"
+        "with contextlib.suppress(ImageProblem):\n"
+        "    check_image(b'not an image', ImageLimits())"
+    ),
+    "a JWKS": "from mock_server.signing import WebhookSigner\nWebhookSigner.generated().jwks()",
+    "an input model": "import contracts\ncontracts.ReferenceToVideoInput",
+}
+LIBRARIES = {"a render": "av", "an image check": "PIL", "a JWKS": "cryptography"}
+
+
+@pytest.mark.parametrize("use", FIRST_USES)
+def test_each_loads_with_the_first_use_that_needs_it(use: str) -> None:
+    assert LIBRARIES.get(use, "pydantic") in loaded_after(FIRST_USES[use])
