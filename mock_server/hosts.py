@@ -61,7 +61,7 @@ def route_scope(scope: Scope, proxy_key: str) -> Scope:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         scope = _routed(scope, FAL_HOSTS[_host_name(host)], scope["path"], raw_path)
     else:
-        scope = {**scope, _ORIGIN: _origin(scope, host)}
+        scope[_ORIGIN] = _origin(scope, host)  # this request's own scope: no copy needed
     return scope
 
 

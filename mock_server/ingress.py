@@ -58,20 +58,26 @@ class Ingress:
     async def _routed(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             scope = route_scope(scope, self.proxy_key)
+            if not self.scenarios:
+                self._check_key(scope)
         except FalError as exc:
             await fal_error_response(exc)(scope, receive, send)
             return
         if self.scenarios:
             await self.with_scenarios(scope, receive, send)
         else:
-            await self._keyed(scope, receive, send)
+            await self.app(scope, receive, send)
 
     async def _keyed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What comes after a scenario let the request through."""
+        try:
+            self._check_key(scope)
+        except FalError as exc:
+            await fal_error_response(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _check_key(self, scope: Scope) -> None:
         path: str = scope["path"]
         if path.startswith(KEYED_PREFIXES) and path not in OPEN_PATHS:
-            try:
-                check_authorization(header(scope, b"authorization"), self.auth)
-            except FalError as exc:
-                await fal_error_response(exc)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+            check_authorization(header(scope, b"authorization"), self.auth)

@@ -59,7 +59,7 @@ class _Seen(NamedTuple):
             headers=headers,
             body=self.body.decode("utf-8", errors="replace"),
             status=self.status,
-            duration_ms=self.duration_ms,
+            duration_ms=round(self.duration_ms, 3),
         )
 
 
@@ -104,6 +104,11 @@ class Journal:
         self._bytes = 0
 
 
+def _may_have_body(scope: Scope) -> bool:
+    """HTTP/1.1 frames a request body only by Content-Length or Transfer-Encoding."""
+    return any(key in (b"content-length", b"transfer-encoding") for key, _ in scope["headers"])
+
+
 class Recording:
     """One request on its way: the first 64 KiB of its body and its reply's status."""
 
@@ -114,6 +119,8 @@ class Recording:
         self._started = time.perf_counter()
 
     def receive(self, receive: Receive) -> Receive:
+        if not _may_have_body(self._scope):
+            return receive
         body = self._body
 
         async def receiving() -> Message:
@@ -143,6 +150,6 @@ class Recording:
                 headers=scope["headers"],
                 body=bytes(self._body),
                 status=self._status,
-                duration_ms=round((time.perf_counter() - self._started) * 1000, 3),
+                duration_ms=(time.perf_counter() - self._started) * 1000,
             )
         )

@@ -10,7 +10,7 @@ from mock_server.journal import Journal
 pytestmark = pytest.mark.anyio
 
 
-def scope(path: str, *, method: str = "POST") -> Scope:
+def scope(path: str, body: bytes, *, method: str = "POST") -> Scope:
     return {
         "type": "http",
         "method": method,
@@ -21,12 +21,13 @@ def scope(path: str, *, method: str = "POST") -> Scope:
             (b"authorization", b"Key secret"),
             (b"cookie", b"session=1"),
             (b"x-fal-queue-priority", b"low"),
+            (b"content-length", str(len(body)).encode()),
         ],
     }
 
 
 async def record(journal: Journal, path: str, body: bytes, status: int = 200) -> None:
-    recording = journal.recording(scope(path), at=1.0)
+    recording = journal.recording(scope(path, body), at=1.0)
 
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -52,7 +53,11 @@ async def test_an_entry_has_the_request_and_its_status_without_secret_headers() 
     )
     assert entry.body == '{"prompt": "x"}'
     assert entry.status == 202
-    assert entry.headers == {"host": "queue.fal.run", "x-fal-queue-priority": "low"}
+    assert entry.headers == {
+        "host": "queue.fal.run",
+        "x-fal-queue-priority": "low",
+        "content-length": "15",
+    }
 
 
 async def test_bodies_are_kept_up_to_64_kib_each() -> None:
@@ -92,3 +97,16 @@ async def test_filters_match_method_any_part_of_the_path_and_host(
     await record(journal, "/queue/b", b"")
 
     assert journal.count(**filters) == count
+
+
+async def test_a_request_without_a_framed_body_is_not_read_for_one() -> None:
+    journal = Journal()
+    bare = {**scope("/queue/a", b""), "method": "GET", "headers": [(b"host", b"h")]}
+    recording = journal.recording(bare, at=1.0)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    assert recording.receive(receive) is receive
+    recording.finish()
+    assert journal.entries()[0].body == ""
