@@ -42,6 +42,12 @@ class Server(uvicorn.Server):
             lifespan="on",
             log_level=log_level,
             timeout_graceful_shutdown=1,
+            # A line per request costs more than the request below `info`, where none is shown;
+            # the journal records every request anyway.
+            access_log=log_level in ("info", "debug", "trace"),
+            # Nothing stands in front of the fake: a client's X-Forwarded-* headers are not
+            # addresses to believe (`--public-url` says where media is reached).
+            proxy_headers=False,
         )
         super().__init__(config)
         self._tls = None if tls is None else LazyTls(tls)
