@@ -33,10 +33,15 @@ async def publish_output(
     published = files.entry(output_path)
     if published is None:
 
-        async def render_and_store() -> int:
-            from mock_server.media import render_video  # on the first render: PyAV, numpy, Pillow
+        def render() -> bytes:
+            # In the worker thread: the first render imports PyAV, numpy and Pillow, which would
+            # hold the event loop for a few hundred milliseconds.
+            from mock_server.media import render_video
 
-            data = await work.run(lambda: render_video(video))
+            return render_video(video)
+
+        async def render_and_store() -> int:
+            data = await work.run(render)
             files.put(output_path, data, "video/mp4")
             return len(data)
 
