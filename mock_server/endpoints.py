@@ -6,6 +6,7 @@ to `ENDPOINTS`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,20 +116,25 @@ async def _plan_reference_to_video(payload: object, context: PlanContext) -> Job
         request_id=context.request_id,
         images=in_prompt_order(data.prompt, images),
     )
-    count = len(images)
-    logs = (
-        LogLine(0.0, "Validating input"),
-        LogLine(0.05, f"Loading {count} reference image{'s' if count > 1 else ''}"),
-        LogLine(0.3, f"Generating {data.duration} s of video at {data.aspect_ratio.value}"),
-        LogLine(0.8, "Encoding video"),
-        LogLine(1.0, "Video generated"),
-    )
+    logs = _run_logs(len(images), data.duration, data.aspect_ratio.value)
     flagged = output_flag(data.prompt, settings.safety, context.forced_safety)
     if flagged is None:
         return Job(logs=logs, outcome=video)
     checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")
     failure = InvalidInput([flagged], request_id=context.request_id)
     return Job(logs=(*logs, checked), outcome=failure, fails_late=True)
+
+
+@functools.lru_cache(maxsize=128)
+def _run_logs(count: int, duration: int, aspect_ratio: str) -> tuple[LogLine, ...]:
+    """The runner's log lines: the same few for every request of a shape, so made once."""
+    return (
+        LogLine(0.0, "Validating input"),
+        LogLine(0.05, f"Loading {count} reference image{'s' if count > 1 else ''}"),
+        LogLine(0.3, f"Generating {duration} s of video at {aspect_ratio}"),
+        LogLine(0.8, "Encoding video"),
+        LogLine(1.0, "Video generated"),
+    )
 
 
 def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSource, ...]:
