@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -12,6 +13,7 @@ import av
 import httpx
 import pytest
 
+import mock_server.media
 from mock_server import ManualClock, Retention, Settings, create_app
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, VALID_INPUT
 
@@ -224,6 +226,26 @@ async def test_result_is_the_same_each_time(http: httpx.AsyncClient, clock: Manu
     first = await http.get(status_url(suffix=""))
     second = await http.get(status_url(suffix=""))
     assert first.json() == second.json()
+
+
+async def test_result_gets_at_once_share_one_render(
+    http: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renders: list[object] = []
+    real = mock_server.media.render_video
+
+    def counted(spec: Any) -> bytes:
+        renders.append(spec)
+        return real(spec)
+
+    monkeypatch.setattr(mock_server.media, "render_video", counted)
+    await submit(http)
+    clock.advance(3.0)
+    replies = await asyncio.gather(*(http.get(status_url(suffix="")) for _ in range(4)))
+
+    assert {reply.status_code for reply in replies} == {200}
+    assert len({reply.json()["video"]["url"] for reply in replies}) == 1
+    assert len(renders) == 1
 
 
 async def test_invalid_input_is_accepted_then_fails_at_the_result_with_422(

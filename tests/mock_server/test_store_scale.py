@@ -1,0 +1,128 @@
+"""The store's heaps give exactly what scanning every request gives, in every order of events.
+
+`ScanningStore` finds the next finish, start and deadline, and each queue position, by looking at
+every request, as the store did before it kept heaps; hypothesis drives both stores through the
+same submits (priorities, per-request queue and run times, start deadlines), cancels and time,
+and every snapshot must agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_server import ManualClock
+from mock_server.errors import FalError
+from mock_server.models import Job, LogLine, Priority, QueuedRequest, Snapshot, Status, VideoSpec
+from mock_server.settings import Retention, Timing
+from mock_server.store import NewRequest, RequestStore
+
+APP = "o/a"
+JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))
+
+
+class ScanningStore(RequestStore):
+    """The store with every event found by a scan over all requests."""
+
+    def _queued(self) -> list[QueuedRequest]:
+        queued = [r for r in self._requests.values() if r.status is Status.IN_QUEUE]
+        return sorted(queued, key=lambda r: (r.priority.rank, r.seq, r.request_id))
+
+    def _next_finish(self) -> tuple[float, str] | None:
+        return min(((t, rid) for rid, t in self._running.items()), default=None)
+
+    def _next_start(self) -> tuple[float, str] | None:
+        queued = self._queued()
+        if len(self._running) >= self._timing.runners or not queued:
+            return None
+        at = max(self._cursor, min(r.eligible_at for r in queued))
+        first = next(r for r in queued if r.eligible_at <= at)
+        return at, first.request_id
+
+    def _next_deadline(self) -> tuple[float, str] | None:
+        deadlines = [
+            (r.start_deadline, r.request_id) for r in self._queued() if r.start_deadline is not None
+        ]
+        return min(deadlines, default=None)
+
+    def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
+        position = None
+        if request.status is Status.IN_QUEUE:
+            position = [r.request_id for r in self._queued()].index(request.request_id)
+        return Snapshot(request=request, now=now, queue_position=position)
+
+
+submits: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    {
+        "priority": st.sampled_from(list(Priority)),
+        "queue_seconds": st.one_of(st.none(), st.sampled_from([0.0, 0.5, 1.0, 3.0])),
+        "run_seconds": st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.5])),
+        "start_timeout": st.one_of(st.none(), st.sampled_from([0.5, 2.0, 6.0])),
+    }
+)
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("submit"), submits),
+        st.tuples(st.just("wait"), st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 5.0])),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
+    ),
+    max_size=60,
+)
+
+
+def seen(snapshot: Snapshot) -> tuple[object, ...]:
+    request = snapshot.request
+    failure = None if request.failure is None else type(request.failure).__name__
+    return (
+        request.status,
+        request.started_at,
+        request.finishes_at,
+        request.completed_at,
+        failure,
+        snapshot.queue_position,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(runners=st.integers(1, 3), steps=steps)
+def test_the_heap_store_tells_what_a_full_scan_tells(
+    runners: int, steps: list[tuple[str, object]]
+) -> None:
+    clock = ManualClock()
+    timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners)
+    stores = [
+        RequestStore(timing, Retention(), clock.now),
+        ScanningStore(timing, Retention(), clock.now),
+    ]
+    ids = itertools.count()
+    submitted: list[str] = []
+    for kind, value in steps:
+        if kind == "submit":
+            assert isinstance(value, dict)
+            request_id = f"r{next(ids)}"
+            new = NewRequest(request_id, "o/a/p", APP, JOB, f"{request_id}.mp4", **value)
+            for store in stores:
+                store.submit(dataclasses.replace(new))
+            submitted.append(request_id)
+        elif kind == "wait":
+            assert isinstance(value, float)
+            clock.advance(value)
+        elif submitted:
+            assert isinstance(value, int)
+            target = submitted[value % len(submitted)]
+            outcomes = []
+            for store in stores:
+                try:
+                    store.cancel(APP, target)
+                    outcomes.append("cancelled")
+                except FalError as exc:
+                    outcomes.append(type(exc).__name__)
+            assert outcomes[0] == outcomes[1]
+        for request_id in submitted:
+            heap, scan = (seen(store.status(APP, request_id)) for store in stores)
+            assert heap == scan, request_id
+        assert stores[0].next_event_time() == stores[1].next_event_time()
