@@ -15,6 +15,12 @@ def test_uuid7_has_version_variant_and_the_time_in_milliseconds() -> None:
     assert value.int >> 80 == 1_785_000_000_123
 
 
+def test_uuid7_is_spelled_as_the_standard_library_spells_it() -> None:
+    for _ in range(100):
+        spelled = uuid7(1_785_000_000.5)
+        assert str(uuid.UUID(spelled)) == spelled
+
+
 def test_uuid7_sorts_by_time() -> None:
     earlier, later = uuid7(1_785_000_000.0), uuid7(1_785_000_000.002)
     assert earlier < later
