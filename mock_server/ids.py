@@ -12,7 +12,9 @@ class RandomPool:
     """The OS's random bytes, drawn 4 KiB at a time: one system call per hundred ids or so,
     rather than two per request (each is a few microseconds in a virtual machine)."""
 
-    def __init__(self, draw: Callable[[int], bytes] = secrets.token_bytes, size: int = 4096):
+    def __init__(
+        self, draw: Callable[[int], bytes] = secrets.token_bytes, size: int = 4096
+    ) -> None:
         self._draw, self._size = draw, size
         self._buffer, self._at = b"", 0
         self._lock = threading.Lock()

@@ -58,15 +58,15 @@ class Ingress:
     async def _routed(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             scope = route_scope(scope, self.proxy_key)
-            if not self.scenarios:
+            if self.scenarios:
+                app: ASGIApp = self.with_scenarios  # it checks the key once a scenario lets go
+            else:
                 self._check_key(scope)
+                app = self.app
         except FalError as exc:
             await fal_error_response(exc)(scope, receive, send)
             return
-        if self.scenarios:
-            await self.with_scenarios(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+        await app(scope, receive, send)
 
     async def _keyed(self, scope: Scope, receive: Receive, send: Send) -> None:
         """What comes after a scenario let the request through."""

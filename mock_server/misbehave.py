@@ -1,4 +1,5 @@
-"""Applying scenarios to live traffic: the ASGI middleware between host routing and the routes."""
+"""Applying scenarios to live traffic: the ASGI app that `Ingress` calls after host routing,
+before the key check and the routes."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def scenario_response(scenario: Scenario, request_id: str) -> Response:
 
 
 class ScenarioRunner:
-    """ASGI middleware: the first matching scenario answers, delays, drops, or marks the request."""
+    """The first matching scenario answers, delays, drops, or marks the request for `app`."""
 
     def __init__(self, app: ASGIApp, scenarios: Scenarios, new_id: Callable[[], str]) -> None:
         self.app, self.scenarios, self.new_id = app, scenarios, new_id

@@ -18,10 +18,10 @@ from mock_server.responses import job_output
 from mock_server.webhooks import failure_body, success_body
 
 POLL_SECONDS = 0.05
+CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
 # Loaded after start rather than at import, so the fake answers sooner; loaded in the background
 # right away, so the first submit does not wait for pydantic either.
 _LOADED_AFTER_START = ("contracts.reference_to_video", "mock_server.bodies")
-CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
 
 
 async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:

@@ -9,7 +9,9 @@ from mock_server.errors import FalError, StillInProgress
 from mock_server.models import Job, QueuedRequest, Snapshot, Status, VideoSpec
 
 
-class CancelReply(TypedDict):
+class CancelBody(TypedDict):
+    """What `contracts.wire.CancelReply` describes; tests compare the two."""
+
     status: str
 
 
@@ -132,6 +134,6 @@ def raise_failure(failure: FalError) -> NoReturn:
     raise failure.with_traceback(None)
 
 
-def cancel_body() -> CancelReply:
+def cancel_body() -> CancelBody:
     """The reply to a cancel that reached a queued or running request (§7)."""
     return {"status": "CANCELLATION_REQUESTED"}

@@ -9,6 +9,7 @@ whose rate comes within 80 % of that ceiling measures wrk, not the server, and g
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -397,6 +398,14 @@ def rate_table(load: Load, cores: Cores, ca_dir: str, report: Report) -> None:
     )
 
 
+def status_and_submit(load: Load, fake: Running) -> tuple[Cell, Cell]:
+    """Polls of a request submitted now (median of the repeats), then one run of submits."""
+    probe = submitted_id(fake.port)
+    status_url = f"{fake.url}/queue/{APP}/requests/{probe}/status"
+    status = _median([load.run(status_url, 16) for _ in range(load.repeats)])
+    return status, load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script())
+
+
 def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
     """Status and submit rates near the start against the same with `work` requests piled up:
     in progress (long runs, unbounded runners), then waiting in the queue (default runners)."""
@@ -414,16 +423,9 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
         with serving(
             fake_command(port, ca_dir, *flags), port, "/_falfake/clock", cores.server
         ) as fake:
-            rates = []
-            for _ in range(2):
-                probe = submitted_id(port)
-                status_url = f"{fake.url}/queue/{APP}/requests/{probe}/status"
-                status = _median([load.run(status_url, 16) for _ in range(load.repeats)])
-                submit = load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script())
-                rates.append((status, submit))
-                if len(rates) == 1:
-                    load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(count))
-            (status_0, submit_0), (status_n, submit_n) = rates
+            status_0, submit_0 = status_and_submit(load, fake)
+            load.run(f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(count))
+            status_n, submit_n = status_and_submit(load, fake)
             print(f"{'near the start':<34} {status_0.rate:>9.0f} {submit_0.rate:>9.0f}  ({what})")
             label = f"with {count:,}+ {what}"
             print(
@@ -434,8 +436,6 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each wrk run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell and server")
