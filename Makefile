@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JS_CLIENT := tests/official_clients/js
 JS_STAMP := $(JS_CLIENT)/node_modules/.installed
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# Empty: the fake's own defaults (127.0.0.1:8000) or those of a --config file in ARGS.
+HOST ?=
+PORT ?=
 ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint fmt lock clean bench bench-deps compiled soak fuzz
+.PHONY: run test lint readme fmt lock clean bench bench-deps compiled soak fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +30,7 @@ $(JS_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
 	touch $(JS_STAMP)
 
 run: compiled
-	$(PY) -m mock_server serve --host $(HOST) --port $(PORT) $(ARGS)
+	$(PY) -m mock_server serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
@@ -63,6 +64,10 @@ soak: $(STAMP)
 # The deep schemathesis profile: 400 cases per operation (over 5,000 in all), figures at the end.
 fuzz: $(STAMP)
 	FALFAKE_SCHEMATHESIS_EXAMPLES=400 $(PY) -m pytest tests/contracts/test_schemathesis.py -q -s -p no:cacheprovider
+
+# The README's flag reference, from `falfake serve --help` (a test keeps them the same).
+readme: $(STAMP)
+	$(PY) -m tests.readme
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .

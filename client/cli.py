@@ -3,37 +3,76 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from client.config import Hosts
-from client.errors import ApiError, FalClientError, ValidationError
+from client.config import Hosts, resolve_key
+from client.errors import ApiError, FalClientError, MissingCredentials, ValidationError
 from client.models import InProgress, LogEntry, Queued, Status
 from client.retry import RetryPolicy
 from client.sync import FalClient
-from contracts import ENDPOINT_ID
+from contracts import ENDPOINT_ID, AspectRatioEnum, ReferenceToVideoInput
 
 EXIT_FAILED = 1
 EXIT_REJECTED = 2
+# A falfake accepts any non-empty key; this one says in the fake's journal where it came from.
+TEST_KEY = "falfake-test-key"
 
 
 def parser() -> argparse.ArgumentParser:
+    fields = ReferenceToVideoInput.model_fields
+    duration, shape = fields["duration"], fields["aspect_ratio"]
     root = argparse.ArgumentParser(prog="python -m client", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
-    generate = commands.add_parser("generate", help=f"run {ENDPOINT_ID}")
-    generate.add_argument("--prompt", required=True)
-    generate.add_argument(
-        "--image", action="append", required=True, help="a path (uploaded first) or URL; repeat"
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    generate = commands.add_parser(
+        "generate",
+        help=f"run {ENDPOINT_ID} and save the video",
+        description=f"Run {ENDPOINT_ID} on fal (or a falfake) and save the video.",
     )
-    generate.add_argument("--duration", type=int, default=None, help="3 to 10 seconds")
-    generate.add_argument("--aspect-ratio", choices=["16:9", "9:16"], default=None)
-    generate.add_argument("-o", "--output", type=Path, default=Path("output.mp4"))
-    generate.add_argument("--key", help="fal key (default: FAL_KEY)")
-    generate.add_argument("--falfake", metavar="URL", help="use a falfake at URL instead of fal")
+    generate.add_argument(
+        "--prompt",
+        required=True,
+        help="what to make; <IMAGE_REF_0> is the first --image, <IMAGE_REF_1> the next",
+    )
+    generate.add_argument(
+        "--image",
+        action="append",
+        required=True,
+        help="a reference image: a path (uploaded first) or a URL; repeat for more",
+    )
+    generate.add_argument(
+        "--duration",
+        type=int,
+        default=None,
+        help=f"seconds of video, 3 to 10 [default: the model's, {duration.default}]",
+    )
+    generate.add_argument(
+        "--aspect-ratio",
+        choices=[ratio.value for ratio in AspectRatioEnum],
+        default=None,
+        help=f"the video's shape [default: the model's, {shape.default.value}]",
+    )
+    generate.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("output.mp4"),
+        help="where to save the video [default: output.mp4]",
+    )
+    generate.add_argument(
+        "--key",
+        help="fal key [default: FAL_KEY; with a falfake and no key, the test key " + TEST_KEY + "]",
+    )
+    generate.add_argument(
+        "--falfake",
+        metavar="URL",
+        help="use the falfake at URL instead of fal [default: FALFAKE_URL, else fal itself]",
+    )
     return root
 
 
@@ -55,6 +94,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 def _generate(args: argparse.Namespace, console: Console) -> int:
     hosts = Hosts.falfake(args.falfake) if args.falfake else Hosts.from_env()
+    key = _key(args.key, args.falfake or os.environ.get("FALFAKE_URL"), console)
     images: list[str | Path] = [
         image if image.startswith(("http://", "https://", "data:")) else Path(image)
         for image in args.image
@@ -66,7 +106,7 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
         data["aspect_ratio"] = args.aspect_ratio
     # Fewer retries than the library's default: a person is waiting at the terminal.
     retry = RetryPolicy(max_attempts=4)
-    with FalClient(args.key, hosts=hosts, retry=retry) as client, _progress(console) as progress:
+    with FalClient(key, hosts=hosts, retry=retry) as client, _progress(console) as progress:
         task = progress.add_task("Uploading and submitting")
 
         def on_update(status: Status) -> None:
@@ -84,6 +124,21 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
                     file.write(chunk)
     console.print(f"[green]Saved[/green] {args.output} ({output.video.url})")
     return 0
+
+
+def _key(
+    given: str | None, falfake: str | None, console: Console, env: Mapping[str, str] = os.environ
+) -> str:
+    try:
+        return resolve_key(given, env)
+    except MissingCredentials:
+        if not falfake:
+            raise MissingCredentials(
+                "No fal key: pass --key KEY or set FAL_KEY (make one at"
+                " https://fal.ai/dashboard/keys), or add --falfake URL to use a falfake."
+            ) from None
+    console.print(f"[dim]No key given: using the test key {TEST_KEY} for the falfake.[/dim]")
+    return TEST_KEY
 
 
 def _progress(console: Console) -> Progress:

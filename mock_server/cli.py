@@ -3,168 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
-import re
 import shlex
+import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import InputLimits
+from mock_server import config_file, flags
 from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
 from mock_server.data_dir import DataDirError
+from mock_server.flags import UsageError
+from mock_server.hosts import is_loopback
 from mock_server.safety import SafetyRules
 from mock_server.scenarios import Scenario
 from mock_server.server import Server, bind
 from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
 from mock_server.signing import WebhookSigner
-from mock_server.tls import CertificateAuthority, default_ca_dir
+from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
 
-_TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
-_IMAGES, _WEBHOOKS = ImageLimits(), WebhookSettings()
-
-
-def _size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"([1-9][0-9]{1,4})x([1-9][0-9]{1,4})", text)
-    if match is None or int(match.group(1)) % 2 or int(match.group(2)) % 2:
-        raise argparse.ArgumentTypeError("expected WIDTHxHEIGHT with even numbers, e.g. 1280x720")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _scenarios(path: str) -> tuple[Scenario, ...]:
-    from mock_server.bodies import SCENARIO  # pydantic, only with --scenarios
-
-    try:
-        items = json.loads(Path(path).read_text())
-        return tuple(SCENARIO.validate_python(item) for item in items)
-    except (OSError, ValueError, TypeError) as exc:
-        raise argparse.ArgumentTypeError(f"cannot use {path}: {exc}") from None
-
-
-def _safety_rules(path: str) -> SafetyRules:
-    try:
-        return SafetyRules.from_file(Path(path))
-    except (OSError, ValueError, TypeError) as exc:
-        raise argparse.ArgumentTypeError(f"cannot use {path}: {exc}") from None
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="falfake", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the fake")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
-    serve.add_argument("--log-level", default="warning")
-    serve.add_argument(
-        "--clock",
-        choices=["system", "virtual"],
-        default="system",
-        help="virtual: time moves only through POST /_falfake/clock/advance or run-until",
-    )
-    serve.add_argument(
-        "--scenarios", type=_scenarios, default=(), help="JSON list of scenarios to start with"
-    )
-    serve.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="keep requests, files, uploads and webhooks here (SQLite) across restarts",
-    )
-    serve.add_argument(
-        "--ca-dir",
-        type=Path,
-        default=default_ca_dir(),
-        help="where the local CA and the webhook signing key are kept",
-    )
-    timing = serve.add_argument_group("simulated lifecycle")
-    timing.add_argument("--queue-seconds", type=float, default=_TIMING.queue_seconds)
-    timing.add_argument("--run-seconds", type=float, default=_TIMING.run_seconds)
-    timing.add_argument("--runners", type=_positive_int, default=_TIMING.runners)
-    auth = serve.add_argument_group("auth (default: any non-empty key)")
-    auth.add_argument("--key", action="append", default=[], help="accepted id:secret (repeat)")
-    auth.add_argument("--locked-key", action="append", default=[], help="id:secret answered 403")
-    auth.add_argument("--allow-missing-key", action="store_true", help="accept no Authorization")
-    auth.add_argument("--proxy-key", help="key /fal/proxy adds to requests without one")
-    behaviour = serve.add_argument_group("behaviour where fal's is unknown (PROTOCOL.md [I])")
-    behaviour.add_argument("--validate-at", choices=["run", "submit"], default="run")
-    behaviour.add_argument("--validation-detail", choices=["full", "minimal"], default="full")
-    behaviour.add_argument("--ignore-cancel", action="store_true", help="finish running requests")
-    behaviour.add_argument(
-        "--cancel-completed-body", choices=["detail", "status"], default="detail"
-    )
-    behaviour.add_argument("--no-status-error-fields", action="store_true")
-    behaviour.add_argument("--max-images", type=_positive_int, default=_LIMITS.max_images)
-    behaviour.add_argument("--prompt-max-length", type=_positive_int, default=None)
-    behaviour.add_argument("--image-refs", choices=["reject", "accept"], default="reject")
-    behaviour.add_argument("--min-request-timeout", type=float, default=0.1)
-    limits = serve.add_argument_group("limits")
-    limits.add_argument(
-        "--request-ttl", type=_positive_float, default=_RETENTION.request_ttl_seconds
-    )
-    limits.add_argument("--max-requests", type=_positive_int, default=_RETENTION.max_requests)
-    limits.add_argument(
-        "--max-request-bytes", type=_positive_int, default=_RETENTION.max_request_bytes
-    )
-    limits.add_argument("--file-ttl", type=_positive_float, default=_RETENTION.file_ttl_seconds)
-    limits.add_argument("--max-files", type=_positive_int, default=_RETENTION.max_files)
-    limits.add_argument("--max-file-bytes", type=_positive_int, default=_RETENTION.max_file_bytes)
-    limits.add_argument(
-        "--rate-limit",
-        type=_positive_float,
-        default=None,
-        help="submits and sync runs per second per key (429 past it)",
-    )
-    limits.add_argument("--max-body-bytes", type=_positive_int, default=_SETTINGS.max_body_bytes)
-    limits.add_argument(
-        "--max-upload-bytes", type=_positive_int, default=_SETTINGS.max_upload_bytes
-    )
-    images = serve.add_argument_group("reference images and safety filters")
-    images.add_argument("--fetch-images", action="store_true", help="fetch remote image URLs")
-    images.add_argument("--fetch-timeout", type=_positive_float, default=10.0)
-    images.add_argument("--image-min-side", type=_positive_int, default=_IMAGES.min_side)
-    images.add_argument("--image-max-side", type=_positive_int, default=_IMAGES.max_side)
-    images.add_argument("--image-max-bytes", type=_positive_int, default=_IMAGES.max_bytes)
-    images.add_argument(
-        "--safety-rules", type=_safety_rules, default=SafetyRules(), help="JSON rules file"
-    )
-    hooks = serve.add_argument_group("webhooks")
-    hooks.add_argument(
-        "--allow-webhook-host", action="append", default=[], help="a non-loopback target host"
-    )
-    hooks.add_argument("--allow-any-webhook-host", action="store_true")
-    hooks.add_argument(
-        "--webhook-time-scale",
-        type=_positive_float,
-        default=_WEBHOOKS.time_scale,
-        help="multiplies fal's retry delays (7 s doubling); 0.001 makes 2 hours 7 seconds",
-    )
-    hooks.add_argument("--webhook-timeout", type=_positive_float, default=_WEBHOOKS.timeout_seconds)
-    hooks.add_argument("--webhook-user-id", default=_WEBHOOKS.user_id)
-    media = serve.add_argument_group("media")
-    media.add_argument("--video-size", type=_size, default=(1280, 720), help="16:9 size, WxH")
-    media.add_argument("--public-url", default=None, help="base URL for media links")
-    env = commands.add_parser("env", help="print the shell settings for the official clients")
-    env.add_argument("--host", default="127.0.0.1")
-    env.add_argument("--port", type=int, default=8000)
-    env.add_argument("--ca-dir", type=Path, default=default_ca_dir())
-    env.add_argument("--key", default="test-key", help="the FAL_KEY to export")
-    return root
+parser = flags.parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -200,7 +63,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             max_side=args.image_max_side,
             max_bytes=args.image_max_bytes,
         ),
-        safety=args.safety_rules,
+        safety=SafetyRules() if args.safety_rules is None else safety_rules(args.safety_rules),
         webhooks=WebhookSettings(
             allowed_hosts=frozenset(host.lower() for host in args.allow_webhook_host),
             allow_any_host=args.allow_any_webhook_host,
@@ -256,41 +119,145 @@ Any non-empty key works (FAL_KEY=test-key). Press Ctrl+C to stop.
 """
 
 
+def scenarios(path: Path) -> tuple[Scenario, ...]:
+    """The `--scenarios` file: a JSON list, each checked as `POST /_falfake/scenarios` checks it."""
+    from pydantic import ValidationError  # pydantic, only with --scenarios
+
+    from mock_server.bodies import SCENARIO
+
+    items = _json_file(path, "--scenarios")
+    if not isinstance(items, list):
+        raise UsageError(f"--scenarios {path}: expected a JSON list of scenarios")
+    loaded = []
+    for number, item in enumerate(items, start=1):
+        try:
+            loaded.append(SCENARIO.validate_python(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the scenario"
+            raise UsageError(
+                f"--scenarios {path}: scenario {number}, {where}: {first['msg']}"
+            ) from None
+    return tuple(loaded)
+
+
+def safety_rules(path: Path) -> SafetyRules:
+    data = _json_file(path, "--safety-rules")
+    try:
+        return SafetyRules.from_data(data)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--safety-rules {path}: {exc}") from None
+
+
+def _json_file(path: Path, flag: str) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{flag} {path}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{flag} {path}: cannot read it: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Exit 0 after a clean stop, 2 (with one line on stderr) for anything the user can fix."""
+    try:
+        return _run(sys.argv[1:] if argv is None else list(argv))
+    except UsageError as exc:
+        print(f"falfake: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str]) -> int:
+    args = flags.parse(argv)
+    if args.config is not None:
+        args = flags.parse(argv, config_file.defaults(args.config, args.command))
     if args.command == "env":
-        bundle = CertificateAuthority(args.ca_dir).ensure().bundle_path
+        bundle = CertificateAuthority(_writable(args.ca_dir, "--ca-dir")).ensure().bundle_path
         print(environment(_base_url(args.host, args.port), bundle, args.key), end="")
         return 0
+    if args.print_config:
+        print(config_file.render(args), end="")
+        return 0
+    _check_host(args.host, allowed=args.allow_non_loopback)
     settings = settings_from(args)
+    loaded = () if args.scenarios is None else scenarios(args.scenarios)
+    ca_dir = _writable(args.ca_dir, "--ca-dir")
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
+    sock = _listen(args.host, args.port)
     try:
-        app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(args.ca_dir))
+        app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(ca_dir))
     except DataDirError as exc:
-        print(f"falfake: {exc}", file=sys.stderr)
-        return 2
-    authority = CertificateAuthority(args.ca_dir)
-    sock = bind(args.host, args.port)
+        sock.close()
+        raise UsageError(f"--data-dir {args.data_dir}: {exc}") from None
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
-        [
-            sys.executable,
-            "-m",
-            "mock_server",
-            "env",
-            "--port",
-            str(port),
-            "--ca-dir",
-            str(args.ca_dir),
-        ]
+        [sys.executable, "-m", "mock_server", "env", "--port", str(port), "--ca-dir", str(ca_dir)]
     )
+    authority = CertificateAuthority(ca_dir)
     base_url = _base_url(host, port)
-    print(banner(base_url, authority.bundle_path, env_command), file=sys.stderr, flush=True)
-    for scenario in args.scenarios:
+    text = banner(base_url, authority.bundle_path, env_command)
+    if not is_loopback(args.host):
+        text += f"\nWarning: listening on {args.host}: {_EXPOSED}\n"
+    print(text, file=sys.stderr, flush=True)
+    for scenario in loaded:
         app.state.fake.scenarios.add(scenario)
     server = Server(app, authority.server_context, log_level=args.log_level)
     server.run(sockets=[sock])
     return 0
+
+
+_EXPOSED = (
+    "anyone who can reach it can submit and read every request, upload and result, reset the"
+    " fake, change its clock and scenarios, and make it send webhooks"
+)
+
+
+def _check_host(host: str, *, allowed: bool) -> None:
+    if not (allowed or is_loopback(host)):
+        raise UsageError(
+            f"--host {host} is not a loopback address: {_EXPOSED}. Add --allow-non-loopback to"
+            " listen there anyway."
+        )
+
+
+def _writable(path: Path, flag: str) -> Path:
+    """`path`, made if missing, once a file can be written in it (the CA and keys are made later,
+    when first needed, so a bad folder would otherwise fail in the middle of a test run)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".falfake-check-"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{flag} {path}: cannot write there ({exc.strerror or exc}); pick another folder"
+            f" with {flag}"
+        ) from None
+    return path
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return bind(host, port)
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"--host {host}: not an address this machine has ({exc.strerror})"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {port} on {host} is in use (another falfake?); pick another with --port,"
+                " or --port 0 for a free one"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise UsageError(
+                f"not allowed to listen on port {port} (ports below 1024 need root); pick another"
+                " with --port"
+            ) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"--host {host}: not an address this machine has") from None
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _base_url(host: str, port: int) -> str:

@@ -63,7 +63,9 @@ class DataDir:
             path.mkdir(parents=True, exist_ok=True)
             self._lock = _locked(path / "lock")
         except OSError as exc:
-            raise DataDirError(f"Cannot use {path} as a data directory: {exc}") from None
+            raise DataDirError(
+                f"Cannot use {path} as a data directory: {exc.strerror or exc}"
+            ) from None
         database = path / "falfake.sqlite3"
         try:
             self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)

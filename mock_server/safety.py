@@ -11,10 +11,8 @@ Tests can also force each stage per request with the header `X-Falfake-Safety: p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from mock_server.models import ImageSource
@@ -39,18 +37,27 @@ class SafetyRules:
     output_message: str = FLAGGED
 
     @classmethod
-    def from_file(cls, path: Path) -> SafetyRules:
+    def from_data(cls, data: object) -> SafetyRules:
         """Rules from a JSON object with any of the fields above; the rest keep their defaults."""
-        data = json.loads(path.read_text())
-        known = {f.name for f in fields(cls)}
-        if not isinstance(data, dict) or not set(data) <= known:
-            raise ValueError(f"{path}: expected an object with keys among {sorted(known)}")
+        known = [f.name for f in fields(cls)]
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object with keys among {known}")
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name == "image_sha256":
-                values[name] = frozenset(str(v).lower() for v in value)
-            elif name.endswith(("_terms", "_markers")):
-                values[name] = tuple(str(v) for v in value)
+            if name not in known:
+                raise ValueError(f"unknown key {name!r}; the keys are {known}")
+            if name.endswith(("_terms", "_markers", "_sha256")):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ValueError(f"{name} must be a list of strings")
+                values[name] = (
+                    frozenset(v.lower() for v in value) if name == "image_sha256" else tuple(value)
+                )
+            elif name == "image_index":
+                if not isinstance(value, bool):
+                    raise ValueError("image_index must be true or false")
+                values[name] = value
+            elif not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
             else:
                 values[name] = value
         return cls(**values)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from contracts import InputLimits
-from mock_server import Auth, Retention, Settings, Timing
-from mock_server.cli import environment, main, parser, settings_from
+from mock_server import Auth, Retention, Settings, Timing, flags
+from mock_server.cli import environment, main, parser, scenarios, settings_from
 from mock_server.safety import SafetyRules
 from mock_server.settings import ImageLimits
 from mock_server.webhooks import WebhookSettings
+from tests import readme
 
 
 def test_defaults_are_the_default_settings() -> None:
@@ -83,23 +88,6 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "arguments",
-    [
-        pytest.param(["serve", "--runners", "0"], id="no-runners"),
-        pytest.param(["serve", "--video-size", "17x9"], id="odd-size"),
-        pytest.param(["serve", "--validate-at", "never"], id="bad-choice"),
-        pytest.param([], id="no-command"),
-    ],
-)
-def test_command_line_rejects_bad_flags(arguments: list[str]) -> None:
-    from mock_server.cli import parser
-
-    with pytest.raises(SystemExit) as caught:
-        parser().parse_args(arguments)
-    assert caught.value.code == 2
-
-
 def test_env_prints_what_a_shell_needs_for_the_official_clients(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,25 +119,164 @@ def test_env_output_is_safe_to_eval(tmp_path: Path) -> None:
     assert result.stdout == f"key'quote|{folder / 'bundle.pem'}"
 
 
-@pytest.mark.parametrize("content", ['{"prompt_terms": ["x"], "unknown": 1}', "[]", "{not json"])
-def test_a_bad_rules_file_is_a_usage_error(tmp_path: Path, content: str) -> None:
-    rules = tmp_path / "rules.json"
-    rules.write_text(content)
+def test_scenarios_file_is_loaded_as_the_control_plane_would(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.json"
+    path.write_text('[{"operation": "submit", "status": 429, "times": 2}]')
+    assert [(s.operation, s.status, s.times) for s in scenarios(path)] == [("submit", 429, 2)]
+
+
+@pytest.fixture
+def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
+    """Runs `falfake serve ARGS` in this process; returns the one line it printed, having
+    checked that it exited 2 and printed nothing else (no usage block, no traceback)."""
+
+    def run(*arguments: str) -> str:
+        code = main(["serve", "--ca-dir", str(tmp_path / "ca"), *arguments])
+        out, err = capsys.readouterr()
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1, err
+        assert err.startswith("falfake: error: ")
+        return err.removeprefix("falfake: error: ").rstrip("\n")
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--queue-seconds", "-1"], "argument --queue-seconds: must be 0 or more, got -1"),
+        (["--run-seconds", "nan"], "argument --run-seconds: expected a finite number, got 'nan'"),
+        (["--runners", "0"], "argument --runners: must be 1 or more, got 0"),
+        (["--runners", "two"], "argument --runners: expected a whole number, got 'two'"),
+        (["--max-requests", "-5"], "argument --max-requests: must be 1 or more, got -5"),
+        (["--request-ttl", "0"], "argument --request-ttl: must be more than 0, got 0"),
+        (["--webhook-time-scale", "inf"], "expected a finite number, got 'inf'"),
+        (["--rate-limit", "0"], "argument --rate-limit: must be more than 0, got 0"),
+        (["--port", "70000"], "must be 0 to 65535 (0 picks a free port), got 70000"),
+        (["--max-body-bytes", "12XB"], "expected bytes such as 1048576 or 64MiB, got '12XB'"),
+        (["--key", "no-colon"], "expected KEY_ID:KEY_SECRET (no spaces), got 'no-colon'"),
+        (["--key", "id: secret"], "expected KEY_ID:KEY_SECRET (no spaces), got 'id: secret'"),
+        (["--locked-key", ":secret"], "expected KEY_ID:KEY_SECRET (no spaces), got ':secret'"),
+        (["--video-size", "17x9"], "expected WIDTHxHEIGHT with even numbers"),
+        (["--public-url", "ftp://x"], "expected an http(s) URL such as http://127.0.0.1:8000"),
+        (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+        (["--validate-at", "never"], "argument --validate-at: invalid choice: 'never'"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (["--scenarios", "/no/such/file.json"], "cannot read /no/such/file.json: No such file"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_flag(
+    start: Callable[..., str], arguments: list[str], message: str
+) -> None:
+    assert message in start(*arguments)
+
+
+def test_a_port_in_use_suggests_another(start: Callable[..., str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert start("--port", str(port)) == (
+            f"port {port} on 127.0.0.1 is in use (another falfake?); pick another with --port,"
+            " or --port 0 for a free one"
+        )
+
+
+def test_an_address_that_is_not_loopback_needs_an_explicit_opt_in(
+    start: Callable[..., str],
+) -> None:
+    refused = start("--host", "0.0.0.0")
+    assert refused.startswith("--host 0.0.0.0 is not a loopback address: anyone who can reach it")
+    assert refused.endswith("Add --allow-non-loopback to listen there anyway.")
+    # With the opt-in it goes on to bind: 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    assert start("--host", "192.0.2.1", "--allow-non-loopback") == (
+        "--host 192.0.2.1: not an address this machine has"
+    )
+
+
+@pytest.mark.parametrize("flag", ["--ca-dir", "--data-dir"])
+def test_a_folder_that_cannot_be_written_is_named(
+    start: Callable[..., str], tmp_path: Path, flag: str
+) -> None:
+    # A folder inside a regular file cannot be made, even by root (CI runs as root).
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / "a-file" / "falfake"
+    message = start(flag, str(folder))
+    assert message.startswith(f"{flag} ")
+    assert str(folder) in message
+    assert "Not a directory" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[\n  {"operation": "submit",\n   "status" 429}\n]', "line 3, column 13: Expecting ':'"),
+        ('[{"operation": "submit"}, {"operation": "fly"}]', "scenario 2, operation: Input should"),
+        ('{"operation": "submit"}', "expected a JSON list of scenarios"),
+    ],
+)
+def test_a_bad_scenarios_file_says_where(
+    start: Callable[..., str], tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "scenarios.json"
+    path.write_text(content)
+    assert start("--scenarios", str(path)).startswith(f"--scenarios {path}: {message}")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"prompt_terms": ["x"],\n "unknown": 1}', "unknown key 'unknown'; the keys are"),
+        ('{"prompt_terms": "x"}', "prompt_terms must be a list of strings"),
+        ('{"image_index": "yes"}', "image_index must be true or false"),
+        ("[]", "expected a JSON object with keys among"),
+        ("{not json", "line 1, column 2: Expecting property name"),
+    ],
+)
+def test_a_bad_safety_rules_file_says_what(
+    start: Callable[..., str], tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(content)
+    assert start("--safety-rules", str(path)).startswith(f"--safety-rules {path}: {message}")
+
+
+def test_the_installed_command_answers_a_mistake_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--queue-seconds", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "falfake: error: argument --queue-seconds: must be 0 or more, got -1\n"
+
+
+@pytest.mark.parametrize("command", ["serve", "env"])
+def test_every_option_says_what_it_does(command: str) -> None:
+    for _, actions in flags.options(flags.subcommands(parser())[command]):
+        for action in actions:
+            text = flags.help_text(action)
+            assert len(text) > 20, action.dest
+            if flags.shown_default(action) is not None:
+                assert "[default: " in text, action.dest
+
+
+def test_the_readme_flag_table_is_what_help_says() -> None:
+    assert readme.current(readme.README.read_text()).strip() == readme.flag_reference().strip(), (
+        "README.md's flag table differs from falfake serve --help: run `make readme`"
+    )
+
+
+def test_help_groups_the_options_as_the_readme_does(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
-        parser().parse_args(["serve", "--safety-rules", str(rules)])
-    assert caught.value.code == 2
-
-
-def test_clock_and_scenarios_flags(tmp_path: Path) -> None:
-    scenarios = tmp_path / "scenarios.json"
-    scenarios.write_text('[{"operation": "submit", "status": 429, "times": 2}]')
-    args = parser().parse_args(["serve", "--clock", "virtual", "--scenarios", str(scenarios)])
-    assert args.clock == "virtual"
-    assert [(s.operation, s.status, s.times) for s in args.scenarios] == [("submit", 429, 2)]
-
-
-def test_a_bad_scenarios_file_is_a_usage_error(tmp_path: Path) -> None:
-    scenarios = tmp_path / "scenarios.json"
-    scenarios.write_text('[{"operation": "fly"}]')
-    with pytest.raises(SystemExit):
-        parser().parse_args(["serve", "--scenarios", str(scenarios)])
+        main(["serve", "--help"])
+    assert caught.value.code == 0
+    shown = capsys.readouterr().out
+    for title, actions in flags.options(flags.subcommands(parser())["serve"]):
+        assert f"\n{title}:\n" in shown or title == "options"
+        assert f"**{title}**" in readme.README.read_text() or title == "options"
+        for action in actions:
+            assert flags.flag_of(action) in shown

@@ -340,6 +340,8 @@ def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path
                 "0",
                 "--data-dir",
                 str(tmp_path),
+                "--ca-dir",
+                str(tmp_path / "ca"),
             ],
             capture_output=True,
             text=True,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -142,22 +140,16 @@ async def test_validation_at_submit_still_runs_flagged_outputs(clock: ManualCloc
         assert (await http.post(SUBMIT_URL, json=body("falfake:unsafe-output"))).status_code == 200
 
 
-async def test_rules_from_a_file_with_hashes_and_indexed_locs(
-    tmp_path: Path, clock: ManualClock, settings: Settings
-) -> None:
+async def test_rules_with_hashes_and_indexed_locs(clock: ManualClock, settings: Settings) -> None:
     image = png((1, 2, 3))
-    rules_file = tmp_path / "rules.json"
-    rules_file.write_text(
-        json.dumps(
-            {
-                "prompt_terms": ["forbidden fruit"],
-                "image_sha256": [hashlib.sha256(image).hexdigest().upper()],
-                "image_index": True,
-                "image_message": "The images may contain likenesses of real people",
-            }
-        )
+    rules = SafetyRules.from_data(
+        {
+            "prompt_terms": ["forbidden fruit"],
+            "image_sha256": [hashlib.sha256(image).hexdigest().upper()],
+            "image_index": True,
+            "image_message": "The images may contain likenesses of real people",
+        }
     )
-    rules = SafetyRules.from_file(rules_file)
     app = create_app(dataclasses.replace(settings, safety=rules), clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as http:
