@@ -135,10 +135,24 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the scenario"
+            line = _item_lines(path.read_text(encoding="utf-8"))[number - 1]
             raise UsageError(
-                f"--scenarios {path}: scenario {number}, {where}: {first['msg']}"
+                f"--scenarios {path}: scenario {number} (line {line}), {where}: {first['msg']}"
             ) from None
     return tuple(loaded)
+
+
+def _item_lines(text: str) -> list[int]:
+    """The line each item of a JSON list (already known to parse) starts on."""
+    decoder, lines = json.JSONDecoder(), []
+    at = text.index("[") + 1
+    while True:
+        while text[at] in " \t\r\n,":
+            at += 1
+        if text[at] == "]":
+            return lines
+        lines.append(text.count("\n", 0, at) + 1)
+        at = decoder.raw_decode(text, at)[1]
 
 
 def safety_rules(path: Path) -> SafetyRules:

@@ -84,6 +84,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     server.add_argument(
         "--log-level",
+        type=str.lower,
         choices=LOG_LEVELS,
         default="warning",
         help="info adds a line per request (the journal at /_falfake/requests keeps every one)",

@@ -211,7 +211,10 @@ def test_a_folder_that_cannot_be_written_is_named(
     ("content", "message"),
     [
         ('[\n  {"operation": "submit",\n   "status" 429}\n]', "line 3, column 13: Expecting ':'"),
-        ('[{"operation": "submit"}, {"operation": "fly"}]', "scenario 2, operation: Input should"),
+        (
+            '[{"operation": "submit"},\n\n {"operation": "fly"}]',
+            "scenario 2 (line 3), operation: Input should",
+        ),
         ('{"operation": "submit"}', "expected a JSON list of scenarios"),
     ],
 )
