@@ -144,7 +144,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
 
 def _item_lines(text: str) -> list[int]:
     """The line each item of a JSON list (already known to parse) starts on."""
-    decoder, lines = json.JSONDecoder(), []
+    decoder, lines = json.JSONDecoder(), list[int]()
     at = text.index("[") + 1
     while True:
         while text[at] in " \t\r\n,":
