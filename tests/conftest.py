@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +22,47 @@ from mock_server.server import Server, bind
 from mock_server.tls import CertificateAuthority
 
 pytest_plugins = ("mock_server.pytest_plugin",)
+
+_HOME = pytest.StashKey[tuple[pytest.MonkeyPatch, Path, list[Path]]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The whole run, subprocesses included, gets a home of its own, so no test writes a CA, a
+    key or a data directory into the user's (the one `falfake serve` would use by default)."""
+    watched = [Path.home() / ".local" / "share" / "falfake"]
+    if os.environ.get("XDG_DATA_HOME"):
+        watched.append(Path(os.environ["XDG_DATA_HOME"]) / "falfake")
+    home = Path(tempfile.mkdtemp(prefix="falfake-tests-home-"))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HOME", str(home))
+    for name, folder in [("XDG_DATA_HOME", ".local/share"), ("XDG_CONFIG_HOME", ".config")]:
+        patch.setenv(name, str(home / folder))
+    patch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    config.stash[_HOME] = (patch, home, watched)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    patch, home, _ = config.stash[_HOME]
+    patch.undo()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _snapshot(folders: list[Path]) -> list[tuple[str, int, int]]:
+    entries = []
+    for folder in folders:
+        for path in [folder, *folder.rglob("*")] if folder.exists() else []:
+            stat = path.stat()
+            entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return entries
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_users_own_falfake_folders_are_untouched(request: pytest.FixtureRequest) -> Iterator[None]:
+    _, home, watched = request.config.stash[_HOME]
+    assert Path.home() == home
+    before = _snapshot(watched)
+    yield
+    assert _snapshot(watched) == before, f"a test wrote into {watched}"
 
 BASE_URL = "http://127.0.0.1:8000"
 KEY = {"Authorization": "Key test-key"}
