@@ -18,6 +18,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, Timing, create_app
+from mock_server.clock import Clock
 from mock_server.server import Server, bind
 from mock_server.tls import CertificateAuthority
 
@@ -63,6 +64,7 @@ def the_users_own_falfake_folders_are_untouched(request: pytest.FixtureRequest) 
     before = _snapshot(watched)
     yield
     assert _snapshot(watched) == before, f"a test wrote into {watched}"
+
 
 BASE_URL = "http://127.0.0.1:8000"
 KEY = {"Authorization": "Key test-key"}
@@ -137,11 +139,12 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
 
 @contextlib.contextmanager
 def running_fake(
-    settings: Settings, authority: CertificateAuthority, port: int = 0
+    settings: Settings, authority: CertificateAuthority, port: int = 0, clock: Clock | None = None
 ) -> Iterator[str]:
     """A real fake in a thread, on a loopback port (a free one by default); yields its base URL."""
     sock = bind("127.0.0.1", port)
-    server = Server(create_app(settings), authority.server_context, log_level="warning")
+    app = create_app(settings, clock=clock)
+    server = Server(app, authority.server_context, log_level="warning")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -130,4 +130,8 @@ def test_on_a_virtual_clock_time_moves_only_when_told(
         reached = http.post("/_falfake/clock/run-until", json={"request_id": request_id})
         assert reached.json()["status"] == "COMPLETED"
         with pytest.raises(httpx.ReadTimeout):  # a sync run waits for the clock too
-            http.post(f"/run/{APP}/reference-to-video", json=VALID_INPUT, timeout=0.3)
+            http.post(
+                f"/run/{APP}/reference-to-video",
+                json=VALID_INPUT,
+                timeout=httpx.Timeout(10, read=0.3),
+            )

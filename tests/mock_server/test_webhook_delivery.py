@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import threading
@@ -45,6 +46,8 @@ class Receiver:
         self.deliveries: list[Delivery] = []
         self.scripts: dict[str, list[int | str]] = {}
         self.lock = threading.Lock()
+        # "hang" and "held N" wait for this, so a test decides when (or whether) they answer.
+        self.release = threading.Event()
 
     def answer(self, path: str) -> int | str:
         with self.lock:
@@ -63,10 +66,10 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
                 state.deliveries.append(Delivery(self.path, dict(self.headers), body))
             answer = state.answer(self.path)
             if answer == "hang":
-                time.sleep(1.0)
+                state.release.wait(timeout=60)
                 return
-            if isinstance(answer, str) and answer.startswith("slow "):
-                time.sleep(0.3)
+            if isinstance(answer, str) and answer.startswith("held "):
+                state.release.wait(timeout=60)
                 answer = int(answer.split()[1])
             self.send_response(int(answer))
             self.send_header("Content-Length", "0")
@@ -74,14 +77,20 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
     with serving(Handler) as url:
         yield state, url
+        state.release.set()
+
+
+def fake_with(authority: CertificateAuthority, timeout_seconds: float) -> Iterator[str]:
+    # fal's schedule compressed ten thousand times: ten retries in under a second.
+    hooks = WebhookSettings(time_scale=0.0001, timeout_seconds=timeout_seconds)
+    with running_fake(dataclasses.replace(REAL_TIME, webhooks=hooks), authority) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def fake_url(authority: CertificateAuthority) -> Iterator[str]:
-    # fal's schedule compressed ten thousand times: ten retries in under a second.
-    hooks = WebhookSettings(time_scale=0.0001, timeout_seconds=0.2)
-    with running_fake(dataclasses.replace(REAL_TIME, webhooks=hooks), authority) as url:
-        yield url
+    # A receiver that answers is never cut off, even on a busy machine.
+    yield from fake_with(authority, timeout_seconds=10.0)
 
 
 @pytest.fixture
@@ -191,16 +200,23 @@ def test_a_failing_receiver_gets_the_same_body_until_it_accepts(
 
 
 def test_a_receiver_that_never_answers_is_retried_ten_times_then_given_up(
-    fake: httpx.Client, receiver: tuple[Receiver, str]
+    receiver: tuple[Receiver, str], authority: CertificateAuthority
 ) -> None:
     state, base = receiver
     state.scripts["/hang"] = ["hang"]
-    request_id = submit(fake, f"{base}/hang")
-    eventually(lambda: len(attempts(fake, request_id)) == 11, seconds=30)
-    log = attempts(fake, request_id)
-    assert all(a["error"].startswith("ReadTimeout") and not a["delivered"] for a in log)
-    time.sleep(0.3)
-    assert len(attempts(fake, request_id)) == 11
+    state.release.clear()
+    # Its own fake with a short timeout: every attempt times out, however busy the machine.
+    with (
+        contextlib.contextmanager(fake_with)(authority, timeout_seconds=0.2) as url,
+        httpx.Client(base_url=url, headers=KEY, timeout=10) as fake,
+    ):
+        request_id = submit(fake, f"{base}/hang")
+        eventually(lambda: len(attempts(fake, request_id)) == 11, seconds=60)
+        log = attempts(fake, request_id)
+        assert all(a["error"].startswith("ReadTimeout") and not a["delivered"] for a in log)
+        # Given up: the 12th would be due 0.7 s after the 11th; wait well past that.
+        time.sleep(1.5)
+        assert len(attempts(fake, request_id)) == 11
 
 
 def test_tampering_a_wrong_key_and_a_stale_timestamp_fail_verification(
@@ -252,20 +268,23 @@ def test_retries_due_when_the_fake_stopped_continue_after_it_starts_again(
 ) -> None:
     state, url = receiver
     state.scripts["/restart"] = [500, 200]
-    # The first retry comes 2.1 s after the first attempt: the fake is down by then.
-    hooks = WebhookSettings(time_scale=0.3, timeout_seconds=2.0)
-    settings = dataclasses.replace(REAL_TIME, webhooks=hooks, data_dir=tmp_path / "data")
+    # On a virtual clock the retry (7 s after the first attempt) cannot come before the stop,
+    # however slow the machine: the second fake's clock is moved past it after the restart.
+    settings = dataclasses.replace(REAL_TIME, data_dir=tmp_path / "data")
     with (
-        running_fake(settings, authority) as before,
+        running_fake(settings, authority, clock=VirtualClock()) as before,
         httpx.Client(base_url=before, headers=KEY) as fake,
     ):
         request_id = submit(fake, f"{url}/restart")
+        fake.post("/_falfake/clock/run-until", json={"request_id": request_id})
         eventually(lambda: len(attempts(fake, request_id)) == 1)
     assert len(received(state, request_id)) == 1
     with (
-        running_fake(settings, authority) as after,
+        running_fake(settings, authority, clock=VirtualClock()) as after,
         httpx.Client(base_url=after, headers=KEY) as fake,
     ):
+        assert len(attempts(fake, request_id)) == 1
+        fake.post("/_falfake/clock/advance", json={"seconds": 7.0})
         eventually(lambda: len(attempts(fake, request_id)) == 2)
         log = attempts(fake, request_id)
     assert [(a["attempt"], a["status_code"], a["delivered"]) for a in log] == [
@@ -310,16 +329,40 @@ def deliveries_with(records: RecordedDeliveries) -> Deliveries:
     return Deliveries(hooks, signer, VirtualClock(), records)
 
 
+async def async_eventually(check: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.01)
+
+
+async def arrived(state: Receiver, path: str) -> None:
+    def seen() -> bool:
+        with state.lock:
+            return any(d.path == path for d in state.deliveries)
+
+    await async_eventually(seen)
+
+
+async def closed_with_the_receiver_released(deliveries: Deliveries, state: Receiver) -> None:
+    """Stop while the receiver holds a POST, then let it answer: `close` must wait for it."""
+    closing = asyncio.ensure_future(deliveries.close(grace_seconds=30.0))
+    await asyncio.sleep(0)  # close has begun, the POST still unanswered
+    state.release.set()
+    await closing
+
+
 @pytest.mark.anyio
 async def test_stopping_lets_a_post_under_way_finish_so_it_is_not_sent_again(
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
     state, url = receiver
-    state.scripts["/slow"] = ["slow 200"]
+    state.scripts["/held-ok"] = ["held 200"]
+    state.release.clear()
     deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/slow", "req-slow", b"{}")
-    await asyncio.sleep(0.1)  # the POST is under way: the receiver takes 0.3 s
-    await deliveries.close(grace_seconds=5.0)
+    deliveries.start(f"{url}/held-ok", "req-slow", b"{}")
+    await arrived(state, "/held-ok")  # the POST is under way: the receiver holds its answer
+    await closed_with_the_receiver_released(deliveries, state)
     assert [(a.attempt, a.delivered) for a in deliveries.attempts("req-slow")] == [(1, True)]
     assert records.pending == {}
 
@@ -332,9 +375,7 @@ async def test_stopping_leaves_a_waiting_retry_recorded_with_its_next_attempt(
     state.scripts["/fails"] = [500]
     deliveries = deliveries_with(records)
     deliveries.start(f"{url}/fails", "req-fails", b"{}")
-    while not deliveries.attempts("req-fails"):
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
+    await async_eventually(lambda: records.pending["req-fails"].attempt == 2)
     await deliveries.close(grace_seconds=5.0)
     waiting = records.pending["req-fails"]
     assert (waiting.attempt, waiting.target, waiting.body) == (2, f"{url}/fails", b"{}")
@@ -351,10 +392,11 @@ async def test_a_post_under_way_that_fails_while_stopping_leaves_its_retry_recor
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
     state, url = receiver
-    state.scripts["/slow-fail"] = ["slow 503"]
+    state.scripts["/held-fail"] = ["held 503"]
+    state.release.clear()
     deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/slow-fail", "req-slow-fail", b"{}")
-    await asyncio.sleep(0.1)
-    await deliveries.close(grace_seconds=5.0)
+    deliveries.start(f"{url}/held-fail", "req-slow-fail", b"{}")
+    await arrived(state, "/held-fail")
+    await closed_with_the_receiver_released(deliveries, state)
     assert [a.status_code for a in deliveries.attempts("req-slow-fail")] == [503]
     assert records.pending["req-slow-fail"].attempt == 2

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,41 @@ BAD_KEY = "test-id:wrong-secret"
 @pytest.fixture(scope="session")
 def strict_server_url(authority: CertificateAuthority) -> Iterator[str]:
     # Slower than REAL_TIME, so every client sees IN_PROGRESS even on a loaded machine.
-    timing = Timing(queue_seconds=0.2, run_seconds=0.6, runners=2)
+    timing = Timing(queue_seconds=0.2, run_seconds=1.0, runners=2)
     settings = dataclasses.replace(REAL_TIME, timing=timing, auth=Auth(keys=frozenset({KEY})))
     with running_fake(settings, authority) as url:
         yield url
+
+
+@contextlib.contextmanager
+def scenarios_running(
+    command: Sequence[str], env: Mapping[str, str]
+) -> Iterator[Callable[[], dict[str, Any]]]:
+    """A scenario script in the background; what it yields returns its results once it ends."""
+    process = subprocess.Popen(
+        command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE
+    )
+    outcome: dict[str, Any] = {}
+
+    def results() -> dict[str, Any]:
+        return outcome
+
+    try:
+        yield results
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, stderr
+    outcome.update(json.loads(stdout.strip().splitlines()[-1]))
+
+
+def eventually(check: Callable[[], object], seconds: float = 60.0) -> None:
+    """Wait, polling, for something another process does; a generous deadline, not a duration."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
 
 
 def run_scenarios(command: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:

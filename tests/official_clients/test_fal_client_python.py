@@ -14,12 +14,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from mock_server import Timing
+from mock_server.clock import VirtualClock
 from mock_server.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, running_fake
-from tests.official_clients.conftest import BAD_KEY, HERE, KEY, run_scenarios
+from tests.official_clients.conftest import (
+    BAD_KEY,
+    HERE,
+    KEY,
+    eventually,
+    run_scenarios,
+    scenarios_running,
+)
 
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
 SCRIPT = str(HERE / "python_scenarios.py")
@@ -186,18 +194,23 @@ def test_run_host_variables_reach_the_fakes_own_tls(
 def test_a_request_submitted_before_a_restart_finishes_after_it(
     authority: CertificateAuthority, tmp_path: Path
 ) -> None:
-    # Long enough that the request is still unfinished when the second client process has
-    # started (importing fal_client takes a second or two on a loaded machine).
-    timing = Timing(queue_seconds=0.5, run_seconds=4.0, runners=1)
-    settings = dataclasses.replace(REAL_TIME, timing=timing, data_dir=tmp_path / "data")
-    with running_fake(settings, authority) as url:
+    # On a virtual clock the request waits, however slowly the client processes start, until the
+    # test has seen the second client poll it after the restart; then the test lets it finish.
+    settings = dataclasses.replace(REAL_TIME, data_dir=tmp_path / "data")
+    with running_fake(settings, authority, clock=VirtualClock()) as url:
         before = run_scenarios(through_env(url, authority, ["before_restart"]), CLEAN_ENV)
     submitted = before["before_restart"]
     port = int(url.rsplit(":", 1)[1])
     ids = {"UPLOADED_URL": submitted["url"], "REQUEST_ID": submitted["request_id"]}
-    with running_fake(settings, authority, port=port) as url:
-        after = run_scenarios(through_env(url, authority, ["after_restart"], ids), CLEAN_ENV)
-    finished = after["after_restart"]
-    assert finished["first"] in ("Queued", "InProgress")
+    with running_fake(settings, authority, port=port, clock=VirtualClock()) as url:
+        command = through_env(url, authority, ["after_restart"], ids)
+        with scenarios_running(command, CLEAN_ENV) as results, httpx.Client(base_url=url) as fake:
+            status_path = f"/requests/{submitted['request_id']}/status"
+            polled = {"path": status_path}
+            eventually(lambda: fake.get("/_falfake/requests", params=polled).json()["requests"])
+            body = {"request_id": submitted["request_id"], "status": "COMPLETED"}
+            assert fake.post("/_falfake/clock/run-until", json=body).status_code == 200
+    finished = results()["after_restart"]
+    assert finished["first"] == "Queued"
     assert finished["result"]["video"]["content_type"] == "video/mp4"
     assert finished["same_bytes"] is True
