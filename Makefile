@@ -11,7 +11,7 @@ PORT ?=
 ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint readme fmt lock clean bench bench-deps compiled soak fuzz
+.PHONY: run test lint readme stress fmt lock clean bench bench-deps compiled soak fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-deps:
 # (tests/benchmarks/soak.py); SOAK_ARGS="--clients 16 --seconds 300" for a longer one.
 soak: $(STAMP)
 	$(PY) -m tests.benchmarks.soak $(SOAK_ARGS)
+
+# The suite STRESS_RUNS times (10) beside two CPU-bound loops per core: timing flakes show up here.
+# STRESS_ARGS="--runs 3 -- tests/mock_server" for a shorter one.
+stress: compiled $(JS_STAMP)
+	$(PY) -m tests.stress $(STRESS_ARGS)
 
 # The deep schemathesis profile: 400 cases per operation (over 5,000 in all), figures at the end.
 fuzz: $(STAMP)
