@@ -69,7 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 text=True,
                 check=False,
             )
-            failed = failures(report) if done.returncode else []
+            failed = (
+                (failures(report) or [f"<pytest exit {done.returncode}>"])
+                if done.returncode
+                else []
+            )
             counted.update(failed)
             took = time.monotonic() - started
             print(
