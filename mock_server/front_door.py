@@ -28,7 +28,8 @@ logger = logging.getLogger("falfake")
 _TLS_HANDSHAKE = 0x16
 _CONNECT = b"CONNECT "
 _MAX_HEAD = 8192
-_HEAD_TIMEOUT_SECONDS = 10.0
+# How long a connection may take to say what it is (and finish a TLS handshake).
+HEAD_TIMEOUT_SECONDS = 10.0
 _PARTIAL_WAIT_SECONDS = 0.005
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
 
@@ -91,10 +92,13 @@ class FrontDoor:
         sock: socket.socket,
         protocol_factory: Callable[[], asyncio.Protocol],
         tls: LazyTls | None,
+        *,
+        head_timeout_seconds: float = HEAD_TIMEOUT_SECONDS,
     ) -> None:
         self._sock = sock
         self._protocol_factory = protocol_factory
         self._tls = tls
+        self._head_timeout = head_timeout_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting: asyncio.Task[None] | None = None
 
@@ -133,7 +137,7 @@ class FrontDoor:
         loop = asyncio.get_running_loop()
         handed_over = False
         try:
-            async with asyncio.timeout(_HEAD_TIMEOUT_SECONDS):
+            async with asyncio.timeout(self._head_timeout):
                 first = await _peek(client)
                 if not first:
                     return
@@ -149,7 +153,7 @@ class FrontDoor:
                     self._protocol_factory,
                     client,
                     ssl=tls,
-                    ssl_handshake_timeout=None if tls is None else _HEAD_TIMEOUT_SECONDS,
+                    ssl_handshake_timeout=None if tls is None else self._head_timeout,
                 )
                 handed_over = True
         except (OSError, ssl.SSLError, TimeoutError) as exc:

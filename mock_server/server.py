@@ -14,7 +14,7 @@ from collections.abc import Callable
 import uvicorn
 from starlette.types import ASGIApp
 
-from mock_server.front_door import FrontDoor, LazyTls
+from mock_server.front_door import HEAD_TIMEOUT_SECONDS, FrontDoor, LazyTls
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -35,7 +35,12 @@ class Server(uvicorn.Server):
     """uvicorn, with connections accepted by a `FrontDoor` instead of `loop.create_server`."""
 
     def __init__(
-        self, app: ASGIApp, tls: Callable[[], ssl.SSLContext] | None, *, log_level: str
+        self,
+        app: ASGIApp,
+        tls: Callable[[], ssl.SSLContext] | None,
+        *,
+        log_level: str,
+        head_timeout_seconds: float = HEAD_TIMEOUT_SECONDS,
     ) -> None:
         """`tls` makes the context for CONNECT tunnels and direct TLS; it runs once, in a worker
         thread, when the first such connection arrives (plain HTTP never waits for it)."""
@@ -55,6 +60,7 @@ class Server(uvicorn.Server):
         )
         super().__init__(config)
         self._tls = None if tls is None else LazyTls(tls)
+        self._head_timeout = head_timeout_seconds
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if not sockets:
@@ -70,7 +76,10 @@ class Server(uvicorn.Server):
             )
             return protocol
 
-        doors = [FrontDoor(sock, create_protocol, self._tls) for sock in sockets]
+        doors = [
+            FrontDoor(sock, create_protocol, self._tls, head_timeout_seconds=self._head_timeout)
+            for sock in sockets
+        ]
         for door in doors:
             door.start()
         # uvicorn only calls close() and wait_closed() on its servers.

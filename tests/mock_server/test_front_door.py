@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -27,17 +30,37 @@ def port(server_url: str) -> int:
     return int(server_url.rsplit(":", 1)[1])
 
 
-def exchange(port: int, request: bytes) -> bytes:
-    """Send raw bytes and read the reply until the server closes or goes quiet."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(request)
+def exchange(port: int, *pieces: bytes) -> bytes:
+    """Send raw bytes (each piece in a packet of its own) and read the reply until the server
+    closes the connection, which every caller here expects it to do."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for number, piece in enumerate(pieces):
+            if number:
+                time.sleep(0.05)  # apart, so the server sees them arrive apart
+            sock.sendall(piece)
         chunks = []
         try:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
         except TimeoutError:
-            pass
+            pytest.fail(f"the fake kept the connection open after {b''.join(chunks)!r}")
     return b"".join(chunks)
+
+
+@contextlib.contextmanager
+def fake_on_its_own(**server: Any) -> Iterator[int]:
+    """A fake with its own `Server` options, on a free port (yields the port)."""
+    sock = bind("127.0.0.1", 0)
+    options = {"tls": None, "log_level": "critical", **server}
+    running = Server(create_app(REAL_TIME), **options)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        running.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture
@@ -120,6 +143,35 @@ def test_connections_that_say_nothing_do_not_stop_the_fake(port: int, server_url
 )
 def test_connect_target(head: bytes, target: tuple[str, int] | None) -> None:
     assert connect_target(head) == target
+
+
+def test_a_connect_head_split_across_packets_is_read_whole(port: int) -> None:
+    pieces = [b"CON", b"NECT queue.fal.run:443 HTTP/1.1\r\n", b"Host: queue.fal.run:443\r\n"]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(0.05)
+        sock.sendall(b"\r\n")
+        assert sock.recv(len(ESTABLISHED)) == ESTABLISHED
+
+
+def test_a_connection_that_says_nothing_is_closed_after_the_head_timeout() -> None:
+    with (
+        fake_on_its_own(head_timeout_seconds=0.5) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=30) as silent,
+    ):
+        # Meanwhile the fake serves everyone else.
+        assert httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=30).status_code == 404
+        assert silent.recv(1) == b""  # closed by the fake, not by this test's timeout
+
+
+def test_without_tls_a_tunnel_is_refused_and_plain_http_goes_on() -> None:
+    with fake_on_its_own(tls=None) as port:
+        reply = exchange(port, b"CONNECT queue.fal.run:443 HTTP/1.1\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+        assert b"TLS is off" in reply
+        assert httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=30).status_code == 404
 
 
 def test_a_tunnel_that_does_not_speak_tls_is_dropped_and_the_fake_goes_on(
