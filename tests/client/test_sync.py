@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from client import (
+    ApiError,
     Completed,
     FalClient,
     InProgress,
@@ -136,8 +137,9 @@ def test_stream_status_yields_each_event_until_completed(
 
 def test_stream_status_error_is_raised(fal: FalClient, mock: respx.MockRouter) -> None:
     mock.get(f"{REQUESTS}/r1/status/stream").respond(404, json={"detail": "Request not found"})
-    with pytest.raises(Exception, match="Request not found"):
+    with pytest.raises(ApiError, match="Request not found") as caught:
         list(fal.stream_status("r1"))
+    assert caught.value.status_code == 404
 
 
 def test_result_is_the_typed_output(fal: FalClient, mock: respx.MockRouter) -> None:

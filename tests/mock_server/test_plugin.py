@@ -11,7 +11,7 @@ import fal_client
 import httpx
 import pytest
 
-from client import FalClient, Hosts, RateLimited, ServerError, TransportError
+from client import ApiError, FalClient, Hosts, RateLimited, ServerError, TransportError
 from client.retry import RetryPolicy
 from mock_server.errors import Conflict
 from mock_server.pytest_plugin import Falfake, InProcessFalfake
@@ -125,7 +125,10 @@ def test_a_header_match_and_a_count(falfake: Falfake) -> None:
     assert fal_client.submit(ENDPOINT, INPUT).request_id  # first submit: untouched
     with pytest.raises(fal_client.client.FalClientHTTPError) as caught:
         fal_client.submit(ENDPOINT, INPUT, priority="low")
-    assert caught.value.status_code == 400
+    assert caught.value.status_code == 400  # the header scenario, registered first, wins
+    # The count: one match skipped, then one 409 (which fal-client retries, getting a 200).
+    assert fal_client.submit(ENDPOINT, INPUT).request_id
+    assert [r.status for r in falfake.requests(method="POST")] == [200, 400, 409, 200]
 
 
 def test_reset_forgets_everything(falfake: Falfake, ours: FalClient) -> None:
@@ -135,8 +138,9 @@ def test_reset_forgets_everything(falfake: Falfake, ours: FalClient) -> None:
     assert falfake.requests() == []
     assert falfake.fake.scenarios.listed() == []
     assert ours.run(INPUT).video.file_name == "output.mp4"
-    with pytest.raises(Exception, match="Request not found"):
+    with pytest.raises(ApiError, match="Request not found") as caught:
         ours.status(submitted.request_id)
+    assert caught.value.status_code == 404
 
 
 def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
