@@ -396,3 +396,53 @@ def test_the_delivery_log_keeps_the_latest_attempts(tmp_path: Path) -> None:
     data.close()
     data.close()  # closing twice is harmless
     assert [attempt.request_id for attempt in log] == [f"r{n}" for n in range(996, 1001)]
+
+
+def rows(data_dir: Path, query: str) -> list[tuple[Any, ...]]:
+    """What the database holds now, read as another process would."""
+    with contextlib.closing(sqlite3.connect(data_dir / "falfake.sqlite3")) as db:
+        return db.execute(query).fetchall()
+
+
+async def test_a_reference_image_shared_by_two_requests_outlives_the_first(
+    restarts: Restarts, data_settings: Settings, clock: ManualClock
+) -> None:
+    retention = dataclasses.replace(data_settings.retention, request_ttl_seconds=10.0)
+    restarts.settings = dataclasses.replace(data_settings, retention=retention)
+    assert data_settings.data_dir is not None
+    image = f"data:image/png;base64,{base64.b64encode(png((9, 9, 9))).decode()}"
+    async with client_of(restarts.start(clock)) as http:
+        first_id = await submit(http, {**VALID_INPUT, "image_urls": [image]})
+        clock.advance(5.0)
+        second_id = await submit(http, {**VALID_INPUT, "image_urls": [image]})
+        clock.advance(5.0)  # both finished: the first at 3 s, the second at 8 s
+        assert rows(data_settings.data_dir, "SELECT refs FROM images") == [(2,)]
+        clock.advance(4.0)  # the first has expired (13 s), the second has not (18 s)
+        assert (await http.get(f"/queue/{APP}/requests/{first_id}")).status_code == 404
+        assert rows(data_settings.data_dir, "SELECT refs FROM images") == [(1,)]
+        # The second still renders from the image they shared.
+        assert (await http.get(f"/queue/{APP}/requests/{second_id}")).status_code == 200
+        clock.advance(5.0)
+        assert (await http.get(f"/queue/{APP}/requests/{second_id}")).status_code == 404
+        assert rows(data_settings.data_dir, "SELECT refs FROM images") == []
+
+
+def test_the_delivery_log_on_disk_is_pruned_to_the_latest(tmp_path: Path) -> None:
+    data = DataDir(tmp_path, attempts_kept=5)
+    for n in range(1, 1001):
+        data.deliveries.log(Attempt(f"r{n}", "http://127.0.0.1:1/", 1, "t", 200, None, 1.0, True))
+    data.close()
+    assert rows(tmp_path, "SELECT COUNT(*) FROM attempts") == [(5,)]
+
+
+def test_the_clock_is_saved_at_most_once_a_second_and_on_close(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    data.requests.seen(100.0)
+    assert data.saved_at() == 100.0
+    data.requests.seen(100.9)
+    assert data.saved_at() == 100.0  # within the second: not written
+    data.requests.seen(101.0)
+    assert data.saved_at() == 101.0
+    data.requests.seen(101.5)
+    data.close()
+    assert rows(tmp_path, "SELECT value FROM meta WHERE key = 'seen'") == [("101.5",)]
