@@ -235,6 +235,15 @@ def test_cancel_of_unknown_id_is_not_found(store: RequestStore) -> None:
         store.cancel(APP, "nope")
 
 
+def test_cancel_through_another_apps_path_is_not_found_and_changes_nothing(
+    store: RequestStore,
+) -> None:
+    request_id = submit(store)
+    with pytest.raises(CancelTargetNotFound):
+        store.cancel("other/app", request_id)
+    assert store.status(APP, request_id).request.status is Status.IN_QUEUE
+
+
 def test_request_that_cannot_start_in_time_completes_with_a_timeout(
     store: RequestStore, clock: ManualClock
 ) -> None:

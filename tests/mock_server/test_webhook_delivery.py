@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -400,3 +401,44 @@ async def test_a_post_under_way_that_fails_while_stopping_leaves_its_retry_recor
     await closed_with_the_receiver_released(deliveries, state)
     assert [a.status_code for a in deliveries.attempts("req-slow-fail")] == [503]
     assert records.pending["req-slow-fail"].attempt == 2
+
+
+@pytest.mark.anyio
+async def test_retries_are_spaced_on_fals_schedule(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    state, url = receiver
+    state.scripts["/spaced"] = [500]
+    clock = VirtualClock()
+    signer = WebhookSigner(Ed25519PrivateKey.generate())
+    deliveries = Deliveries(WebhookSettings(timeout_seconds=5.0), signer, clock, records)
+    start = clock.now()
+    deliveries.start(f"{url}/spaced", "req-spaced", b"{}")
+    await async_eventually(lambda: records.pending["req-spaced"].attempt == 2)
+    assert records.pending["req-spaced"].due_at == start + 7.0
+    await asyncio.sleep(0.05)  # the retry waits for the fake's clock, not for real time
+    assert len(deliveries.attempts("req-spaced")) == 1
+    clock.advance(7.0)
+    await async_eventually(lambda: records.pending["req-spaced"].attempt == 3)
+    assert records.pending["req-spaced"].due_at == start + 7.0 + 14.0
+    await deliveries.close(grace_seconds=0.0)
+
+
+@pytest.mark.anyio
+async def test_deliveries_ignore_the_proxy_settings_of_the_environment(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pytest plugin points HTTPS_PROXY at the fake itself; a webhook must go straight out.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, nowhere)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _, url = receiver
+    deliveries = deliveries_with(records)
+    deliveries.start(f"{url}/direct", "req-direct", b"{}")
+    await async_eventually(lambda: bool(deliveries.attempts("req-direct")))
+    assert [a.delivered for a in deliveries.attempts("req-direct")] == [True]
+    await deliveries.close(grace_seconds=0.0)
