@@ -73,6 +73,9 @@ def test_configured_limits_apply_together() -> None:
         ("<IMAGE_REF_-1>", 3, "malformed image reference '<IMAGE_REF_-1>'"),
         ("<IMAGE_REF_0", 1, "malformed image reference '<IMAGE_REF_0'"),
         ("<IMAGE_REF>", 1, "malformed image reference '<IMAGE_REF>'"),
+        ("<IMAGE_REF_1> is the last of two", 2, None),
+        ("<IMAGE_REF_0> then <IMAGE_REF_3>", 2, "<IMAGE_REF_3> refers to image 3"),
+        ("<IMAGE_REF_0> <IMAGE_REF_1> <IMAGE_REF_x", 2, "malformed image reference '<IMAGE_REF_x'"),
     ],
 )
 def test_image_ref_tags_name_existing_images(prompt: str, count: int, problem: str | None) -> None:
@@ -82,6 +85,15 @@ def test_image_ref_tags_name_existing_images(prompt: str, count: int, problem: s
     else:
         assert found is not None
         assert found.startswith(problem)
+
+
+def test_image_ref_problems_say_how_to_write_a_reference() -> None:
+    assert image_ref_problem("see <IMAGE_REF_9>", 3) == (
+        "<IMAGE_REF_9> refers to image 9, but image_urls has 3 image(s) (references start at 0)"
+    )
+    assert image_ref_problem("see <IMAGE_REF_ten>", 3) == (
+        "malformed image reference '<IMAGE_REF_ten>': write <IMAGE_REF_n> with n from 0 to 2"
+    )
 
 
 def test_image_ref_errors_point_at_the_prompt() -> None:
