@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mock_server import Auth, Timing
@@ -60,6 +61,13 @@ def eventually(check: Callable[[], object], seconds: float = 60.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
+
+
+def journal(server_url: str, **filters: str) -> list[dict[str, Any]]:
+    """What the fake at `server_url` received (`GET /_falfake/requests`)."""
+    reply = httpx.get(f"{server_url}/_falfake/requests", params=filters, timeout=30)
+    entries: list[dict[str, Any]] = reply.json()["requests"]
+    return entries
 
 
 def run_scenarios(command: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:

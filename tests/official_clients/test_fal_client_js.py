@@ -6,12 +6,13 @@ The Makefile installs the client into tests/official_clients/js/node_modules fro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from typing import Any
 
 import pytest
 
-from tests.official_clients.conftest import BAD_KEY, HERE, KEY, run_scenarios
+from tests.official_clients.conftest import BAD_KEY, HERE, KEY, journal, run_scenarios
 
 JS = HERE / "js"
 
@@ -93,7 +94,7 @@ def test_upload_stores_the_bytes(outcomes: dict[str, Any], strict_server_url: st
     assert len(outcome["bytes"]) == 82
 
 
-def test_large_upload_goes_in_parts(outcomes: dict[str, Any]) -> None:
+def test_large_upload_goes_in_parts(outcomes: dict[str, Any], strict_server_url: str) -> None:
     outcome = outcomes["upload_multipart"]
     assert outcome == {
         "url": outcome["url"],
@@ -101,6 +102,22 @@ def test_large_upload_goes_in_parts(outcomes: dict[str, Any]) -> None:
         "first": 7,
         "last": 9,
     }
+    # The JS client alone starts uploads with initiate-multipart (Python's go to the CDN),
+    # through the proxy protocol at /fal/proxy.
+    started = [
+        entry
+        for entry in journal(strict_server_url, method="POST", path="/fal/proxy")
+        if "/storage/upload/initiate-multipart?" in entry["headers"].get("x-fal-target-url", "")
+    ]
+    parts = [
+        entry["path"]
+        for entry in journal(strict_server_url, method="PUT", path="/uploads/")
+        if re.fullmatch(r"/uploads/[^/]+/[0-9]+", entry["path"])
+    ]
+    completed = journal(strict_server_url, method="POST", path="/complete")
+    assert len(started) == 1
+    assert len(parts) >= 2  # 91 MiB in parts of at most 10 MiB: ten of them
+    assert any(entry["path"].startswith("/uploads/") for entry in completed)
 
 
 def test_an_uploaded_image_can_be_used_in_a_submit(

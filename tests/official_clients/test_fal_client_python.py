@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from tests.official_clients.conftest import (
     HERE,
     KEY,
     eventually,
+    journal,
     run_scenarios,
     scenarios_running,
 )
@@ -131,6 +133,20 @@ def test_cancel_ends_the_wait_and_the_result_raises_499(through_proxy: dict[str,
             "message": "Request cancelled by the client.",
         },
     }
+
+
+def test_a_large_upload_goes_in_parts_through_the_cdn(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    file_path = urlsplit(through_proxy["upload_multipart"]["url"]).path
+    parts = [
+        entry["path"]
+        for entry in journal(strict_server_url, method="PUT", path=f"{file_path}/multipart/")
+        if not entry["path"].endswith("/complete")
+    ]
+    completed = journal(strict_server_url, method="POST", path=f"{file_path}/multipart/")
+    assert len(parts) >= 2  # 101 MiB in parts of 10 MiB
+    assert [entry["status"] for entry in completed] == [200]
 
 
 @pytest.mark.parametrize("scenario", ["upload_cdn", "upload_initiate", "upload_multipart"])
