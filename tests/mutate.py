@@ -1,0 +1,113 @@
+"""`make mutate`: mutation testing of the riskiest modules with mutmut, and a score per module.
+
+mutmut (configured under `[tool.mutmut]` in pyproject.toml) changes one small thing at a time in
+the modules below and runs the in-process tests that reach the changed function; a mutant that no
+test notices "survives". `tests/mutation_survivors.txt` lists the survivors reviewed and judged
+equivalent (the change cannot be observed), each with the reason; they count as neither killed nor
+survived. mutmut keeps its results in `mutants/`, so a second run only redoes what changed.
+
+    python -m tests.mutate [--max-children N] [--floor 85]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import subprocess
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REVIEWED = ROOT / "tests" / "mutation_survivors.txt"
+
+
+def modules() -> list[str]:
+    """The modules mutated, as pyproject.toml names them."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return [path.removesuffix(".py").replace("/", ".") for path in config["only_mutate"]]
+
+
+def equivalent() -> set[str]:
+    """Mutant names judged equivalent: `name  # reason` lines."""
+    names = set()
+    for line in REVIEWED.read_text().splitlines():
+        name, _, reason = line.partition("#")
+        if name.strip():
+            if not reason.strip():
+                raise SystemExit(f"{REVIEWED}: {name.strip()} has no reason")
+            names.add(name.strip())
+    return names
+
+
+def results() -> dict[str, str]:
+    """Every mutant's name and outcome, as `mutmut results --all true` prints them."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    outcomes = {}
+    for line in shown.splitlines():
+        name, sep, outcome = line.strip().rpartition(": ")
+        if sep:
+            outcomes[name] = outcome
+    return outcomes
+
+
+def module_of(mutant: str, names: list[str]) -> str | None:
+    return next((name for name in names if mutant.startswith(name + ".")), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutate", description=__doc__)
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutants [2]")
+    parser.add_argument("--floor", type=float, default=85.0, help="least score per module [85]")
+    args = parser.parse_args(argv)
+    subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    names, reviewed = modules(), equivalent()
+    counts: dict[str, collections.Counter[str]] = {name: collections.Counter() for name in names}
+    survivors = []
+    for mutant, outcome in results().items():
+        module = module_of(mutant, names)
+        if module is None:
+            continue
+        if outcome == "survived" and mutant in reviewed:
+            outcome = "equivalent"
+        elif outcome == "survived":
+            survivors.append(mutant)
+        counts[module][outcome] += 1
+    print(
+        f"{'module':32} {'mutants':>8} {'killed':>7} {'survived':>9} {'equiv.':>7} "
+        f"{'other':>6} {'score':>7}"
+    )
+    below = []
+    for name in names:
+        count = counts[name]
+        killed, survived = count["killed"], count["survived"]
+        other = sum(count.values()) - killed - survived - count["equivalent"]
+        judged = killed + survived
+        score = 100.0 * killed / judged if judged else 100.0
+        if score < args.floor or other:
+            below.append(name)
+        print(
+            f"{name:32} {sum(count.values()):8} {killed:7} {survived:9} "
+            f"{count['equivalent']:7} {other:6} {score:6.1f}%"
+        )
+    print(f"\n{len(survivors)} survivors not reviewed (mutmut show NAME):")
+    for mutant in survivors:
+        print(f"  {mutant}")
+    print("\n'other' counts mutants not run to a verdict (timeouts, not checked, suspicious).")
+    return 1 if below else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
