@@ -208,40 +208,36 @@ def test_a_folder_that_cannot_be_written_is_named(
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("flag", "content", "message"),
     [
-        ('[\n  {"operation": "submit",\n   "status" 429}\n]', "line 3, column 13: Expecting ':'"),
         (
+            "--scenarios",
+            '[\n  {"operation": "submit",\n   "status" 429}\n]',
+            "line 3, column 13: Expecting ':'",
+        ),
+        (
+            "--scenarios",
             '[{"operation": "submit"},\n\n {"operation": "fly"}]',
             "scenario 2 (line 3), operation: Input should",
         ),
-        ('{"operation": "submit"}', "expected a JSON list of scenarios"),
+        ("--scenarios", '{"operation": "submit"}', "expected a JSON list of scenarios"),
+        (
+            "--safety-rules",
+            '{"prompt_terms": ["x"],\n "unknown": 1}',
+            "unknown key 'unknown'; the keys are",
+        ),
+        ("--safety-rules", '{"prompt_terms": "x"}', "prompt_terms must be a list of strings"),
+        ("--safety-rules", '{"image_index": "yes"}', "image_index must be true or false"),
+        ("--safety-rules", "[]", "expected a JSON object with keys among"),
+        ("--safety-rules", "{not json", "line 1, column 2: Expecting property name"),
     ],
 )
-def test_a_bad_scenarios_file_says_where(
-    start: Callable[..., str], tmp_path: Path, content: str, message: str
+def test_a_bad_json_file_says_where_and_what(
+    start: Callable[..., str], tmp_path: Path, flag: str, content: str, message: str
 ) -> None:
-    path = tmp_path / "scenarios.json"
+    path = tmp_path / "file.json"
     path.write_text(content)
-    assert start("--scenarios", str(path)).startswith(f"--scenarios {path}: {message}")
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ('{"prompt_terms": ["x"],\n "unknown": 1}', "unknown key 'unknown'; the keys are"),
-        ('{"prompt_terms": "x"}', "prompt_terms must be a list of strings"),
-        ('{"image_index": "yes"}', "image_index must be true or false"),
-        ("[]", "expected a JSON object with keys among"),
-        ("{not json", "line 1, column 2: Expecting property name"),
-    ],
-)
-def test_a_bad_safety_rules_file_says_what(
-    start: Callable[..., str], tmp_path: Path, content: str, message: str
-) -> None:
-    path = tmp_path / "rules.json"
-    path.write_text(content)
-    assert start("--safety-rules", str(path)).startswith(f"--safety-rules {path}: {message}")
+    assert start(flag, str(path)).startswith(f"{flag} {path}: {message}")
 
 
 def test_the_installed_command_answers_a_mistake_in_one_line(tmp_path: Path) -> None:
