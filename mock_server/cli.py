@@ -27,8 +27,6 @@ from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
 
-parser = flags.parser
-
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(

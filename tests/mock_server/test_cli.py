@@ -13,7 +13,8 @@ import pytest
 
 from contracts import InputLimits
 from mock_server import Auth, Retention, Settings, Timing, flags
-from mock_server.cli import environment, main, parser, scenarios, settings_from
+from mock_server.cli import environment, main, scenarios, settings_from
+from mock_server.flags import parser
 from mock_server.safety import SafetyRules
 from mock_server.settings import ImageLimits
 from mock_server.webhooks import WebhookSettings
