@@ -98,6 +98,21 @@ def base_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def non_empty(value: str) -> str:
+    """Any text but the empty one."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
+def host_name(value: str) -> str:
+    if not value.strip() or re.search(r"[\s/]", value):
+        raise argparse.ArgumentTypeError(
+            f"expected a host name such as hooks.internal, got {value!r}"
+        )
+    return value.lower()
+
+
 def readable_file(text: str) -> Path:
     path = Path(text).expanduser()
     try:

@@ -21,6 +21,8 @@ from mock_server.flag_values import (
     bytes_text,
     count,
     folder,
+    host_name,
+    non_empty,
     port,
     positive_number,
     positive_seconds,
@@ -323,6 +325,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     hooks = serve.add_argument_group("webhooks")
     hooks.add_argument(
         "--allow-webhook-host",
+        type=host_name,
         action=Repeat,
         default=[],
         metavar="HOST",
@@ -347,6 +350,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     hooks.add_argument(
         "--webhook-user-id",
+        type=non_empty,
         default=_WEBHOOKS.user_id,
         help="the X-Fal-Webhook-User-Id sent and signed",
     )

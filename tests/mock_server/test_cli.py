@@ -163,6 +163,8 @@ def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., s
         (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
         (["--validate-at", "never"], "argument --validate-at: invalid choice: 'never'"),
         (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (["--webhook-user-id", " "], "argument --webhook-user-id: must not be empty"),
+        (["--allow-webhook-host", "a b"], "expected a host name such as hooks.internal"),
         (["--scenarios", "/no/such/file.json"], "cannot read /no/such/file.json: No such file"),
     ],
 )
