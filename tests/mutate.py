@@ -4,7 +4,8 @@ mutmut (configured under `[tool.mutmut]` in pyproject.toml) changes one small th
 the modules below and runs the in-process tests that reach the changed function; a mutant that no
 test notices "survives". `tests/mutation_survivors.txt` lists the survivors reviewed and judged
 equivalent (the change cannot be observed), each with the reason; they count as neither killed nor
-survived. mutmut keeps its results in `mutants/`, so a second run only redoes what changed.
+survived; so do survivors that only change the case of an SQL statement (`case_only_sql`).
+mutmut keeps its results in `mutants/`, so a second run only redoes what changed.
 
     python -m tests.mutate [--max-children N] [--floor 85]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import subprocess
 import sys
 import tomllib
@@ -58,6 +60,30 @@ def results() -> dict[str, str]:
     return outcomes
 
 
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)\b", re.IGNORECASE)
+
+
+def case_only_sql(mutant: str) -> bool:
+    """A survivor that only changes the case of an SQL statement with no quoted value in it:
+    SQLite reads keywords and names in any case, so no test can tell (judged once, here)."""
+    diff = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", mutant],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    return (
+        len(removed) == len(added) == 1
+        and removed[0] != added[0]
+        and removed[0].lower() == added[0].lower()
+        and _SQL.search(removed[0]) is not None
+        and "'" not in removed[0]
+    )
+
+
 def module_of(mutant: str, names: list[str]) -> str | None:
     return next((name for name in names if mutant.startswith(name + ".")), None)
 
@@ -80,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = module_of(mutant, names)
         if module is None:
             continue
-        if outcome == "survived" and mutant in reviewed:
+        if outcome == "survived" and (mutant in reviewed or case_only_sql(mutant)):
             outcome = "equivalent"
         elif outcome == "survived":
             survivors.append(mutant)
