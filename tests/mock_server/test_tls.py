@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import ssl
 from pathlib import Path
 
 import certifi
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from mock_server.hosts import FAL_HOSTS
@@ -49,3 +53,45 @@ def test_the_leaf_covers_the_loopback_addresses(tmp_path: Path) -> None:
 def test_the_default_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_ca_dir() == tmp_path / "falfake" / "ca"
+
+
+def test_without_xdg_the_default_folder_is_under_the_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_ca_dir() == tmp_path / ".local" / "share" / "falfake" / "ca"
+
+
+def test_the_leaf_is_no_ca_and_says_so_critically(tmp_path: Path) -> None:
+    leaf, _ = CertificateAuthority(tmp_path).issue_leaf()
+    constraints = leaf.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert (constraints.critical, constraints.value.ca) == (True, False)
+
+
+def test_the_server_offers_http_1_1_over_alpn(tmp_path: Path) -> None:
+    authority = CertificateAuthority(tmp_path)
+    server_side = authority.server_context()
+    client_side = ssl.create_default_context(cafile=str(authority.cert_path))
+    client_side.set_alpn_protocols(["h2", "http/1.1"])
+    server_in, client_in = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server_out, client_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = server_side.wrap_bio(server_in, server_out, server_side=True)
+    client = client_side.wrap_bio(client_in, client_out, server_hostname="queue.fal.run")
+    for _ in range(10):  # a handshake in memory: each side reads what the other wrote
+        for side in (client, server):
+            with contextlib.suppress(ssl.SSLWantReadError):
+                side.do_handshake()
+        server_in.write(client_out.read())
+        client_in.write(server_out.read())
+    assert client.selected_alpn_protocol() == "http/1.1"
+
+
+def test_a_ca_key_of_another_kind_is_refused_by_name(tmp_path: Path) -> None:
+    authority = CertificateAuthority(tmp_path).ensure()
+    other = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "ca-key.pem").write_bytes(other)
+    with pytest.raises(TypeError, match="does not hold the EC key falfake writes"):
+        authority.issue_leaf()
