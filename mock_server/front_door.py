@@ -28,6 +28,9 @@ logger = logging.getLogger("falfake")
 _TLS_HANDSHAKE = 0x16
 _CONNECT = b"CONNECT "
 _MAX_HEAD = 8192
+# After a refusal, how long and how much of the rest of a request is read before closing.
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 1024 * 1024
 # How long a connection may take to say what it is (and finish a TLS handshake).
 HEAD_TIMEOUT_SECONDS = 10.0
 _PARTIAL_WAIT_SECONDS = 0.005
@@ -169,18 +172,31 @@ class FrontDoor:
         head = await _read_head(client)
         target = None if head is None else connect_target(head)
         if target is None:
-            await loop.sock_sendall(client, refusal("Malformed CONNECT request", "400 Bad Request"))
+            await _refuse(client, refusal("Malformed CONNECT request", "400 Bad Request"))
             return None
         host, port = target
         if host not in FAL_HOSTS or port != 443:
             reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
-            await loop.sock_sendall(client, refusal(reason))
+            await _refuse(client, refusal(reason))
             return None
         if self._tls is None:
-            await loop.sock_sendall(client, refusal("TLS is off", "502 Bad Gateway"))
+            await _refuse(client, refusal("TLS is off", "502 Bad Gateway"))
             return None
         await loop.sock_sendall(client, ESTABLISHED)
         return self._tls
+
+
+async def _refuse(sock: socket.socket, reply: bytes) -> None:
+    """Send `reply`, then read and drop what the client still sends for a moment: closing with
+    unread bytes would reset the connection, and the client might never see the reply."""
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, reply)
+    sock.shutdown(socket.SHUT_WR)
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(_LINGER_SECONDS):
+            drained = 0
+            while drained < _LINGER_BYTES and (chunk := await loop.sock_recv(sock, 65536)):
+                drained += len(chunk)
 
 
 async def _wait_readable(sock: socket.socket) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import threading
@@ -83,19 +84,41 @@ def test_every_fal_host_is_covered_by_the_certificate(via_proxy: httpx.Client) -
         assert response.status_code == 404
 
 
+REFUSED = "falfake only stands in for fal's hosts on port 443, not {}"
+
+
 @pytest.mark.parametrize(
-    ("target", "status"),
+    ("target", "status", "detail"),
     [
-        pytest.param(b"example.com:443", b"403", id="foreign-host"),
-        pytest.param(b"queue.fal.run:80", b"403", id="fal-host-other-port"),
-        pytest.param(b"127.0.0.1:443", b"403", id="loopback"),
-        pytest.param(b"queue.fal.run", b"400", id="no-port"),
+        pytest.param(
+            b"example.com:443", "403 Forbidden", REFUSED.format("example.com:443"), id="foreign"
+        ),
+        pytest.param(
+            b"queue.fal.run:80", "403 Forbidden", REFUSED.format("queue.fal.run:80"), id="port-80"
+        ),
+        pytest.param(
+            b"127.0.0.1:443", "403 Forbidden", REFUSED.format("127.0.0.1:443"), id="loopback"
+        ),
+        pytest.param(
+            b"queue.fal.run", "400 Bad Request", "Malformed CONNECT request", id="no-port"
+        ),
     ],
 )
-def test_connect_anywhere_else_is_refused(port: int, target: bytes, status: bytes) -> None:
+def test_connect_anywhere_else_is_refused(
+    port: int, target: bytes, status: str, detail: str
+) -> None:
     reply = exchange(port, b"CONNECT " + target + b" HTTP/1.1\r\nHost: " + target + b"\r\n\r\n")
-    assert reply.startswith(b"HTTP/1.1 " + status)
-    assert b"Connection established" not in reply
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == f"HTTP/1.1 {status}".encode()
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body) == {"detail": detail}
+
+
+def test_a_connect_head_that_never_ends_is_refused(port: int) -> None:
+    endless = b"CONNECT queue.fal.run:443 HTTP/1.1\r\n" + b"X-Filler: " + b"a" * 9000
+    reply = exchange(port, endless)
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert json.loads(reply.partition(b"\r\n\r\n")[2]) == {"detail": "Malformed CONNECT request"}
 
 
 def test_the_python_client_stack_fails_loudly_on_a_refused_tunnel(
