@@ -7,12 +7,13 @@ equivalent (the change cannot be observed), each with the reason; they count as 
 survived; so do survivors that only change the case of an SQL statement (`case_only_sql`).
 mutmut keeps its results in `mutants/`, so a second run only redoes what changed.
 
-    python -m tests.mutate [--max-children N] [--floor 85]
+    python -m tests.mutate [--max-children N] [--floor 85] [--report-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import re
 import subprocess
@@ -63,24 +64,29 @@ def results() -> dict[str, str]:
 _SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)\b", re.IGNORECASE)
 
 
-def case_only_sql(mutant: str) -> bool:
+def mutant_sources(module: str) -> dict[str, str]:
+    """Each function of mutmut's copy of `module` (mutants and originals) by name, as source."""
+    path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+    text = path.read_text()
+    lines = text.splitlines()
+    return {
+        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name
+    }
+
+
+def case_only_sql(mutant: str, sources: dict[str, str]) -> bool:
     """A survivor that only changes the case of an SQL statement with no quoted value in it:
     SQLite reads keywords and names in any case, so no test can tell (judged once, here)."""
-    diff = subprocess.run(
-        [sys.executable, "-m", "mutmut", "show", mutant],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    removed = [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")]
-    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
-    return (
-        len(removed) == len(added) == 1
-        and removed[0] != added[0]
-        and removed[0].lower() == added[0].lower()
-        and _SQL.search(removed[0]) is not None
-        and "'" not in removed[0]
+    name = mutant.rpartition(".")[2]
+    changed = sources.get(name, "").splitlines()[1:]
+    original = sources.get(name.rpartition("__mutmut_")[0] + "__mutmut_orig", "").splitlines()[1:]
+    if len(changed) != len(original):
+        return False
+    differing = [(a, b) for a, b in zip(original, changed, strict=True) if a != b]
+    return len(differing) == 1 and all(
+        a.lower() == b.lower() and _SQL.search(a) and "'" not in a for a, b in differing
     )
 
 
@@ -92,21 +98,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutate", description=__doc__)
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutants [2]")
     parser.add_argument("--floor", type=float, default=85.0, help="least score per module [85]")
-    args = parser.parse_args(argv)
-    subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
-        cwd=ROOT,
-        check=False,
-        stdout=subprocess.DEVNULL,
+    parser.add_argument(
+        "--report-only", action="store_true", help="score what mutants/ holds, run nothing"
     )
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
+            cwd=ROOT,
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
     names, reviewed = modules(), equivalent()
     counts: dict[str, collections.Counter[str]] = {name: collections.Counter() for name in names}
     survivors = []
+    sources = {name: mutant_sources(name) for name in names}
     for mutant, outcome in results().items():
         module = module_of(mutant, names)
         if module is None:
             continue
-        if outcome == "survived" and (mutant in reviewed or case_only_sql(mutant)):
+        if outcome == "survived" and (mutant in reviewed or case_only_sql(mutant, sources[module])):
             outcome = "equivalent"
         elif outcome == "survived":
             survivors.append(mutant)
