@@ -95,3 +95,42 @@ def test_a_ca_key_of_another_kind_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "ca-key.pem").write_bytes(other)
     with pytest.raises(TypeError, match="does not hold the EC key falfake writes"):
         authority.issue_leaf()
+
+
+def test_the_ca_may_sign_leaves_and_nothing_else(tmp_path: Path) -> None:
+    ca = x509.load_pem_x509_certificate(
+        CertificateAuthority(tmp_path).ensure().cert_path.read_bytes()
+    )
+    constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert (constraints.critical, constraints.value.ca, constraints.value.path_length) == (
+        True,
+        True,
+        0,
+    )
+    usage = ca.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical
+    allowed = {"digital_signature", "key_cert_sign", "crl_sign"}
+    for name in [
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+    ]:
+        assert getattr(usage.value, name) is (name in allowed), name
+
+
+def test_a_ca_with_a_file_missing_is_made_anew_in_a_new_nested_folder(tmp_path: Path) -> None:
+    authority = CertificateAuthority(tmp_path / "a" / "b").ensure()
+    first = authority.cert_path.read_bytes()
+    (tmp_path / "a" / "b" / "ca-key.pem").unlink()
+    assert CertificateAuthority(tmp_path / "a" / "b").ensure().cert_path.read_bytes() != first
+
+
+def test_a_stale_bundle_is_written_again(tmp_path: Path) -> None:
+    authority = CertificateAuthority(tmp_path).ensure()
+    authority.bundle_path.write_bytes(b"stale")
+    CertificateAuthority(tmp_path).ensure()
+    assert authority.bundle_path.read_bytes().startswith(authority.cert_path.read_bytes())
