@@ -162,6 +162,11 @@ def test_connections_that_say_nothing_do_not_stop_the_fake(port: int, server_url
         (b"CONNECT queue.fal.run:4430000 HTTP/1.1\r\n\r\n", None),
         (b"CONNECT queue.fal.run:443\r\n\r\n", None),
         (b"GET / HTTP/1.1\r\n\r\n", None),
+        (b"GET queue.fal.run:443 HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT  queue.fal.run:443 HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT queue.fal.run:65535 HTTP/1.1\r\n\r\n", ("queue.fal.run", 65535)),
+        (b"CONNECT queue.fal.run:443443 HTTP/1.1\r\n\r\n", None),
+        (b"CONNECT queue.fal.run:44\xb2 HTTP/1.1\r\n\r\n", None),  # a digit, but not ASCII
     ],
 )
 def test_connect_target(head: bytes, target: tuple[str, int] | None) -> None:
@@ -195,6 +200,45 @@ def test_without_tls_a_tunnel_is_refused_and_plain_http_goes_on() -> None:
         assert reply.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
         assert b"TLS is off" in reply
         assert httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=30).status_code == 404
+
+
+def test_a_client_hello_sent_with_the_connect_head_is_not_lost(
+    port: int, trust: ssl.SSLContext
+) -> None:
+    # Some clients send their TLS ClientHello without waiting for the 200: the head must be read
+    # to its blank line and not one byte further.
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = trust.wrap_bio(incoming, outgoing, server_hostname="queue.fal.run")
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    head = b"CONNECT queue.fal.run:443 HTTP/1.1\r\nHost: queue.fal.run:443\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+
+        def pump() -> None:
+            sock.sendall(outgoing.read())
+            received = sock.recv(65536)
+            assert received, "the fake closed the tunnel"
+            incoming.write(received)
+
+        sock.sendall(head + outgoing.read())
+        reply = b""
+        while not reply.endswith(b"\r\n\r\n"):
+            reply += sock.recv(1)
+        assert reply == ESTABLISHED
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pump()
+        tls.write(b"GET /nowhere HTTP/1.1\r\nHost: queue.fal.run\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while not answer.startswith(b"HTTP/1.1"):
+            try:
+                answer += tls.read(65536)
+            except ssl.SSLWantReadError:
+                pump()
+    assert answer.startswith(b"HTTP/1.1 401")  # the fake's own answer to a call without a key
 
 
 def test_a_tunnel_that_does_not_speak_tls_is_dropped_and_the_fake_goes_on(
