@@ -62,6 +62,7 @@ def results() -> dict[str, str]:
 
 
 _SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'")  # SQL string values, which do depend on case
 
 
 def mutant_sources(module: str) -> dict[str, str]:
@@ -77,7 +78,7 @@ def mutant_sources(module: str) -> dict[str, str]:
 
 
 def case_only_sql(mutant: str, sources: dict[str, str]) -> bool:
-    """A survivor that only changes the case of an SQL statement with no quoted value in it:
+    """A survivor that only changes the case of an SQL statement, its quoted values unchanged:
     SQLite reads keywords and names in any case, so no test can tell (judged once, here)."""
     name = mutant.rpartition(".")[2]
     changed = sources.get(name, "").splitlines()[1:]
@@ -86,7 +87,8 @@ def case_only_sql(mutant: str, sources: dict[str, str]) -> bool:
         return False
     differing = [(a, b) for a, b in zip(original, changed, strict=True) if a != b]
     return len(differing) == 1 and all(
-        a.lower() == b.lower() and _SQL.search(a) and "'" not in a for a, b in differing
+        a.lower() == b.lower() and _SQL.search(a) and _QUOTED.findall(a) == _QUOTED.findall(b)
+        for a, b in differing
     )
 
 

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, create_app
 from mock_server.data_dir import DataDir, DataDirError
-from mock_server.delivery import Attempt
+from mock_server.delivery import Attempt, PendingDelivery
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
 
 pytestmark = pytest.mark.anyio
@@ -256,10 +256,16 @@ async def test_a_finished_webhook_not_yet_handed_out_is_handed_out_after_the_res
 
 
 async def test_reset_empties_the_data_directory_too(
-    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts, data_settings: Settings
 ) -> None:
     request_id = await submit(first)
+    token = (await first.post("/rest/storage/auth/token")).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await first.post("/cdn/files/upload", content=b"abc", headers=bearer)).is_success
+    assert data_settings.data_dir is not None
+    assert list((data_settings.data_dir / "files").glob("*/*"))
     assert (await first.post("/_falfake/reset")).status_code == 204
+    assert list((data_settings.data_dir / "files").glob("*")) == []
     http, _ = restart(restarts, ManualClock(clock.now() + 1.0))
     async with http:
         response = await http.get(f"/queue/{APP}/requests/{request_id}/status")
@@ -425,6 +431,18 @@ async def test_a_reference_image_shared_by_two_requests_outlives_the_first(
         clock.advance(5.0)
         assert (await http.get(f"/queue/{APP}/requests/{second_id}")).status_code == 404
         assert rows(data_settings.data_dir, "SELECT refs FROM images") == []
+
+
+def test_a_delivered_webhook_is_no_longer_pending_on_disk(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    for request_id in ("r1", "r2"):
+        data.deliveries.schedule(PendingDelivery(request_id, "http://127.0.0.1:1/", b"{}", 1, 5.0))
+    data.deliveries.finish("r1")
+    data.close()
+    again = DataDir(tmp_path)
+    pending, _ = again.deliveries.load()
+    again.close()
+    assert [(p.request_id, p.attempt, p.due_at) for p in pending] == [("r2", 1, 5.0)]
 
 
 def test_the_delivery_log_on_disk_is_pruned_to_the_latest(tmp_path: Path) -> None:
