@@ -464,3 +464,23 @@ def test_the_clock_is_saved_at_most_once_a_second_and_on_close(tmp_path: Path) -
     data.requests.seen(101.5)
     data.close()
     assert rows(tmp_path, "SELECT value FROM meta WHERE key = 'seen'") == [("101.5",)]
+
+
+async def test_a_start_deadline_still_holds_after_the_restart(
+    first: httpx.AsyncClient, clock: ManualClock, restarts: Restarts
+) -> None:
+    busy = await submit(first)  # one runner: the next one waits for it
+    late = (
+        await first.post(SUBMIT_URL, json=VALID_INPUT, headers={"X-Fal-Request-Timeout": "2"})
+    ).json()["request_id"]
+    clock.advance(1.5)
+    assert (await status(first, busy))["status"] == "IN_PROGRESS"  # the fake has seen 1.5 s
+    http, clock = restart(restarts, ManualClock(clock.now() + DOWNTIME))
+    async with http:
+        assert (await status(http, late))["status"] == "IN_QUEUE"
+        clock.advance(0.5)  # its 2 s are up (the downtime does not count)
+        ended = await status(http, late)
+        assert (ended["status"], ended["error_type"]) == ("COMPLETED", "request_timeout")
+        result = await http.get(f"/queue/{APP}/requests/{late}")
+        assert result.status_code == 504
+        assert result.headers["x-fal-request-id"] == late

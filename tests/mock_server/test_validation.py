@@ -10,6 +10,7 @@ from mock_server.validation import (
     decode_body,
     parse_logs_flag,
     parse_max_queue_length,
+    parse_part_number,
     parse_priority,
     parse_request_timeout,
 )
@@ -90,3 +91,15 @@ def test_max_queue_length(value: str | None, expected: int | None) -> None:
 def test_max_queue_length_rejects(value: str) -> None:
     with pytest.raises(BadRequest):
         parse_max_queue_length(value)
+
+
+@pytest.mark.parametrize("value", ["1", "10000"])
+def test_part_numbers_run_from_1_to_10000(value: str) -> None:
+    assert parse_part_number(value) == int(value)
+
+
+@pytest.mark.parametrize("value", ["0", "10001", "-1", "1.0", "٣"])
+def test_other_part_numbers_are_refused_with_the_range(value: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_part_number(value)
+    assert caught.value.detail == f"Invalid part number {value!r}; expected 1 to 10000."
