@@ -321,6 +321,21 @@ async def test_cancel_while_running_ends_with_499(
     assert (await http.get(status_url(suffix=""))).status_code == 499
 
 
+async def test_a_cancelled_request_prints_no_more_logs(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    await submit(http)
+    clock.advance(1.5)  # half way through its run
+    assert (await http.put(status_url(suffix="/cancel"))).status_code == 202
+    at_cancel = (await http.get(status_url(), params={"logs": 1})).json()["logs"]
+    clock.advance(60.0)
+    assert (await http.get(status_url(), params={"logs": 1})).json()["logs"] == at_cancel
+    finished = await submit(http)  # the same job, not cancelled, prints more
+    clock.advance(60.0)
+    logs = (await http.get(status_url(finished), params={"logs": 1})).json()["logs"]
+    assert len(logs) > len(at_cancel)
+
+
 async def test_cancel_after_completion_is_400(http: httpx.AsyncClient, clock: ManualClock) -> None:
     await submit(http)
     clock.advance(3.0)

@@ -442,3 +442,17 @@ async def test_deliveries_ignore_the_proxy_settings_of_the_environment(
     await async_eventually(lambda: bool(deliveries.attempts("req-direct")))
     assert [a.delivered for a in deliveries.attempts("req-direct")] == [True]
     await deliveries.close(grace_seconds=0.0)
+
+
+@pytest.mark.anyio
+async def test_the_log_without_a_request_id_holds_every_request(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    _, url = receiver
+    deliveries = deliveries_with(records)
+    for request_id in ("req-a", "req-b"):
+        deliveries.start(f"{url}/all", request_id, b"{}")
+    await async_eventually(lambda: len(deliveries.attempts()) == 2)
+    assert sorted(a.request_id for a in deliveries.attempts()) == ["req-a", "req-b"]
+    assert [a.request_id for a in deliveries.attempts("req-b")] == ["req-b"]
+    await deliveries.close(grace_seconds=0.0)
