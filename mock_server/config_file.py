@@ -105,7 +105,7 @@ def _tokens(action: argparse.Action, key: str, value: Any, path: Path) -> list[s
             raise UsageError(f"{path}: {key} must be {kind}, got {_shown(value)}")
         text = str(item)
         if action.type in flag_values.PATH_TYPES:
-            text = str(path.parent / Path(text).expanduser())
+            text = str(path.absolute().parent / Path(text).expanduser())
         tokens += [flag, text]
     return tokens
 

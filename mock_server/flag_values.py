@@ -114,7 +114,7 @@ def host_name(value: str) -> str:
 
 
 def readable_file(text: str) -> Path:
-    path = Path(text).expanduser()
+    path = Path(text).expanduser().absolute()
     try:
         with path.open("rb"):
             pass
@@ -124,8 +124,9 @@ def readable_file(text: str) -> Path:
 
 
 def folder(text: str) -> Path:
-    """A directory the fake will create if needed; whether it can is checked at start."""
-    return Path(text).expanduser()
+    """A directory the fake will create if needed; whether it can is checked at start. Absolute,
+    so what `env` exports (SSL_CERT_FILE) works from any folder."""
+    return Path(text).expanduser().absolute()
 
 
 # What `--help` calls a value of each kind.

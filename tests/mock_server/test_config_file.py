@@ -59,6 +59,18 @@ def test_relative_paths_are_relative_to_the_file(config: Callable[[str], Path]) 
     assert (args.data_dir, args.ca_dir) == (path.parent / "state", Path("/abs/ca"))
 
 
+def test_relative_paths_become_absolute_from_any_folder(
+    config: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = config('ca-dir = "ca"\n')
+    monkeypatch.chdir(path.parent)
+    assert main(["env", "--config", "falfake.toml"]) == 0
+    assert f"export SSL_CERT_FILE={path.parent / 'ca' / 'bundle.pem'}\n" in capsys.readouterr().out
+    assert flags.parse(["serve", "--data-dir", "state"]).data_dir == path.parent / "state"
+
+
 def test_flags_on_the_command_line_win(config: Callable[[str], Path]) -> None:
     args = parse("serve", "--config", str(config(TEAM_CONFIG)), "--runners", "3", "--key", "me:x")
     assert (args.runners, args.key, args.queue_seconds) == (3, ["me:x"], 2.0)
