@@ -31,12 +31,8 @@ def defaults(path: Path, command: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML: {exc}") from None
     commands = flags.subcommands(flags.parser())
-    by_key = {
-        _key(action): action
-        for _, actions in flags.options(commands["serve"])
-        for action in actions
-    }
-    wanted = {action.dest for _, actions in flags.options(commands[command]) for action in actions}
+    by_key = {_key(action): action for action in _actions(commands["serve"])}
+    wanted = {action.dest for action in _actions(commands[command])}
     values: dict[str, Any] = {"command": command}
     for key, value in table.items():
         action = by_key.get(key)
@@ -128,6 +124,6 @@ def _shown(value: Any) -> str:
 
 
 def _dumps(value: Any) -> str:
-    import tomli_w
+    import tomli_w  # only --print-config writes TOML; a start does not load it
 
     return tomli_w.dumps({"v": value}).removeprefix("v = ").strip()
