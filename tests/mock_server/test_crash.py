@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,36 +22,17 @@ import httpx
 import pytest
 
 from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT, png
-from tests.loopback import QuietHandler, serving
+from tests.loopback import Receiver, received, receiving
 
 pytestmark = pytest.mark.timeout(180)
 
 
-class Hook:
-    """A webhook receiver that answers 500 to the first POST of each request, then 200."""
-
-    def __init__(self) -> None:
-        self.bodies: dict[str, list[bytes]] = {}
-        self.lock = threading.Lock()
-
-
 @pytest.fixture
-def hook() -> Iterator[tuple[Hook, str]]:
-    state = Hook()
-
-    class Handler(QuietHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with state.lock:
-                seen = state.bodies.setdefault(self.headers["X-Fal-Webhook-Request-Id"], [])
-                seen.append(body)
-                status = 500 if len(seen) == 1 else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    with serving(Handler) as url:
-        yield state, url
+def hook() -> Iterator[tuple[Receiver, str]]:
+    """A webhook receiver whose first POST to /hook fails; the retry is answered."""
+    with receiving() as (receiver, url):
+        receiver.scripts["/hook"] = [500, 200]
+        yield receiver, url
 
 
 @pytest.fixture
@@ -119,7 +99,7 @@ def eventually(check: Callable[[], bool], seconds: float = 60.0) -> None:
 
 
 def test_after_a_sigkill_nothing_stored_is_lost(
-    start: Callable[[], tuple[subprocess.Popen[str], httpx.Client]], hook: tuple[Hook, str]
+    start: Callable[[], tuple[subprocess.Popen[str], httpx.Client]], hook: tuple[Receiver, str]
 ) -> None:
     receiver, hook_url = hook
     first, fake = start()
@@ -182,5 +162,5 @@ def test_after_a_sigkill_nothing_stored_is_lost(
     assert attempts(fake, hooked)[0] == (1, 500, False)
     fake.post("/_falfake/clock/advance", json={"seconds": 8})
     eventually(lambda: attempts(fake, hooked)[-1] == (2, 200, True))
-    first_body, second_body = receiver.bodies[hooked]
-    assert first_body == second_body
+    first_post, second_post = received(receiver, hooked)
+    assert first_post.body == second_post.body

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, running_fake
-from tests.loopback import QuietHandler, serving
+from tests.loopback import Receiver, received, receiving
 
 INPUT = {
     "prompt": "A cat <IMAGE_REF_0>",
@@ -33,52 +32,10 @@ INPUT = {
 }
 
 
-@dataclasses.dataclass
-class Delivery:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class Receiver:
-    """Records every POST; answers each path from a script (status codes, or "hang")."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self.scripts: dict[str, list[int | str]] = {}
-        self.lock = threading.Lock()
-        # "hang" and "held N" wait for this, so a test decides when (or whether) they answer.
-        self.release = threading.Event()
-
-    def answer(self, path: str) -> int | str:
-        with self.lock:
-            script = self.scripts.get(path, [200])
-            return script.pop(0) if len(script) > 1 else script[0]
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    state = Receiver()
-
-    class Handler(QuietHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with state.lock:
-                state.deliveries.append(Delivery(self.path, dict(self.headers), body))
-            answer = state.answer(self.path)
-            if answer == "hang":
-                state.release.wait(timeout=60)
-                return
-            if isinstance(answer, str) and answer.startswith("held "):
-                state.release.wait(timeout=60)
-                answer = int(answer.split()[1])
-            self.send_response(int(answer))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    with serving(Handler) as url:
-        yield state, url
-        state.release.set()
+    with receiving() as pair:
+        yield pair
 
 
 def fake_with(authority: CertificateAuthority, timeout_seconds: float) -> Iterator[str]:
@@ -120,11 +77,6 @@ def attempts(fake: httpx.Client, request_id: str) -> list[dict[str, Any]]:
     log = fake.get("/_falfake/webhooks", params={"request_id": request_id}).json()
     entries: list[dict[str, Any]] = log["attempts"]
     return entries
-
-
-def received(state: Receiver, request_id: str) -> list[Delivery]:
-    with state.lock:
-        return [d for d in state.deliveries if d.headers["X-Fal-Webhook-Request-Id"] == request_id]
 
 
 def test_a_finished_request_is_delivered_signed(
