@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -135,6 +136,15 @@ async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     """A local CA for the session, in a temporary folder (never the user's)."""
     return CertificateAuthority(tmp_path_factory.mktemp("ca")).ensure()
+
+
+def eventually(check: Callable[[], object], seconds: float = 15.0) -> None:
+    """Wait, polling, for what a thread or another process does: a deadline to fail by, never a
+    duration the test assumes."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
 
 
 @contextlib.contextmanager

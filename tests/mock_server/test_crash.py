@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT, png
+from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT, eventually, png
 from tests.loopback import Receiver, received, receiving
 
 pytestmark = pytest.mark.timeout(180)
@@ -91,13 +90,6 @@ def on(fake: httpx.Client, url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def eventually(check: Callable[[], bool], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
 def test_after_a_sigkill_nothing_stored_is_lost(
     start: Callable[[], tuple[subprocess.Popen[str], httpx.Client]], hook: tuple[Receiver, str]
 ) -> None:
@@ -107,7 +99,7 @@ def test_after_a_sigkill_nothing_stored_is_lost(
     # A webhook whose first POST failed: its retry is due 7 s (of the fake's time) later.
     hooked = submit(fake, VALID_INPUT, fal_webhook=f"{hook_url}/hook")
     run_until(fake, hooked, "COMPLETED")
-    eventually(lambda: attempts(fake, hooked) == [(1, 500, False)])
+    eventually(lambda: attempts(fake, hooked) == [(1, 500, False)], seconds=60)
     # A finished request with its result and video, and one that failed validation at the runner.
     done = submit(fake, VALID_INPUT)
     run_until(fake, done, "COMPLETED")
@@ -161,6 +153,6 @@ def test_after_a_sigkill_nothing_stored_is_lost(
     # The webhook retry carries on with its attempt number and the same body.
     assert attempts(fake, hooked)[0] == (1, 500, False)
     fake.post("/_falfake/clock/advance", json={"seconds": 8})
-    eventually(lambda: attempts(fake, hooked)[-1] == (2, 200, True))
+    eventually(lambda: attempts(fake, hooked)[-1] == (2, 200, True), seconds=60)
     first_post, second_post = received(receiver, hooked)
     assert first_post.body == second_post.body

@@ -22,7 +22,7 @@ from mock_server.delivery import Attempt, Deliveries, PendingDelivery
 from mock_server.signing import WebhookSigner
 from mock_server.tls import CertificateAuthority
 from mock_server.webhooks import WebhookSettings
-from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, running_fake
+from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, eventually, running_fake
 from tests.loopback import Receiver, received, receiving
 
 INPUT = {
@@ -55,14 +55,6 @@ def fake_url(authority: CertificateAuthority) -> Iterator[str]:
 def fake(fake_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fake_url, headers=KEY, timeout=10) as client:
         yield client
-
-
-def eventually(check: Callable[[], bool], seconds: float = 15.0) -> None:
-    """Wait for something a background delivery does; the fake runs on real time here."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def submit(fake: httpx.Client, target: str, body: dict[str, Any] = INPUT) -> str:

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import json
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,14 +52,6 @@ def scenarios_running(
         process.wait()
     assert process.returncode == 0, stderr
     outcome.update(json.loads(stdout.strip().splitlines()[-1]))
-
-
-def eventually(check: Callable[[], object], seconds: float = 60.0) -> None:
-    """Wait, polling, for something another process does; a generous deadline, not a duration."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
 
 
 def journal(server_url: str, **filters: str) -> list[dict[str, Any]]:

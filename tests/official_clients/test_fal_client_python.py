@@ -20,12 +20,11 @@ import pytest
 
 from mock_server.clock import VirtualClock
 from mock_server.tls import CertificateAuthority
-from tests.conftest import REAL_TIME, running_fake
+from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.official_clients.conftest import (
     BAD_KEY,
     HERE,
     KEY,
-    eventually,
     journal,
     run_scenarios,
     scenarios_running,
@@ -223,7 +222,8 @@ def test_a_request_submitted_before_a_restart_finishes_after_it(
         with scenarios_running(command, CLEAN_ENV) as results, httpx.Client(base_url=url) as fake:
             status_path = f"/requests/{submitted['request_id']}/status"
             polled = {"path": status_path}
-            eventually(lambda: fake.get("/_falfake/requests", params=polled).json()["requests"])
+            requests = "/_falfake/requests"
+            eventually(lambda: fake.get(requests, params=polled).json()["requests"], seconds=60)
             body = {"request_id": submitted["request_id"], "status": "COMPLETED"}
             assert fake.post("/_falfake/clock/run-until", json=body).status_code == 200
     finished = results()["after_restart"]
