@@ -281,33 +281,35 @@ async def async_eventually(check: Callable[[], bool], seconds: float = 15.0) -> 
         await asyncio.sleep(0.01)
 
 
-async def arrived(state: Receiver, path: str) -> None:
-    def seen() -> bool:
+async def stopped_while_held(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries, request_id: str, status: int
+) -> Deliveries:
+    """Start a delivery the receiver holds unanswered, stop while it is held, then let the
+    receiver answer `status`: `close` must wait for that answer."""
+    state, url = receiver
+    path = f"/held-{status}"
+    state.scripts[path] = [f"held {status}"]
+    state.release.clear()
+    deliveries = deliveries_with(records)
+    deliveries.start(f"{url}{path}", request_id, b"{}")
+
+    def under_way() -> bool:
         with state.lock:
             return any(d.path == path for d in state.deliveries)
 
-    await async_eventually(seen)
-
-
-async def closed_with_the_receiver_released(deliveries: Deliveries, state: Receiver) -> None:
-    """Stop while the receiver holds a POST, then let it answer: `close` must wait for it."""
+    await async_eventually(under_way)
     closing = asyncio.ensure_future(deliveries.close(grace_seconds=30.0))
     await asyncio.sleep(0)  # close has begun, the POST still unanswered
     state.release.set()
     await closing
+    return deliveries
 
 
 @pytest.mark.anyio
 async def test_stopping_lets_a_post_under_way_finish_so_it_is_not_sent_again(
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
-    state, url = receiver
-    state.scripts["/held-ok"] = ["held 200"]
-    state.release.clear()
-    deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/held-ok", "req-slow", b"{}")
-    await arrived(state, "/held-ok")  # the POST is under way: the receiver holds its answer
-    await closed_with_the_receiver_released(deliveries, state)
+    deliveries = await stopped_while_held(receiver, records, "req-slow", 200)
     assert [(a.attempt, a.delivered) for a in deliveries.attempts("req-slow")] == [(1, True)]
     assert records.pending == {}
 
@@ -336,13 +338,7 @@ async def test_stopping_leaves_a_waiting_retry_recorded_with_its_next_attempt(
 async def test_a_post_under_way_that_fails_while_stopping_leaves_its_retry_recorded(
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
-    state, url = receiver
-    state.scripts["/held-fail"] = ["held 503"]
-    state.release.clear()
-    deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/held-fail", "req-slow-fail", b"{}")
-    await arrived(state, "/held-fail")
-    await closed_with_the_receiver_released(deliveries, state)
+    deliveries = await stopped_while_held(receiver, records, "req-slow-fail", 503)
     assert [a.status_code for a in deliveries.attempts("req-slow-fail")] == [503]
     assert records.pending["req-slow-fail"].attempt == 2
 
