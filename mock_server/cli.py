@@ -123,7 +123,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
 
     from mock_server.bodies import SCENARIO
 
-    items = _json_file(path, "--scenarios")
+    text, items = _json_file(path, "--scenarios")
     if not isinstance(items, list):
         raise UsageError(f"--scenarios {path}: expected a JSON list of scenarios")
     loaded = []
@@ -133,7 +133,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the scenario"
-            line = _item_lines(path.read_text(encoding="utf-8"))[number - 1]
+            line = _item_lines(text)[number - 1]
             raise UsageError(
                 f"--scenarios {path}: scenario {number} (line {line}), {where}: {first['msg']}"
             ) from None
@@ -154,16 +154,18 @@ def _item_lines(text: str) -> list[int]:
 
 
 def safety_rules(path: Path) -> SafetyRules:
-    data = _json_file(path, "--safety-rules")
+    _, data = _json_file(path, "--safety-rules")
     try:
         return SafetyRules.from_data(data)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--safety-rules {path}: {exc}") from None
 
 
-def _json_file(path: Path, flag: str) -> object:
+def _json_file(path: Path, flag: str) -> tuple[str, object]:
+    """The file's text and what it holds as JSON."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return text, json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{flag} {path}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
