@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -126,11 +126,9 @@ def _generate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _key(
-    given: str | None, falfake: str | None, console: Console, env: Mapping[str, str] = os.environ
-) -> str:
+def _key(given: str | None, falfake: str | None, console: Console) -> str:
     try:
-        return resolve_key(given, env)
+        return resolve_key(given)
     except MissingCredentials:
         if not falfake:
             raise MissingCredentials(
