@@ -37,5 +37,7 @@ def __getattr__(name: str) -> Any:
     if name in _MODELS:
         from contracts import reference_to_video
 
-        return getattr(reference_to_video, name)
+        value = getattr(reference_to_video, name)
+        globals()[name] = value  # asked once per submit: later lookups skip this function
+        return value
     raise AttributeError(f"module 'contracts' has no attribute {name!r}")

@@ -217,7 +217,7 @@ def _run(argv: list[str]) -> int:
     print(text, file=sys.stderr, flush=True)
     for scenario in loaded:
         app.state.fake.scenarios.add(scenario)
-    server = Server(app, authority.server_context, log_level=args.log_level)
+    server = Server(app, authority.server_context, log_level=args.log_level, owns_process=True)
     server.run(sockets=[sock])
     return 0
 

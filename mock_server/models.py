@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from mock_server.errors import FalError
 
@@ -115,6 +116,32 @@ class QueuedRequest:
         if self.started_at is None or self.completed_at is None:
             return None
         return self.completed_at - self.started_at
+
+    def started(self, at: float, finishes_at: float) -> QueuedRequest:
+        return self._with(status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at)
+
+    def completed(self, at: float, failure: FalError | None) -> QueuedRequest:
+        return self._with(
+            status=Status.COMPLETED,
+            completed_at=at,
+            failure=failure,
+            webhook_pending=self.webhook_url is not None,
+        )
+
+    def webhook_handed_over(self) -> QueuedRequest:
+        return self._with(webhook_pending=False)
+
+    def _with(self, **changes: Any) -> QueuedRequest:
+        """`dataclasses.replace` without its introspection and frozen `__init__`: twice per
+        request, it was the store's largest cost at submit (7 µs each, this is 3)."""
+        new = object.__new__(QueuedRequest)
+        for name in _REQUEST_FIELDS:
+            _set(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(QueuedRequest))
+_set = object.__setattr__
 
 
 @dataclass(frozen=True, slots=True)

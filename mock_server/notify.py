@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.applications import Starlette
@@ -19,9 +17,6 @@ from mock_server.webhooks import failure_body, success_body
 
 POLL_SECONDS = 0.05
 CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
-# Loaded after start rather than at import, so the fake answers sooner; loaded in the background
-# right away, so the first submit does not wait for pydantic either.
-_LOADED_AFTER_START = ("contracts.reference_to_video", "mock_server.bodies")
 
 
 async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
@@ -57,7 +52,6 @@ def lifespan(
     async def run(app: Starlette) -> AsyncIterator[None]:
         fake: Fake = app.state.fake
         fake.deliveries.resume()
-        threading.Thread(target=_load_after_start, name="falfake-load", daemon=True).start()
 
         async def watch() -> None:
             while True:
@@ -75,8 +69,3 @@ def lifespan(
             fake.close()
 
     return run
-
-
-def _load_after_start() -> None:
-    for name in _LOADED_AFTER_START:
-        importlib.import_module(name)

@@ -20,6 +20,10 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, time
 
+    @property
+    def limited(self) -> bool:
+        return self._rate is not None
+
     def check(self, key: str) -> None:
         """Take a token for `key`, or raise 429 with how long until one is back."""
         rate = self._rate

@@ -237,7 +237,7 @@ class RequestStore:
     def webhook_started(self, request_id: str) -> None:
         request = self._requests.get(request_id)
         if request is not None and request.webhook_pending:
-            self._put(dataclasses.replace(request, webhook_pending=False))
+            self._put(request.webhook_handed_over())
 
     def _find(self, app_id: str, request_id: str) -> QueuedRequest:
         request = self._requests.get(request_id)
@@ -341,11 +341,7 @@ class RequestStore:
         self._dequeue(request)
         finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
         self._run(request.request_id, finishes_at)
-        self._put(
-            dataclasses.replace(
-                request, status=Status.IN_PROGRESS, started_at=at, finishes_at=finishes_at
-            )
-        )
+        self._put(request.started(at, finishes_at))
 
     def _dequeue(self, request: QueuedRequest) -> None:
         """Out of the queue; its heap entries go stale with its status, which changes next."""
@@ -360,13 +356,7 @@ class RequestStore:
         self._complete(request, at, request.job.failure)
 
     def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
-        done = dataclasses.replace(
-            request,
-            status=Status.COMPLETED,
-            completed_at=at,
-            failure=failure,
-            webhook_pending=request.webhook_url is not None,
-        )
+        done = request.completed(at, failure)
         self._put(done)
         self._completed.append((at, request.request_id))
         if done.webhook_url is not None:

@@ -1,4 +1,8 @@
-"""What the route modules share: bounded body reads, rate tokens, the runner's context."""
+"""What the route modules share: bounded body reads, rate tokens, the runner's context.
+
+Headers are read with `hosts.header` straight from the scope: most that submit looks for are
+absent, and a miss through Starlette's `Headers.get` raises and catches a KeyError each time.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 from mock_server.endpoints import PlanContext
 from mock_server.errors import BadRequest, PayloadTooLarge
 from mock_server.fake import Fake
-from mock_server.hosts import media_root
+from mock_server.hosts import header, media_root
 from mock_server.misbehave import SCENARIO_KEY
 from mock_server.safety import FORCE_HEADER, forced_stages
 from mock_server.scenarios import Scenario
@@ -15,7 +19,7 @@ from mock_server.scenarios import Scenario
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or 413 as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length", "")
+    declared = header(request.scope, b"content-length") or ""
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
     chunks, size = [], 0
@@ -40,7 +44,8 @@ def query_value(request: Request, name: str) -> str | None:
 
 def take_rate_token(request: Request, fake: Fake) -> None:
     """429 past `--rate-limit` for this request's key (its whole Authorization header)."""
-    fake.rate_limiter.check(request.headers.get("authorization", ""))
+    if fake.rate_limiter.limited:
+        fake.rate_limiter.check(header(request.scope, b"authorization") or "")
 
 
 def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
@@ -48,7 +53,7 @@ def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
     roots = [media_root(request, None)]
     if fake.settings.public_url is not None:
         roots.append(fake.settings.public_url)
-    forced = forced_stages(request.headers.get(FORCE_HEADER))
+    forced = forced_stages(header(request.scope, FORCE_HEADER.encode()))
     scenario = scenario_of(request)
     if scenario is not None:
         forced |= frozenset(scenario.content_policy)

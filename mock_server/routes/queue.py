@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from mock_server.endpoints import Endpoint, check_at_submit, plan_job
 from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.fake import fake_of
-from mock_server.hosts import media_root, service_root
+from mock_server.hosts import header, media_root, service_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import (
@@ -47,9 +47,9 @@ SERVICE = "queue"
 async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     take_rate_token(request, fake)
-    priority = parse_priority(request.headers.get("x-fal-queue-priority"))
+    priority = parse_priority(header(request.scope, b"x-fal-queue-priority"))
     timeout = parse_request_timeout(
-        request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
+        header(request.scope, b"x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )
     max_queue_length = parse_max_queue_length(query_value(request, "fal_max_queue_length"))
     webhook = query_value(request, "fal_webhook")
@@ -58,7 +58,7 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
     context = plan_context(request, fake, request_id)
-    job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
+    job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     check_at_submit(job, fake.settings)
     scenario = scenario_of(request)
     snapshot = fake.store.submit(

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from mock_server.endpoints import Endpoint, plan_job
 from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.fake import fake_of
-from mock_server.hosts import media_root
+from mock_server.hosts import header, media_root
 from mock_server.json_response import JSONResponse
 from mock_server.outputs import publish_output
 from mock_server.responses import job_output, reject_early
@@ -26,12 +26,12 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     take_rate_token(request, fake)
     parse_request_timeout(
-        request.headers.get("x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
+        header(request.scope, b"x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
     )
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
     context = plan_context(request, fake, request_id)
-    job = await plan_job(endpoint, raw, request.headers.get("content-type"), context)
+    job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     reject_early(job)
     scenario = scenario_of(request)
     if scenario is not None and scenario.stuck:

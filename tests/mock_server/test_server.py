@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +48,17 @@ def test_cancel_over_a_real_socket(http: httpx.Client) -> None:
     assert http.put(submitted["cancel_url"]).status_code == 202
     assert http.get(submitted["status_url"]).json()["error_type"] == "client_cancelled"
     assert http.get(submitted["response_url"]).status_code == 499
+
+
+def test_a_fake_inside_a_test_run_leaves_the_runs_garbage_collector_alone(
+    http: httpx.Client,
+) -> None:
+    assert http.get("/_falfake/clock").status_code == 200
+    for thread in threading.enumerate():
+        if thread.name == "falfake-settle":
+            thread.join(timeout=60)
+    # Only `falfake serve`, which owns its process, freezes what it loaded at start.
+    assert gc.get_freeze_count() == 0
 
 
 def test_command_line_prints_where_it_serves_and_serves(tmp_path: Path) -> None:
