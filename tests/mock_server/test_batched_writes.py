@@ -97,9 +97,7 @@ async def test_abort_drops_what_waits(wire: Wire, transport: BatchedTransport) -
     assert (wire.sent, wire.aborted) == ([], True)
 
 
-def test_everything_else_is_the_wrapped_transports(
-    wire: Wire, transport: BatchedTransport
-) -> None:
+def test_everything_else_is_the_wrapped_transports(wire: Wire, transport: BatchedTransport) -> None:
     transport.pause_reading()
     assert wire.reading is False
     assert transport.is_closing() is False
