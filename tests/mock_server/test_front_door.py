@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import json
+import logging
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from mock_server import create_app
-from mock_server.front_door import ESTABLISHED, connect_target
+from mock_server import create_app, front_door
+from mock_server.front_door import ESTABLISHED, FrontDoor, _refuse, connect_target
 from mock_server.server import Server, bind
 from mock_server.tls import CertificateAuthority
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT
@@ -197,8 +200,9 @@ def test_a_connection_that_says_nothing_is_closed_after_the_head_timeout() -> No
 def test_without_tls_a_tunnel_is_refused_and_plain_http_goes_on() -> None:
     with fake_on_its_own(tls=None) as port:
         reply = exchange(port, b"CONNECT queue.fal.run:443 HTTP/1.1\r\n\r\n")
-        assert reply.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
-        assert b"TLS is off" in reply
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+        assert json.loads(body) == {"detail": "TLS is off"}
         assert httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=30).status_code == 404
 
 
@@ -288,3 +292,173 @@ def test_tls_that_cannot_be_made_drops_tls_connections_and_plain_http_goes_on(
     status = httpx.get(f"{url}/queue/{APP}/requests/unknown/status", headers=KEY, timeout=10)
     assert status.status_code == 404
     assert len(tries) == 1  # made once, not once per connection
+
+
+class Handed:
+    """A protocol factory standing in for uvicorn: records the transports it is handed."""
+
+    def __init__(self) -> None:
+        self.transports: list[asyncio.Transport] = []
+        self.arrived = asyncio.Event()
+
+    def __call__(self) -> asyncio.Protocol:
+        handed = self
+
+        class Recorded(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                assert isinstance(transport, asyncio.Transport)
+                handed.transports.append(transport)
+                handed.arrived.set()
+
+        return Recorded()
+
+    async def next(self) -> asyncio.Transport:
+        async with asyncio.timeout(10):
+            await self.arrived.wait()
+        self.arrived.clear()
+        return self.transports[-1]
+
+
+@pytest.fixture
+def listening() -> Iterator[socket.socket]:
+    sock = bind("127.0.0.1", 0)
+    yield sock
+    sock.close()
+
+
+@contextlib.asynccontextmanager
+async def door_on(sock: socket.socket, handed: Handed) -> AsyncIterator[FrontDoor]:
+    door = FrontDoor(sock, handed, None)
+    door.start()
+    try:
+        yield door
+    finally:
+        door.close()
+        async with asyncio.timeout(10):
+            await door.wait_closed()
+
+
+def plain_client(sock: socket.socket) -> socket.socket:
+    client = socket.create_connection(sock.getsockname(), timeout=10)
+    client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    return client
+
+
+@pytest.mark.anyio
+async def test_the_door_never_blocks_the_event_loop_while_it_waits(
+    listening: socket.socket,
+) -> None:
+    async with door_on(listening, Handed()):
+        assert listening.getblocking() is False
+
+
+@pytest.mark.anyio
+async def test_a_connection_is_handed_over_with_small_replies_sent_at_once(
+    listening: socket.socket,
+) -> None:
+    handed = Handed()
+    async with door_on(listening, handed) as door:
+        with plain_client(listening):
+            transport = await handed.next()
+            accepted = transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            async with asyncio.timeout(10):  # an admission is forgotten once it is over
+                while door._tasks:
+                    await asyncio.sleep(0)
+
+
+@pytest.mark.anyio
+async def test_a_failed_accept_is_logged_and_the_door_keeps_serving(
+    listening: socket.socket, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = asyncio.get_running_loop()
+    real_accept = loop.sock_accept
+    failures = [OSError(errno.EMFILE, "Too many open files")]
+
+    async def accept(sock: socket.socket) -> tuple[socket.socket, Any]:
+        if failures:
+            raise failures.pop()
+        return await real_accept(sock)
+
+    monkeypatch.setattr(loop, "sock_accept", accept)
+    handed = Handed()
+    with caplog.at_level(logging.WARNING, logger="falfake"):
+        async with door_on(listening, handed):
+            with plain_client(listening):
+                await handed.next()
+    assert [r.getMessage() for r in caplog.records] == [
+        "accept failed: OSError(24, 'Too many open files')"
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_door_closed_before_it_opened_closes_cleanly(listening: socket.socket) -> None:
+    door = FrontDoor(listening, Handed(), None)
+    door.close()
+    await door.wait_closed()
+
+
+@pytest.mark.anyio
+async def test_closing_waits_for_connections_still_saying_what_they_are(
+    listening: socket.socket,
+) -> None:
+    door = FrontDoor(listening, Handed(), None)
+    door.start()
+    with socket.create_connection(listening.getsockname(), timeout=10) as silent:
+        async with asyncio.timeout(10):
+            while not door._tasks:
+                await asyncio.sleep(0.01)
+            door.close()
+            await door.wait_closed()
+        # Closed by the fake before wait_closed returned, not some time later.
+        assert silent.recv(1, socket.MSG_DONTWAIT) == b""
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(the fake's end, the client's end) of a connection."""
+    fake, client = socket.socketpair()
+    fake.setblocking(False)
+    client.settimeout(10)
+    with fake, client:
+        yield fake, client
+
+
+@pytest.mark.anyio
+async def test_a_refusal_is_sent_then_the_rest_of_the_request_is_read_and_dropped(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    fake, client = pair
+    client.sendall(b"the rest of a refused request" * 1000)
+    client.shutdown(socket.SHUT_WR)
+    await _refuse(fake, b"HTTP/1.1 403 Forbidden\r\n\r\n")
+    assert fake.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""  # all read, up to the end
+    assert client.recv(100) == b"HTTP/1.1 403 Forbidden\r\n\r\n"
+    assert client.recv(1) == b""  # the fake said it is done writing
+
+
+@pytest.mark.anyio
+async def test_a_refusal_reads_at_most_so_many_bytes(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, client = pair
+    monkeypatch.setattr(front_door, "_LINGER_BYTES", 100_000)
+    monkeypatch.setattr(front_door, "_LINGER_SECONDS", 60.0)
+    sender = threading.Thread(target=client.sendall, args=(b"x" * 150_000,), daemon=True)
+    sender.start()
+    async with asyncio.timeout(10):  # the byte bound ends it, not the 60 s
+        await _refuse(fake, b"reply")
+    sender.join(timeout=10)
+    assert fake.recv(65536, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # the rest was left unread
+
+
+@pytest.mark.anyio
+async def test_a_refusal_stops_reading_a_client_that_goes_quiet(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, client = pair
+    monkeypatch.setattr(front_door, "_LINGER_SECONDS", 0.2)
+    client.sendall(b"some of the rest")
+    async with asyncio.timeout(10):
+        await _refuse(fake, b"reply")
+    assert client.recv(100) == b"reply"
