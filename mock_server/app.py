@@ -9,23 +9,23 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from mock_server.clock import Clock, SettableClock, SystemClock
-from mock_server.delivery import Deliveries
-from mock_server.endpoints import ENDPOINTS
 from mock_server.errors import FalError, render
 from mock_server.fake import Fake
-from mock_server.files import FileStore
+from mock_server.harness.journal import Journal
+from mock_server.harness.scenarios import Scenarios
+from mock_server.http.ingress import Ingress
 from mock_server.ids import file_segment, uuid7
-from mock_server.images import http_fetch
-from mock_server.ingress import Ingress
-from mock_server.journal import Journal
-from mock_server.notify import lifespan
-from mock_server.rate_limit import RateLimiter
-from mock_server.routes import route_table
-from mock_server.scenarios import Scenarios
+from mock_server.media.files import FileStore
+from mock_server.media.images import http_fetch
+from mock_server.media.uploads import Uploads
+from mock_server.queue.endpoints import ENDPOINTS
+from mock_server.queue.rate_limit import RateLimiter
+from mock_server.queue.store import RequestStore
+from mock_server.routing import route_table
 from mock_server.settings import Settings
-from mock_server.signing import WebhookSigner
-from mock_server.store import RequestStore
-from mock_server.uploads import Uploads
+from mock_server.webhooks.delivery import Deliveries
+from mock_server.webhooks.dispatch import lifespan
+from mock_server.webhooks.signing import WebhookSigner
 
 
 def create_app(
@@ -40,7 +40,7 @@ def create_app(
     clock = clock or SystemClock()
     data = None
     if settings.data_dir is not None:
-        from mock_server.data_dir import DataDir  # SQLite and the codec only when asked for
+        from mock_server.runtime.data_dir import DataDir  # SQLite and the codec only when asked for
 
         data = DataDir(settings.data_dir)
     saved_at = None if data is None else data.saved_at()

@@ -13,19 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import InputLimits
-from mock_server import config_file, flags
 from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
-from mock_server.data_dir import DataDirError
-from mock_server.flags import UsageError
+from mock_server.commandline import config_file, flags
+from mock_server.commandline.flags import UsageError
+from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import is_loopback
-from mock_server.safety import SafetyRules
-from mock_server.scenarios import Scenario
-from mock_server.server import Server, bind
+from mock_server.queue.safety import SafetyRules
+from mock_server.runtime.data_dir import DataDirError
+from mock_server.runtime.server import Server, bind
+from mock_server.runtime.tls import CertificateAuthority
 from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
-from mock_server.signing import WebhookSigner
-from mock_server.tls import CertificateAuthority
-from mock_server.webhooks import WebhookSettings
+from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.webhooks.signing import WebhookSigner
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -121,7 +121,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
     """The `--scenarios` file: a JSON list, each checked as `POST /_falfake/scenarios` checks it."""
     from pydantic import ValidationError  # pydantic, only with --scenarios
 
-    from mock_server.bodies import SCENARIO
+    from mock_server.http.bodies import SCENARIO
 
     text, items = _json_file(path, "--scenarios")
     if not isinstance(items, list):

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.json_response import JSONResponse
+from mock_server.http.json_response import JSONResponse
 
 REQUEST_ID_HEADER = "x-fal-request-id"
 

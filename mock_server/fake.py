@@ -9,22 +9,22 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from mock_server.clock import Clock, SettableClock
-from mock_server.delivery import Deliveries
 from mock_server.errors import Conflict
-from mock_server.files import FileStore
-from mock_server.images import Fetch
-from mock_server.journal import Journal
-from mock_server.models import Snapshot, Status
-from mock_server.rate_limit import RateLimiter
-from mock_server.scenarios import Scenarios
+from mock_server.harness.journal import Journal
+from mock_server.harness.scenarios import Scenarios
+from mock_server.media.files import FileStore
+from mock_server.media.images import Fetch
+from mock_server.media.uploads import Uploads
+from mock_server.media.work import Work
+from mock_server.queue.models import Snapshot, Status
+from mock_server.queue.rate_limit import RateLimiter
+from mock_server.queue.store import RequestStore
 from mock_server.settings import Settings
-from mock_server.signing import WebhookSigner
-from mock_server.store import RequestStore
-from mock_server.uploads import Uploads
-from mock_server.work import Work
+from mock_server.webhooks.delivery import Deliveries
+from mock_server.webhooks.signing import WebhookSigner
 
 if TYPE_CHECKING:
-    from mock_server.data_dir import DataDir
+    from mock_server.runtime.data_dir import DataDir
 
 
 @dataclass(frozen=True, slots=True)

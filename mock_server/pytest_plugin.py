@@ -26,17 +26,17 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from mock_server.app import create_app
 from mock_server.clock import Clock, ManualClock, SystemClock
-from mock_server.endpoints import ENDPOINTS
 from mock_server.fake import Fake
+from mock_server.harness.journal import JournalEntry
+from mock_server.harness.scenario_runner import ConnectionDropped
+from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import FAL_HOSTS
-from mock_server.journal import JournalEntry
-from mock_server.misbehave import ConnectionDropped
-from mock_server.models import Snapshot
-from mock_server.notify import dispatch_due
-from mock_server.scenarios import Scenario
-from mock_server.server import Server, bind
+from mock_server.queue.endpoints import ENDPOINTS
+from mock_server.queue.models import Snapshot
+from mock_server.runtime.server import Server, bind
+from mock_server.runtime.tls import CertificateAuthority
 from mock_server.settings import Settings, Timing
-from mock_server.tls import CertificateAuthority
+from mock_server.webhooks.dispatch import dispatch_due
 
 MEDIA_ROOT = "https://v3b.fal.media"
 TEST_KEY = "falfake-test-key"

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from contracts import InputLimits
-from mock_server.safety import SafetyRules
-from mock_server.webhooks import WebhookSettings
+from mock_server.queue.safety import SafetyRules
+from mock_server.webhooks.payloads import WebhookSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import math
 import re
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
-from mock_server.models import Priority
+from mock_server.queue.models import Priority
 
 _NON_NEGATIVE_INT = re.compile(r"[0-9]{1,9}")
 _LOGS_VALUES = {"1": True, "true": True, "0": False, "false": False}

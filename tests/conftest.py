@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.clock import Clock
-from mock_server.server import Server, bind
-from mock_server.tls import CertificateAuthority
+from mock_server.runtime.server import Server, bind
+from mock_server.runtime.tls import CertificateAuthority
 
 pytest_plugins = ("mock_server.pytest_plugin",)
 

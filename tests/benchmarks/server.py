@@ -18,11 +18,11 @@ import httpx
 
 from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.clock import VirtualClock
-from mock_server.data_dir import DataDir
-from mock_server.models import Job, LogLine, VideoSpec
-from mock_server.responses import finished_output, status_body
+from mock_server.queue.models import Job, LogLine, VideoSpec
+from mock_server.queue.replies import finished_output, status_body
+from mock_server.queue.store import NewRequest, RequestRecords, RequestStore
+from mock_server.runtime.data_dir import DataDir
 from mock_server.settings import Retention
-from mock_server.store import NewRequest, RequestRecords, RequestStore
 
 KEY = {"Authorization": "Key bench"}
 APP = "google/gemini-omni-flash"

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from client.cli import main, parser
 from mock_server import Auth
-from mock_server.tls import CertificateAuthority
+from mock_server.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, png, running_fake
 
 PNG = png()

@@ -18,13 +18,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from contracts import ReferenceToVideoOutput
 from contracts.wire import QueueStatus, ValidationErrorBody
 from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.codec import encode_request
-from mock_server.data_dir import DataDir
 from mock_server.errors import AlreadyCompleted, FalError, StillInProgress
-from mock_server.models import Job, LogLine, Snapshot, Status, VideoSpec
-from mock_server.responses import finished_output, status_body
+from mock_server.queue.models import Job, LogLine, Snapshot, Status, VideoSpec
+from mock_server.queue.replies import finished_output, status_body
+from mock_server.queue.store import NewRequest, RequestStore
+from mock_server.runtime.codec import encode_request
+from mock_server.runtime.data_dir import DataDir
 from mock_server.settings import Retention
-from mock_server.store import NewRequest, RequestStore
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL
 from tests.strategies import near_inputs, valid_inputs
 

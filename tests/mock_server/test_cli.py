@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from contracts import InputLimits
-from mock_server import Auth, Retention, Settings, Timing, flags
+from mock_server import Auth, Retention, Settings, Timing
 from mock_server.cli import environment, main, scenarios, settings_from
-from mock_server.flags import parser
-from mock_server.safety import SafetyRules
+from mock_server.commandline import flags
+from mock_server.commandline.flags import parser
+from mock_server.queue.safety import SafetyRules
 from mock_server.settings import ImageLimits
-from mock_server.webhooks import WebhookSettings
+from mock_server.webhooks.payloads import WebhookSettings
 from tests import readme
 
 

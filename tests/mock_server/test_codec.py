@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from mock_server.codec import decode_error, decode_request, encode_error, encode_request
 from mock_server.errors import (
     AlreadyCompleted,
     BodyNotParsed,
@@ -16,7 +15,7 @@ from mock_server.errors import (
     RateLimited,
     StartTimeout,
 )
-from mock_server.models import (
+from mock_server.queue.models import (
     ImageSource,
     Job,
     LogLine,
@@ -25,6 +24,7 @@ from mock_server.models import (
     Status,
     VideoSpec,
 )
+from mock_server.runtime.codec import decode_error, decode_request, encode_error, encode_request
 
 IMAGE = ImageSource(digest="d1", label="cat.png", index=0, data=b"\x89PNG bytes")
 PLACEHOLDER = ImageSource(digest="d2", label="reference image: https://x/y.png", index=1)

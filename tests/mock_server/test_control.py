@@ -12,8 +12,8 @@ import pytest
 
 from mock_server import ManualClock, Settings, create_app
 from mock_server.clock import VirtualClock
-from mock_server.server import Server, bind
-from mock_server.tls import CertificateAuthority
+from mock_server.runtime.server import Server, bind
+from mock_server.runtime.tls import CertificateAuthority
 from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,8 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, create_app
-from mock_server.data_dir import DataDir, DataDirError
-from mock_server.delivery import Attempt, PendingDelivery
+from mock_server.runtime.data_dir import DataDir, DataDirError
+from mock_server.webhooks.delivery import Attempt, PendingDelivery
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import pytest
 
 from mock_server import ManualClock
 from mock_server.errors import NotFound, PayloadTooLarge, RangeNotSatisfiable
-from mock_server.files import FileStore, byte_range
+from mock_server.media.files import FileStore, byte_range
 from mock_server.settings import Retention
 
 

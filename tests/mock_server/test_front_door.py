@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server import create_app, front_door
-from mock_server.front_door import ESTABLISHED, FrontDoor, _refuse, connect_target
-from mock_server.server import Server, bind
-from mock_server.tls import CertificateAuthority
+from mock_server import create_app
+from mock_server.runtime import front_door
+from mock_server.runtime.front_door import ESTABLISHED, FrontDoor, _refuse, connect_target
+from mock_server.runtime.server import Server, bind
+from mock_server.runtime.tls import CertificateAuthority
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT
 
 

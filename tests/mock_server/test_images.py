@@ -18,7 +18,7 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from mock_server import ManualClock, Settings, create_app
-from mock_server.images import data_uri_bytes, own_file_path
+from mock_server.media.images import data_uri_bytes, own_file_path
 from mock_server.settings import ImageLimits
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, png
 from tests.loopback import QuietHandler, serving

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.types import Message, Scope
 
-from mock_server.journal import Journal
+from mock_server.harness.journal import Journal
 
 pytestmark = pytest.mark.anyio
 

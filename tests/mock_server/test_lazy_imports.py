@@ -23,15 +23,17 @@ def test_the_command_line_and_a_new_app_load_none_of_them() -> None:
 
 
 FIRST_USES = {
-    "a render": "from mock_server.media import render_video",
+    "a render": "from mock_server.media.video import render_video",
     "an image check": (
         "import contextlib\n"
-        "from mock_server.images import ImageProblem, check_image\n"
+        "from mock_server.media.images import ImageProblem, check_image\n"
         "from mock_server.settings import ImageLimits\n"
         "with contextlib.suppress(ImageProblem):\n"
         "    check_image(b'not an image', ImageLimits())"
     ),
-    "a JWKS": "from mock_server.signing import WebhookSigner\nWebhookSigner.generated().jwks()",
+    "a JWKS": (
+        "from mock_server.webhooks.signing import WebhookSigner\nWebhookSigner.generated().jwks()"
+    ),
     "an input model": "import contracts\ncontracts.ReferenceToVideoInput",
 }
 LIBRARIES = {"a render": "av", "an image check": "PIL", "a JWKS": "cryptography"}

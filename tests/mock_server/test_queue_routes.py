@@ -13,7 +13,7 @@ import av
 import httpx
 import pytest
 
-import mock_server.media
+import mock_server.media.video
 from mock_server import ManualClock, Retention, Settings, create_app
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, VALID_INPUT
 
@@ -232,13 +232,13 @@ async def test_result_gets_at_once_share_one_render(
     http: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     renders: list[object] = []
-    real = mock_server.media.render_video
+    real = mock_server.media.video.render_video
 
     def counted(spec: Any) -> bytes:
         renders.append(spec)
         return real(spec)
 
-    monkeypatch.setattr(mock_server.media, "render_video", counted)
+    monkeypatch.setattr(mock_server.media.video, "render_video", counted)
     await submit(http)
     clock.advance(3.0)
     replies = await asyncio.gather(*(http.get(status_url(suffix="")) for _ in range(4)))

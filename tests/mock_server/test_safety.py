@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mock_server import ManualClock, Settings, create_app
-from mock_server.safety import FLAGGED, SafetyRules, forced_stages
+from mock_server.queue.safety import FLAGGED, SafetyRules, forced_stages
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, png
 
 pytestmark = pytest.mark.anyio

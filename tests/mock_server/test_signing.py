@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.webhooks import verify_webhook
-from mock_server.signing import KEY_FILE, WebhookSigner
+from mock_server.webhooks.signing import KEY_FILE, WebhookSigner
 
 VECTOR_BODY = (
     b'{"error": null, "gateway_request_id": "019e1951-c778-7120-9c82-16efcf40ec82", "payload":'

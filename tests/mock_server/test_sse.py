@@ -10,7 +10,7 @@ import pytest
 
 from mock_server import ManualClock
 from mock_server.errors import RequestNotFound
-from mock_server.sse import KEEPALIVE, status_events
+from mock_server.queue.sse import KEEPALIVE, status_events
 
 pytestmark = pytest.mark.anyio
 

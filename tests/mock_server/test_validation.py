@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
-from mock_server.models import Priority
+from mock_server.queue.models import Priority
 from mock_server.validation import (
     decode_body,
     parse_logs_flag,

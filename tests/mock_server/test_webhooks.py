@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mock_server.errors import BadRequest, ClientCancelled, InvalidInput
-from mock_server.webhooks import WebhookSettings, checked_target, failure_body, success_body
+from mock_server.webhooks.payloads import (
+    WebhookSettings,
+    checked_target,
+    failure_body,
+    success_body,
+)
 
 
 def test_success_body_is_serialised_exactly_as_fal_does() -> None:

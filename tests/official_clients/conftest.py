@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mock_server import Auth, Timing
-from mock_server.tls import CertificateAuthority
+from mock_server.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, running_fake
 
 HERE = Path(__file__).parent

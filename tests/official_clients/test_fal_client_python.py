@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from mock_server.clock import VirtualClock
-from mock_server.tls import CertificateAuthority
+from mock_server.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.official_clients.conftest import (
     BAD_KEY,

@@ -1,0 +1,1 @@
+"""The command line's parts: the option table, value converters, config files."""

@@ -1,0 +1,1 @@
+"""The control plane under /_falfake: routes, scenarios, the journal, its OpenAPI."""

@@ -1,0 +1,1 @@
+"""Starlette glue: JSON replies, the ingress middleware, keys, request bodies."""

@@ -1,0 +1,83 @@
+"""The one pass every request makes before its route: journal, fal's hosts, scenarios, the key.
+
+A single ASGI middleware rather than a stack of four, so a status poll pays for one layer: the
+request is recorded with its reply (outside everything else, so refusals are journaled too),
+routed from fal's host names or the JS proxy to its service prefix, matched against the
+scenarios, and checked for fal's key in front of the keyed services, in that order. It runs
+outside Starlette's exception handling, so the errors it finds go to the one renderer directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mock_server.errors import FalError, fal_error_response
+from mock_server.harness.journal import CONTROL_PREFIX, Journal
+from mock_server.harness.scenario_runner import ScenarioRunner
+from mock_server.harness.scenarios import Scenarios
+from mock_server.hosts import header, route_scope
+from mock_server.http.auth import check_authorization
+from mock_server.settings import Auth
+
+# The services behind fal's key; the JWKS is public on fal's REST host too.
+KEYED_PREFIXES = ("/queue/", "/run/", "/rest/")
+OPEN_PATHS = frozenset({"/rest/.well-known/jwks.json"})
+
+
+class Ingress:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        journal: Journal,
+        clock: Callable[[], float],
+        auth: Auth,
+        scenarios: Scenarios,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.app, self.journal, self.clock, self.auth = app, journal, clock, auth
+        self.proxy_key = auth.effective_proxy_key
+        self.scenarios = scenarios
+        self.with_scenarios = ScenarioRunner(self._keyed, scenarios, new_id)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(CONTROL_PREFIX):
+            await self._routed(scope, receive, send)
+            return
+        recording = self.journal.recording(scope, self.clock())
+        try:
+            await self._routed(scope, recording.receive(receive), recording.send(send))
+        finally:
+            recording.finish()
+
+    async def _routed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            scope = route_scope(scope, self.proxy_key)
+            if self.scenarios:
+                app: ASGIApp = self.with_scenarios  # it checks the key once a scenario lets go
+            else:
+                self._check_key(scope)
+                app = self.app
+        except FalError as exc:
+            await fal_error_response(exc)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    async def _keyed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What comes after a scenario let the request through."""
+        try:
+            self._check_key(scope)
+        except FalError as exc:
+            await fal_error_response(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _check_key(self, scope: Scope) -> None:
+        path: str = scope["path"]
+        if path.startswith(KEYED_PREFIXES) and path not in OPEN_PATHS:
+            check_authorization(header(scope, b"authorization"), self.auth)

@@ -1,0 +1,166 @@
+"""Queue API endpoints (`queue.fal.run`): submit, status, status stream, result, cancel."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from mock_server.errors import REQUEST_ID_HEADER
+from mock_server.fake import fake_of
+from mock_server.harness.scenarios import scenario_queue_seconds
+from mock_server.hosts import header, media_root, service_root
+from mock_server.http.json_response import JSONResponse
+from mock_server.media.outputs import publish_output
+from mock_server.queue.context import (
+    plan_context,
+    query_value,
+    read_body,
+    scenario_of,
+    take_rate_token,
+)
+from mock_server.queue.endpoints import Endpoint, check_at_submit, plan_job
+from mock_server.queue.replies import (
+    cancel_body,
+    finished_output,
+    status_body,
+    status_code,
+    submit_body,
+)
+from mock_server.queue.sse import SSE_HEADERS, status_events
+from mock_server.queue.store import NewRequest
+from mock_server.validation import (
+    parse_logs_flag,
+    parse_max_queue_length,
+    parse_priority,
+    parse_request_timeout,
+)
+from mock_server.webhooks.payloads import checked_target
+
+SERVICE = "queue"
+
+
+async def submit(request: Request, *, endpoint: Endpoint) -> Response:
+    fake = fake_of(request)
+    take_rate_token(request, fake)
+    priority = parse_priority(header(request.scope, b"x-fal-queue-priority"))
+    timeout = parse_request_timeout(
+        header(request.scope, b"x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
+    )
+    max_queue_length = parse_max_queue_length(query_value(request, "fal_max_queue_length"))
+    webhook = query_value(request, "fal_webhook")
+    if webhook is not None:
+        webhook = checked_target(webhook, fake.settings.webhooks)
+    request_id = fake.new_request_id()
+    raw = await read_body(request, fake.settings.max_body_bytes)
+    context = plan_context(request, fake, request_id)
+    job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
+    check_at_submit(job, fake.settings)
+    scenario = scenario_of(request)
+    snapshot = fake.store.submit(
+        NewRequest(
+            request_id=request_id,
+            endpoint_id=endpoint.endpoint_id,
+            app_id=endpoint.app_id,
+            job=job,
+            output_path=fake.new_output_path(),
+            priority=priority,
+            start_timeout=timeout,
+            max_queue_length=max_queue_length,
+            webhook_url=webhook,
+            media_root=media_root(request, fake.settings.public_url),
+            queue_seconds=None if scenario is None else scenario_queue_seconds(scenario),
+            run_seconds=None if scenario is None else scenario.run_seconds,
+        )
+    )
+    body = submit_body(snapshot, service_root(request, SERVICE))
+    return JSONResponse(body, headers={REQUEST_ID_HEADER: request_id})
+
+
+async def get_status(request: Request, *, endpoint: Endpoint) -> Response:
+    fake = fake_of(request)
+    with_logs = parse_logs_flag(query_value(request, "logs"))
+    snapshot = fake.store.status(endpoint.app_id, request.path_params["request_id"])
+    body = status_body(
+        snapshot,
+        service_root(request, SERVICE),
+        with_logs=with_logs,
+        error_fields=fake.settings.status_error_fields,
+    )
+    return JSONResponse(body, status_code=status_code(snapshot))
+
+
+async def stream_status(request: Request, *, endpoint: Endpoint) -> Response:
+    fake = fake_of(request)
+    with_logs = parse_logs_flag(query_value(request, "logs"))
+    request_id = request.path_params["request_id"]
+    fake.store.status(endpoint.app_id, request_id)  # an unknown id is a 404, not an empty stream
+    root = service_root(request, SERVICE)
+
+    def render(snapshot_logs_from: int) -> dict[str, Any]:
+        snapshot = fake.store.status(endpoint.app_id, request_id)
+        return status_body(
+            snapshot,
+            root,
+            with_logs=with_logs,
+            logs_from=snapshot_logs_from,
+            error_fields=fake.settings.status_error_fields,
+        )
+
+    events = status_events(
+        render,
+        fake.clock,
+        poll_seconds=fake.settings.sse_poll_seconds,
+        keepalive_seconds=fake.settings.sse_keepalive_seconds,
+    )
+    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
+    fake = fake_of(request)
+    request_id = request.path_params["request_id"]
+    snapshot = fake.store.status(endpoint.app_id, request_id)
+    video = finished_output(snapshot, service_root(request, SERVICE))
+    output = await publish_output(
+        endpoint,
+        video,
+        snapshot.request.output_path,
+        fake.files,
+        media_root(request, fake.settings.public_url),
+        fake.work,
+    )
+    headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
+    return JSONResponse(output.body, headers=headers)
+
+
+async def cancel(request: Request, *, endpoint: Endpoint) -> Response:
+    fake_of(request).store.cancel(endpoint.app_id, request.path_params["request_id"])
+    return JSONResponse(cancel_body(), status_code=202)
+
+
+def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+    """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2).
+
+    Ordered by how often clients call them, since routes are tried in order: status polls, then
+    results, then the rest (no two of these paths can match the same request).
+    """
+    polls: list[BaseRoute] = []
+    rest: list[BaseRoute] = []
+    for endpoint in endpoints:
+        bound = functools.partial(functools.partial, endpoint=endpoint)
+        rest.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
+        for prefix in dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]):
+            base = f"/queue/{prefix}/requests/{{request_id}}"
+            polls += [
+                Route(f"{base}/status", bound(get_status), methods=["GET"]),
+                Route(base, bound(get_result), methods=["GET"]),
+            ]
+            rest += [
+                Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
+                Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
+            ]
+    return [*polls, *rest]

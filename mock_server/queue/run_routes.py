@@ -1,0 +1,60 @@
+"""Sync run (`fal.run`): the output or the error in the reply itself (PROTOCOL.md §8)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Iterable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mock_server.errors import REQUEST_ID_HEADER
+from mock_server.fake import fake_of
+from mock_server.hosts import header, media_root
+from mock_server.http.json_response import JSONResponse
+from mock_server.media.outputs import publish_output
+from mock_server.queue.context import plan_context, read_body, scenario_of, take_rate_token
+from mock_server.queue.endpoints import Endpoint, plan_job
+from mock_server.queue.replies import job_output, reject_early
+from mock_server.validation import parse_request_timeout
+
+
+async def run(request: Request, *, endpoint: Endpoint) -> Response:
+    """Without a queue the request starts at once, so `X-Fal-Request-Timeout` is only checked."""
+    fake = fake_of(request)
+    take_rate_token(request, fake)
+    parse_request_timeout(
+        header(request.scope, b"x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
+    )
+    request_id = fake.new_request_id()
+    raw = await read_body(request, fake.settings.max_body_bytes)
+    context = plan_context(request, fake, request_id)
+    job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
+    reject_early(job)
+    scenario = scenario_of(request)
+    if scenario is not None and scenario.stuck:
+        await asyncio.Event().wait()  # until the client gives up and disconnects
+    run_seconds = fake.settings.timing.run_seconds
+    if scenario is not None and scenario.run_seconds is not None:
+        run_seconds = scenario.run_seconds
+    await fake.clock.sleep(run_seconds)
+    video = job_output(job)
+    output = await publish_output(
+        endpoint,
+        video,
+        fake.new_output_path(),
+        fake.files,
+        media_root(request, fake.settings.public_url),
+        fake.work,
+    )
+    headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
+    return JSONResponse(output.body, headers=headers)
+
+
+def run_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+    return [
+        Route(f"/{e.endpoint_id}", functools.partial(run, endpoint=e), methods=["POST"])
+        for e in endpoints
+    ]

@@ -1,0 +1,112 @@
+"""Deterministic safety filters: what makes the fake answer `content_policy_violation` (§10).
+
+Triggers, each configurable through a JSON rules file (`--safety-rules`):
+- a prompt containing one of `prompt_terms` is rejected at `loc ["body", "prompt"]`;
+- a reference image whose URL or bytes contain one of `image_markers`, or whose SHA-256 is in
+  `image_sha256`, is rejected at `loc ["body", "image_urls"]` (with its index if `image_index`);
+- a prompt containing one of `output_terms` runs to the end, then its video is flagged at
+  `loc ["body"]`.
+Tests can also force each stage per request with the header `X-Falfake-Safety: prompt,image,output`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from mock_server.queue.models import ImageSource
+
+FLAGGED = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+URL = "https://docs.fal.ai/errors#content_policy_violation"
+FORCE_HEADER = "x-falfake-safety"
+STAGES = frozenset({"prompt", "image", "output"})
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyRules:
+    prompt_terms: tuple[str, ...] = ("falfake:unsafe-prompt",)
+    output_terms: tuple[str, ...] = ("falfake:unsafe-output",)
+    image_markers: tuple[str, ...] = ("falfake-unsafe-image",)
+    image_sha256: frozenset[str] = field(default_factory=frozenset)
+    image_index: bool = False
+    prompt_message: str = FLAGGED
+    image_message: str = FLAGGED
+    output_message: str = FLAGGED
+
+    @classmethod
+    def from_data(cls, data: object) -> SafetyRules:
+        """Rules from a JSON object with any of the fields above; the rest keep their defaults."""
+        known = [f.name for f in fields(cls)]
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object with keys among {known}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known:
+                raise ValueError(f"unknown key {name!r}; the keys are {known}")
+            if name.endswith(("_terms", "_markers", "_sha256")):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ValueError(f"{name} must be a list of strings")
+                values[name] = (
+                    frozenset(v.lower() for v in value) if name == "image_sha256" else tuple(value)
+                )
+            elif name == "image_index":
+                if not isinstance(value, bool):
+                    raise ValueError("image_index must be true or false")
+                values[name] = value
+            elif not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+def forced_stages(header: str | None) -> frozenset[str]:
+    """The stages a request forces through `X-Falfake-Safety`; unknown names are ignored."""
+    if header is None:
+        return frozenset()
+    return frozenset(part.strip().lower() for part in header.split(",")) & STAGES
+
+
+def _contains(text: str, terms: Iterable[str]) -> bool:
+    lowered = text.lower()
+    return any(term.lower() in lowered for term in terms if term)
+
+
+def input_flags(
+    prompt: str,
+    urls: Sequence[str],
+    images: Sequence[ImageSource],
+    rules: SafetyRules,
+    forced: frozenset[str],
+) -> list[dict[str, Any]]:
+    """The `content_policy_violation` entries for the prompt and the reference images."""
+    entries = []
+    if "prompt" in forced or _contains(prompt, rules.prompt_terms):
+        entries.append(_entry(["body", "prompt"], rules.prompt_message))
+    flagged = [
+        source.index
+        for source in images
+        if "image" in forced
+        or _contains(urls[source.index], rules.image_markers)
+        or source.digest in rules.image_sha256
+        or any(m.encode() in (source.data or b"") for m in rules.image_markers if m)
+    ]
+    if flagged and rules.image_index:
+        entries += [_entry(["body", "image_urls", i], rules.image_message) for i in flagged]
+    elif flagged:
+        entries.append(_entry(["body", "image_urls"], rules.image_message))
+    return entries
+
+
+def output_flag(prompt: str, rules: SafetyRules, forced: frozenset[str]) -> dict[str, Any] | None:
+    """The entry that flags the generated video, or None."""
+    if "output" in forced or _contains(prompt, rules.output_terms):
+        return _entry(["body"], rules.output_message)
+    return None
+
+
+def _entry(loc: list[str | int], msg: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": "content_policy_violation", "url": URL}

@@ -1,0 +1,424 @@
+"""State of queued requests, and the simulated runners that move them forward.
+
+Nothing runs in the background: every operation first replays, in time order, what the runners
+did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
+clock, including a manual one, and the same calls at the same times always give the same answers.
+
+Finding the next event never scans: finishes, deadlines and requests still queueing sit in heaps
+by time, requests ready to start in a heap by serving order, and the queue itself in a sorted
+list that tells a request's position. Each operation costs O(log n) in the requests held. Heap
+entries of requests that left the queue (or stopped running) are skipped when they reach the top.
+
+The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
+hands the requests back after a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from sortedcontainers import SortedList
+
+from mock_server.errors import (
+    AlreadyCompleted,
+    CancelTargetNotFound,
+    ClientCancelled,
+    FalError,
+    RateLimited,
+    RequestNotFound,
+    StartTimeout,
+)
+from mock_server.queue.models import Job, Priority, QueuedRequest, Snapshot, Status
+from mock_server.settings import Retention, Timing
+
+
+class RequestRecords(Protocol):
+    """Where requests outlive the process: told each change, asked for everything at start."""
+
+    def load(self) -> tuple[list[QueuedRequest], float | None]:
+        """Every request kept, and the store's time when it last looked (None: never ran)."""
+        ...
+
+    def add(self, request: QueuedRequest) -> None: ...
+
+    def update(self, request: QueuedRequest) -> None: ...
+
+    def delete(self, request_id: str) -> None: ...
+
+    def seen(self, now: float) -> None:
+        """The store's time, so a restart knows how long it was down."""
+        ...
+
+    def clear(self) -> None: ...
+
+
+class NoRecords:
+    """The default: requests live only as long as the process."""
+
+    def load(self) -> tuple[list[QueuedRequest], float | None]:
+        return [], None
+
+    def add(self, request: QueuedRequest) -> None:
+        pass
+
+    def update(self, request: QueuedRequest) -> None:
+        pass
+
+    def delete(self, request_id: str) -> None:
+        pass
+
+    def seen(self, now: float) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewRequest:
+    """What a submit asks for."""
+
+    request_id: str
+    endpoint_id: str
+    app_id: str
+    job: Job
+    output_path: str
+    priority: Priority = Priority.NORMAL
+    start_timeout: float | None = None
+    max_queue_length: int | None = None
+    webhook_url: str | None = None
+    media_root: str = ""
+    queue_seconds: float | None = None  # this request's own times, set by a scenario
+    run_seconds: float | None = None
+
+
+class RequestStore:
+    """All requests, their queue and the runners; its methods are the queue API's operations."""
+
+    def __init__(
+        self,
+        timing: Timing,
+        retention: Retention,
+        clock: Callable[[], float],
+        *,
+        honour_cancel: bool = True,
+        documented_cancel_body: bool = False,
+        records: RequestRecords | None = None,
+    ) -> None:
+        self._timing = timing
+        self._retention = retention
+        self._clock = clock
+        self._honour_cancel = honour_cancel
+        self._documented_cancel_body = documented_cancel_body
+        self._records = records or NoRecords()
+        self._forget()
+        self._restore(*self._records.load())
+
+    def reset(self) -> None:
+        """Forget every request."""
+        self._forget()
+        self._records.clear()
+
+    def _forget(self) -> None:
+        self._requests: dict[str, QueuedRequest] = {}
+        self._queue: SortedList[_QueueKey] = SortedList()  # every queued request, serving order
+        # Queued requests still queueing, by (eligible_at, *key): the top is the next to be ready.
+        self._queueing: list[tuple[float, int, int, str]] = []
+        self._ready: list[_QueueKey] = []  # queued and eligible by the cursor, serving order
+        self._deadlines: list[tuple[float, str]] = []  # (start deadline, id) of queued requests
+        self._running: dict[str, float] = {}  # id -> planned finish time
+        self._finishes: list[tuple[float, str]] = []  # (planned finish, id)
+        self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
+        self._cursor = -math.inf  # time of the last replayed event
+        self._seq = 0
+        self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
+        self._bytes = 0  # of reference images held by all requests
+
+    def _restore(self, requests: Iterable[QueuedRequest], saved_at: float | None) -> None:
+        """Take back the requests of an earlier run. Time stood still while the fake was down:
+        queued requests wait what they had left to wait, running ones run what they had left
+        (their moved times are saved, so the next restart moves them on from there)."""
+        now = self._clock()
+        paused = 0.0 if saved_at is None else max(now - saved_at, 0.0)
+        for request in sorted(requests, key=lambda r: r.seq):
+            self._seq = max(self._seq, request.seq)
+            self._bytes += request.job.stored_bytes
+            if request.status is Status.COMPLETED:
+                self._completed.append((request.completed_at or 0.0, request.request_id))
+                if request.webhook_pending and request.webhook_url is not None:
+                    self._webhooks.append((request.webhook_url, request))
+            else:
+                request = _resumed(request, paused)
+                if paused:
+                    self._records.update(request)
+                if request.status is Status.IN_QUEUE:
+                    self._enqueue(request)
+                else:
+                    self._run(request.request_id, request.finishes_at or now)
+            self._requests[request.request_id] = request
+        self._completed = deque(sorted(self._completed))
+        self._records.seen(now)
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def submit(self, new: NewRequest) -> Snapshot:
+        """Queue a request; 429 when `max_queue_length` requests already wait, or when the
+        retention bounds are filled by unfinished requests alone."""
+        now = self._advance()
+        if new.max_queue_length is not None and len(self._queue) >= new.max_queue_length:
+            raise RateLimited("Too many requests")
+        self._make_room(new.job.stored_bytes)
+        self._seq += 1
+        request = QueuedRequest(
+            request_id=new.request_id,
+            endpoint_id=new.endpoint_id,
+            app_id=new.app_id,
+            job=new.job,
+            priority=new.priority,
+            seq=self._seq,
+            submitted_at=now,
+            eligible_at=now + _first(new.queue_seconds, self._timing.queue_seconds),
+            start_deadline=None if new.start_timeout is None else now + new.start_timeout,
+            output_path=new.output_path,
+            webhook_url=new.webhook_url,
+            media_root=new.media_root,
+            run_seconds=new.run_seconds,
+        )
+        self._requests[request.request_id] = request
+        self._records.add(request)
+        self._bytes += new.job.stored_bytes
+        self._enqueue(request)
+        return self._snapshot(request, now)
+
+    def status(self, app_id: str, request_id: str) -> Snapshot:
+        """The request as it is now; RequestNotFound for ids unknown under this app."""
+        now = self._advance()
+        return self._snapshot(self._find(app_id, request_id), now)
+
+    def get(self, request_id: str) -> Snapshot:
+        """The request as it is now, whatever its app; RequestNotFound if unknown."""
+        now = self._advance()
+        request = self._requests.get(request_id)
+        if request is None:
+            raise RequestNotFound
+        return self._snapshot(request, now)
+
+    def cancel(self, app_id: str, request_id: str) -> None:
+        """Cancel a queued request at once, or signal a running one; 400 once COMPLETED."""
+        now = self._advance()
+        request = self._requests.get(request_id)
+        if request is None or request.app_id != app_id:
+            raise CancelTargetNotFound
+        if request.status is Status.COMPLETED:
+            raise AlreadyCompleted(request_id, documented_shape=self._documented_cancel_body)
+        if request.status is Status.IN_QUEUE:
+            self._dequeue(request)
+            self._complete(request, now, ClientCancelled(request_id))
+        elif self._honour_cancel:
+            del self._running[request_id]  # its entry in the finish heap is skipped from now on
+            self._complete(request, now, ClientCancelled(request_id))
+        # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
+
+    def take_webhooks(self) -> list[tuple[str, QueuedRequest]]:
+        """(target, request) for each request finished since the last call with a webhook.
+
+        Until `webhook_started` says its delivery is under way, a restart hands it out again.
+        """
+        self._advance()
+        due, self._webhooks = self._webhooks, []
+        return due
+
+    def webhook_started(self, request_id: str) -> None:
+        request = self._requests.get(request_id)
+        if request is not None and request.webhook_pending:
+            self._put(request.webhook_handed_over())
+
+    def _find(self, app_id: str, request_id: str) -> QueuedRequest:
+        request = self._requests.get(request_id)
+        if request is None or request.app_id != app_id:
+            raise RequestNotFound
+        return request
+
+    def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
+        position = None
+        if request.status is Status.IN_QUEUE:
+            position = self._queue.bisect_left(_key(request))
+        return Snapshot(request=request, now=now, queue_position=position)
+
+    def next_event_time(self) -> float | None:
+        """When the runners next change something (a start, a finish, a timeout), if ever."""
+        self._advance()
+        event = self._next_event(math.inf)
+        return None if event is None or math.isinf(event[1][0]) else event[1][0]
+
+    def _next_event(self, until: float) -> tuple[str, tuple[float, str]] | None:
+        """The earliest event at or before `until`, by kind; on a tie a finish frees its runner
+        first, and a start beats its own deadline."""
+        earliest: tuple[str, tuple[float, str]] | None = None
+        for kind, event in (
+            ("finish", self._next_finish()),
+            ("start", self._next_start()),
+            ("deadline", self._next_deadline()),
+        ):
+            if event is None or event[0] > until:
+                continue
+            if earliest is None or event[0] < earliest[1][0]:
+                earliest = kind, event
+        return earliest
+
+    def _advance(self) -> float:
+        """Replay the runners' events up to now, in time order; returns now."""
+        now = self._clock()
+        while True:
+            found = self._next_event(now)
+            if found is None:
+                break
+            kind, event = found
+            self._cursor = max(self._cursor, event[0])
+            if kind == "finish":
+                self._finish(self._requests[event[1]], event[0])
+            elif kind == "start":
+                self._start(self._requests[event[1]], event[0])
+            else:
+                self._time_out(self._requests[event[1]], event[0])
+        self._expire(now)
+        return now
+
+    def _next_finish(self) -> tuple[float, str] | None:
+        finishes = self._finishes
+        while finishes and self._running.get(finishes[0][1]) != finishes[0][0]:
+            heapq.heappop(finishes)  # cancelled while running
+        return finishes[0] if finishes else None
+
+    def _next_start(self) -> tuple[float, str] | None:
+        """When a free runner next takes a request, and which: the first in serving order of
+        those eligible by then (every request ready by the cursor, else the first to be)."""
+        if len(self._running) >= self._timing.runners or not self._queue:
+            return None
+        queueing, ready = self._queueing, self._ready
+        while queueing and queueing[0][0] <= self._cursor:
+            _, rank, seq, request_id = heapq.heappop(queueing)
+            if self._is_queued(request_id):
+                heapq.heappush(ready, (rank, seq, request_id))
+        while ready and not self._is_queued(ready[0][2]):
+            heapq.heappop(ready)
+        if ready:
+            return self._cursor, ready[0][2]
+        while queueing and not self._is_queued(queueing[0][3]):
+            heapq.heappop(queueing)
+        # Everything ready by the cursor has been taken: the first to become eligible is next,
+        # and on equal times the heap's order is the serving order.
+        return (queueing[0][0], queueing[0][3]) if queueing else None
+
+    def _next_deadline(self) -> tuple[float, str] | None:
+        deadlines = self._deadlines
+        while deadlines and not self._is_queued(deadlines[0][1]):
+            heapq.heappop(deadlines)
+        return deadlines[0] if deadlines else None
+
+    def _is_queued(self, request_id: str) -> bool:
+        request = self._requests.get(request_id)
+        return request is not None and request.status is Status.IN_QUEUE
+
+    def _enqueue(self, request: QueuedRequest) -> None:
+        key = _key(request)
+        self._queue.add(key)
+        heapq.heappush(self._queueing, (request.eligible_at, *key))
+        if request.start_deadline is not None:
+            heapq.heappush(self._deadlines, (request.start_deadline, request.request_id))
+
+    def _run(self, request_id: str, finishes_at: float) -> None:
+        self._running[request_id] = finishes_at
+        heapq.heappush(self._finishes, (finishes_at, request_id))
+
+    def _start(self, request: QueuedRequest, at: float) -> None:
+        self._dequeue(request)
+        finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
+        self._run(request.request_id, finishes_at)
+        self._put(request.started(at, finishes_at))
+
+    def _dequeue(self, request: QueuedRequest) -> None:
+        """Out of the queue; its heap entries go stale with its status, which changes next."""
+        self._queue.remove(_key(request))
+
+    def _time_out(self, request: QueuedRequest, at: float) -> None:
+        self._dequeue(request)
+        self._complete(request, at, StartTimeout(request.request_id))
+
+    def _finish(self, request: QueuedRequest, at: float) -> None:
+        del self._running[request.request_id]
+        self._complete(request, at, request.job.failure)
+
+    def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
+        done = request.completed(at, failure)
+        self._put(done)
+        self._completed.append((at, request.request_id))
+        if done.webhook_url is not None:
+            self._webhooks.append((done.webhook_url, done))
+
+    def _put(self, request: QueuedRequest) -> None:
+        self._requests[request.request_id] = request
+        self._records.update(request)
+
+    def _make_room(self, incoming_bytes: int) -> None:
+        """Forget the oldest finished requests so one more fits; 429 when only unfinished ones
+        fill the limits (fal answers a full queue so, and clients retry it)."""
+        retention = self._retention
+
+        def full() -> bool:
+            return (
+                len(self._requests) >= retention.max_requests
+                or self._bytes + incoming_bytes > retention.max_request_bytes
+            )
+
+        while self._completed and full():
+            self._drop_oldest()
+        if full():
+            raise RateLimited("Too many requests")
+
+    def _expire(self, now: float) -> None:
+        """Drop finished requests past their time to live."""
+        ttl = self._retention.request_ttl_seconds
+        while self._completed and self._completed[0][0] + ttl <= now:
+            self._drop_oldest()
+        self._records.seen(now)
+
+    def _drop_oldest(self) -> None:
+        _, request_id = self._completed.popleft()
+        request = self._requests.pop(request_id)
+        self._bytes -= request.job.stored_bytes
+        self._records.delete(request_id)
+
+
+_QueueKey = tuple[int, int, str]  # (priority rank, seq, id): the serving order
+
+
+def _key(request: QueuedRequest) -> _QueueKey:
+    return request.priority.rank, request.seq, request.request_id
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _resumed(request: QueuedRequest, paused: float) -> QueuedRequest:
+    """An unfinished request with its coming moments `paused` seconds later."""
+
+    def later(moment: float | None) -> float | None:
+        return None if moment is None else moment + paused
+
+    if request.status is Status.IN_QUEUE:
+        return dataclasses.replace(
+            request,
+            eligible_at=request.eligible_at + paused,
+            start_deadline=later(request.start_deadline),
+        )
+    return dataclasses.replace(
+        request, started_at=later(request.started_at), finishes_at=later(request.finishes_at)
+    )

@@ -1,0 +1,144 @@
+"""A request as JSON text, for the SQLite store: what it is, where it stands, what it will do.
+
+Reference images travel apart from the text (they can be megabytes and never change); the record
+names them by digest and `decode_request` asks for their bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from mock_server import errors
+from mock_server.errors import FalError
+from mock_server.queue.models import (
+    ImageSource,
+    Job,
+    LogLine,
+    Priority,
+    QueuedRequest,
+    Status,
+    VideoSpec,
+)
+
+_SCALARS = (
+    "request_id",
+    "endpoint_id",
+    "app_id",
+    "seq",
+    "submitted_at",
+    "eligible_at",
+    "start_deadline",
+    "output_path",
+    "webhook_url",
+    "media_root",
+    "run_seconds",
+    "started_at",
+    "finishes_at",
+    "completed_at",
+    "webhook_pending",
+)
+_VIDEO_SCALARS = ("width", "height", "duration", "fps", "prompt", "request_id")
+
+
+def encode_request(request: QueuedRequest) -> str:
+    """The record as JSON text (ASCII: a lone surrogate echoed from the input survives)."""
+    record: dict[str, Any] = {name: getattr(request, name) for name in _SCALARS}
+    record["priority"] = request.priority.value
+    record["status"] = request.status.value
+    record["failure"] = None if request.failure is None else encode_error(request.failure)
+    record["job"] = _encode_job(request.job)
+    return json.dumps(record, allow_nan=False, separators=(",", ":"))
+
+
+def decode_request(text: str, image_data: Callable[[str], bytes | None]) -> QueuedRequest:
+    """The record `encode_request` wrote; `image_data(digest)` gives a stored image's bytes."""
+    record = json.loads(text)
+    failure = record["failure"]
+    return QueuedRequest(
+        **{name: record[name] for name in _SCALARS},
+        priority=Priority(record["priority"]),
+        status=Status(record["status"]),
+        failure=None if failure is None else decode_error(failure),
+        job=_decode_job(record["job"], image_data),
+    )
+
+
+def stored_images(request: QueuedRequest) -> Iterator[ImageSource]:
+    """The images whose bytes the record refers to by digest."""
+    outcome = request.job.outcome
+    if isinstance(outcome, VideoSpec):
+        yield from (image for image in outcome.images if image.data is not None)
+
+
+def encode_error(error: FalError) -> dict[str, Any]:
+    """Any FalError as its class name and state; subclasses keep theirs in instance attributes."""
+    return {"type": type(error).__name__, "state": vars(error)}
+
+
+def decode_error(record: dict[str, Any]) -> FalError:
+    cls = _ERROR_TYPES[record["type"]]
+    state = record["state"]
+    # Subclasses' constructors differ; the state is what they set, so restore it as it was.
+    error = cls.__new__(cls)
+    FalError.__init__(error, state["detail"], request_id=state["request_id"])
+    vars(error).update(state)
+    return error
+
+
+def _error_types(cls: type[FalError]) -> Iterator[type[FalError]]:
+    yield cls
+    for subclass in cls.__subclasses__():
+        yield from _error_types(subclass)
+
+
+_ERROR_TYPES = {cls.__name__: cls for cls in _error_types(errors.FalError)}
+
+
+def _encode_job(job: Job) -> dict[str, Any]:
+    outcome = job.outcome
+    return {
+        "logs": [[line.at, line.message, line.level] for line in job.logs],
+        "fails_late": job.fails_late,
+        "error": encode_error(outcome) if isinstance(outcome, FalError) else None,
+        "video": None if isinstance(outcome, FalError) else _encode_video(outcome),
+    }
+
+
+def _decode_job(record: dict[str, Any], image_data: Callable[[str], bytes | None]) -> Job:
+    video = record["video"]
+    return Job(
+        logs=tuple(LogLine(at, message, level) for at, message, level in record["logs"]),
+        outcome=decode_error(record["error"])
+        if video is None
+        else _decode_video(video, image_data),
+        fails_late=record["fails_late"],
+    )
+
+
+def _encode_video(video: VideoSpec) -> dict[str, Any]:
+    record: dict[str, Any] = {name: getattr(video, name) for name in _VIDEO_SCALARS}
+    record["images"] = [
+        {
+            "digest": image.digest,
+            "label": image.label,
+            "index": image.index,
+            "stored": image.data is not None,
+        }
+        for image in video.images
+    ]
+    return record
+
+
+def _decode_video(record: dict[str, Any], image_data: Callable[[str], bytes | None]) -> VideoSpec:
+    images = tuple(
+        ImageSource(
+            digest=image["digest"],
+            label=image["label"],
+            index=image["index"],
+            data=image_data(image["digest"]) if image["stored"] else None,
+        )
+        for image in record["images"]
+    )
+    return VideoSpec(**{name: record[name] for name in _VIDEO_SCALARS}, images=images)

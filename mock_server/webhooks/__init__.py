@@ -1,0 +1,1 @@
+"""Webhooks: payloads, dispatch of finished requests, delivery with retries, signing."""

@@ -1,0 +1,219 @@
+"""Delivering webhooks: signed POSTs, retried on fal's schedule, every attempt logged.
+
+Each delivery still to make is told to `DeliveryRecords` (SQLite with `--data-dir`) with its next
+attempt, so after a restart the retries carry on where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import deque
+from collections.abc import Awaitable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mock_server.clock import Clock
+from mock_server.queue.replies import log_timestamp
+from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.webhooks.signing import WebhookSigner
+
+if TYPE_CHECKING:
+    import httpx
+
+_LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One POST to a webhook target and how it went."""
+
+    request_id: str
+    target: str
+    attempt: int
+    at: str
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+    delivered: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A webhook still to deliver: attempt number `attempt` (from 1) is due at `due_at`."""
+
+    request_id: str
+    target: str
+    body: bytes
+    attempt: int
+    due_at: float
+
+
+class DeliveryRecords(Protocol):
+    """Where deliveries outlive the process: each one still to make, and the attempts log."""
+
+    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
+        """Deliveries still to make, and the log of attempts, oldest first."""
+        ...
+
+    def schedule(self, delivery: PendingDelivery) -> None: ...
+
+    def finish(self, request_id: str) -> None: ...
+
+    def log(self, attempt: Attempt) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class NoDeliveryRecords:
+    """The default: deliveries live only as long as the process."""
+
+    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
+        return [], []
+
+    def schedule(self, delivery: PendingDelivery) -> None:
+        pass
+
+    def finish(self, request_id: str) -> None:
+        pass
+
+    def log(self, attempt: Attempt) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+class Deliveries:
+    """Sends webhook bodies (each request's body is fixed; only time and signature change)."""
+
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        signer: WebhookSigner,
+        clock: Clock,
+        records: DeliveryRecords | None = None,
+    ) -> None:
+        self._settings = settings
+        self._signer = signer
+        self._clock = clock
+        self._records = records or NoDeliveryRecords()
+        resumed, log = self._records.load()
+        self._log: deque[Attempt] = deque(log, maxlen=_LOG_SIZE)
+        self._resumed = resumed  # started once an event loop runs
+        self._tasks: set[asyncio.Task[bool]] = set()
+        self._posting: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    def attempts(self, request_id: str | None = None) -> list[Attempt]:
+        """The delivery log, oldest first, for one request or all."""
+        return [a for a in self._log if request_id is None or a.request_id == request_id]
+
+    def clear(self) -> None:
+        self._log.clear()
+        self._records.clear()
+
+    def start(self, target: str, request_id: str, body: bytes) -> None:
+        """Deliver in the background, retrying on fal's schedule."""
+        delivery = PendingDelivery(request_id, target, body, attempt=1, due_at=self._clock.now())
+        self._records.schedule(delivery)
+        self._spawn(delivery)
+
+    def resume(self) -> int:
+        """Carry on with the deliveries an earlier run left unfinished; returns how many."""
+        resumed, self._resumed = self._resumed, []
+        self._closing = False
+        for delivery in resumed:
+            self._spawn(delivery)
+        return len(resumed)
+
+    def _spawn(self, delivery: PendingDelivery) -> None:
+        task = asyncio.get_running_loop().create_task(self.deliver(delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self, grace_seconds: float) -> None:
+        """Stop: a POST under way may finish (so it is not sent twice after a restart), waiting
+        retries stop at once and stay recorded."""
+        self._closing = True
+        for task in self._tasks - self._posting:
+            task.cancel()
+        if self._posting:
+            await asyncio.wait(self._posting, timeout=grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def deliver(self, delivery: PendingDelivery) -> bool:
+        """POST until a 2xx, at most `retries` times more; True when delivered."""
+        import httpx  # on the first delivery: most runs send no webhook
+
+        settings = self._settings
+        # Never through a proxy: HTTPS_PROXY may well point at this fake.
+        async with httpx.AsyncClient(timeout=settings.timeout_seconds, trust_env=False) as http:
+            while True:
+                wait = delivery.due_at - self._clock.now()
+                if wait > 0:
+                    await self._clock.sleep(wait)
+                delivered = await self._posting_while(self._attempt(http, delivery))
+                if delivered or delivery.attempt > settings.retries:
+                    self._records.finish(delivery.request_id)
+                    return delivered
+                delivery = dataclasses.replace(
+                    delivery,
+                    attempt=delivery.attempt + 1,
+                    due_at=self._clock.now() + settings.delay(delivery.attempt),
+                )
+                self._records.schedule(delivery)
+                if self._closing:
+                    return False
+
+    async def _posting_while(self, attempt: Awaitable[bool]) -> bool:
+        """Await one attempt, marked as under way for `close`."""
+        task = asyncio.current_task()
+        assert task is not None, "deliveries run as tasks"
+        self._posting.add(task)
+        try:
+            return await attempt
+        finally:
+            self._posting.discard(task)
+
+    async def _attempt(self, http: httpx.AsyncClient, delivery: PendingDelivery) -> bool:
+        request_id, target, body = delivery.request_id, delivery.target, delivery.body
+        now = self._clock.now()
+        timestamp = str(int(now))
+        user_id = self._settings.user_id
+        headers = {
+            "Content-Type": "application/json",
+            "X-Fal-Webhook-Request-Id": request_id,
+            "X-Fal-Webhook-User-Id": user_id,
+            "X-Fal-Webhook-Timestamp": timestamp,
+            "X-Fal-Webhook-Signature": self._signer.sign(request_id, user_id, timestamp, body),
+        }
+        import httpx
+
+        started = time.perf_counter()
+        status_code, error = None, None
+        try:
+            response = await http.post(target, content=body, headers=headers)
+            status_code = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        delivered = status_code is not None and 200 <= status_code < 300
+        logged = Attempt(
+            request_id=request_id,
+            target=target,
+            attempt=delivery.attempt,
+            at=log_timestamp(now),
+            status_code=status_code,
+            error=error,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            delivered=delivered,
+        )
+        self._log.append(logged)
+        self._records.log(logged)
+        return delivered

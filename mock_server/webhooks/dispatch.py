@@ -1,0 +1,71 @@
+"""Handing finished requests with a `fal_webhook` to the deliverer, with their final payload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from starlette.applications import Starlette
+
+from mock_server.fake import Fake
+from mock_server.media.outputs import publish_output
+from mock_server.queue.endpoints import Endpoint
+from mock_server.queue.models import QueuedRequest
+from mock_server.queue.replies import job_output
+from mock_server.webhooks.payloads import failure_body, success_body
+
+POLL_SECONDS = 0.05
+CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
+
+
+async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
+    """The payload fal would POST for this finished request (its output, or its error)."""
+    if request.failure is not None:
+        return failure_body(request.request_id, request.failure)
+    video = job_output(request.job)
+    files, path = fake.files, request.output_path
+    output = await publish_output(endpoint, video, path, files, request.media_root, fake.work)
+    return success_body(request.request_id, output.body)
+
+
+async def dispatch_due(fake: Fake, endpoints: Mapping[str, Endpoint]) -> int:
+    """Start delivering every webhook that became due; returns how many."""
+    due = fake.store.take_webhooks()
+    for target, request in due:
+        body = await webhook_body(fake, endpoints[request.endpoint_id], request)
+        fake.deliveries.start(target, request.request_id, body)
+        fake.store.webhook_started(request.request_id)
+    return len(due)
+
+
+def lifespan(
+    endpoints: Mapping[str, Endpoint],
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """While the server runs, look for due webhooks in real time (the store follows its clock).
+
+    Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
+    if any, is closed.
+    """
+
+    @contextlib.asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        fake: Fake = app.state.fake
+        fake.deliveries.resume()
+
+        async def watch() -> None:
+            while True:
+                await dispatch_due(fake, endpoints)
+                await asyncio.sleep(POLL_SECONDS)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await fake.deliveries.close(CLOSE_GRACE_SECONDS)
+            fake.close()
+
+    return run
