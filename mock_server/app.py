@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
 
 from mock_server.clock import Clock, SettableClock, SystemClock
-from mock_server.errors import FalError, render
+from mock_server.errors import FalError
 from mock_server.fake import Fake
 from mock_server.harness.journal import Journal
+from mock_server.harness.routes import control_routes
 from mock_server.harness.scenarios import Scenarios
 from mock_server.http.ingress import Ingress
+from mock_server.http.render import render
 from mock_server.ids import file_segment, uuid7
+from mock_server.media.file_routes import file_routes
 from mock_server.media.files import FileStore
 from mock_server.media.images import http_fetch
+from mock_server.media.storage_routes import (
+    cdn_upload_routes,
+    rest_storage_routes,
+    signed_upload_routes,
+)
 from mock_server.media.uploads import Uploads
-from mock_server.queue.endpoints import ENDPOINTS
+from mock_server.queue.endpoints import ENDPOINTS, Endpoint
 from mock_server.queue.rate_limit import RateLimiter
+from mock_server.queue.routes import queue_routes
+from mock_server.queue.run_routes import run_routes
 from mock_server.queue.store import RequestStore
-from mock_server.routing import route_table
 from mock_server.settings import Settings
 from mock_server.webhooks.delivery import Deliveries
-from mock_server.webhooks.dispatch import lifespan
+from mock_server.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, dispatch_due
 from mock_server.webhooks.signing import WebhookSigner
 
 
@@ -96,3 +108,50 @@ def create_app(
     )
     app.state.fake = fake
     return app
+
+
+def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+    """Every route; fal's key is checked in front of them (`mock_server.http.ingress`)."""
+    endpoints = list(endpoints)
+    # The queue first, unmounted: status polls are most of the traffic, routes are tried in order.
+    return [
+        *queue_routes(endpoints),
+        *control_routes(),
+        Mount("/run", routes=run_routes(endpoints)),
+        Mount("/rest", routes=rest_storage_routes()),
+        Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),
+        *signed_upload_routes(),
+        *file_routes(),
+    ]
+
+
+def lifespan(
+    endpoints: Mapping[str, Endpoint],
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """While the server runs, look for due webhooks in real time (the store follows its clock).
+
+    Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
+    if any, is closed.
+    """
+
+    @contextlib.asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        fake: Fake = app.state.fake
+        fake.deliveries.resume()
+
+        async def watch() -> None:
+            while True:
+                await dispatch_due(fake, endpoints)
+                await asyncio.sleep(POLL_SECONDS)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await fake.deliveries.close(CLOSE_GRACE_SECONDS)
+            fake.close()
+
+    return run

@@ -1,19 +1,31 @@
-"""The fake's error hierarchy, one class per wire error, and the single renderer that answers them.
+"""The fake's error hierarchy, one class per wire error; `mock_server.http.render` answers them.
 
 Request (infrastructure) errors have a flat body `{"detail": str, "error_type": str}` and the header
 `X-Fal-Error-Type` (PROTOCOL.md §9.4); model errors have a `detail` list (§9.1-9.2).
+
+    FalError
+    ├── BadRequest (400)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    │   ├── RequestNotFound
+    │   └── CancelTargetNotFound
+    ├── Conflict (409, falfake's control plane)
+    ├── StillInProgress (400)
+    ├── AlreadyCompleted (400)
+    ├── RangeNotSatisfiable (416)
+    ├── PayloadTooLarge (413)
+    ├── BodyNotParsed (400)
+    ├── InvalidInput (422)
+    ├── ClientCancelled (499)
+    ├── RateLimited (429)
+    └── StartTimeout (504)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
-
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-
-from mock_server.http.json_response import JSONResponse
 
 REQUEST_ID_HEADER = "x-fal-request-id"
 
@@ -177,25 +189,3 @@ class StartTimeout(FalError):
 
     def __init__(self, request_id: str) -> None:
         super().__init__("Request timed out before it could start.", request_id=request_id)
-
-
-def fal_error_response(exc: FalError) -> JSONResponse:
-    """The response for a fal error: its body, status and headers."""
-    headers = exc.headers()
-    if exc.error_type is not None:
-        headers["X-Fal-Error-Type"] = exc.error_type
-    if exc.request_id is not None:
-        headers[REQUEST_ID_HEADER] = exc.request_id
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
-
-
-def render(request: Request, exc: Exception) -> Response:
-    """Starlette's exception handler: the only code that turns an error into a response."""
-    if isinstance(exc, FalError):
-        return fal_error_response(exc)
-    if isinstance(exc, HTTPException):
-        # Routing errors and Starlette's body limit, in FastAPI's JSON shape rather than plain text.
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-        )
-    raise exc

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
-
 from mock_server.clock import Clock, SettableClock
 from mock_server.errors import Conflict
 from mock_server.harness.journal import Journal
@@ -80,8 +78,3 @@ class Fake:
         if not isinstance(self.clock, SettableClock):
             raise Conflict("The clock is real time; start the fake with --clock virtual.")
         return self.clock
-
-
-def fake_of(request: Request) -> Fake:
-    fake: Fake = request.app.state.fake
-    return fake

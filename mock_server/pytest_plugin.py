@@ -28,9 +28,9 @@ from mock_server.app import create_app
 from mock_server.clock import Clock, ManualClock, SystemClock
 from mock_server.fake import Fake
 from mock_server.harness.journal import JournalEntry
-from mock_server.harness.scenario_runner import ConnectionDropped
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import FAL_HOSTS
+from mock_server.http.scenario_runner import ConnectionDropped
 from mock_server.queue.endpoints import ENDPOINTS
 from mock_server.queue.models import Snapshot
 from mock_server.runtime.server import Server, bind

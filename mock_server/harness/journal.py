@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-from starlette.types import Message, Receive, Scope, Send
-
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_BODY_KEPT = 64 * 1024
 _SIZE = 10_000
 _BYTES = 64 * 1024 * 1024  # of kept bodies: without it 10,000 large bodies would hold 640 MiB
 CONTROL_PREFIX = "/_falfake"
@@ -32,7 +28,7 @@ class JournalEntry:
         return asdict(self)
 
 
-class _Seen(NamedTuple):
+class Seen(NamedTuple):
     """A request as the journal keeps it: raw, decoded only when someone reads the journal."""
 
     at: float
@@ -68,21 +64,17 @@ class Journal:
     most `max_bytes` of kept bodies, whichever bound is reached first."""
 
     def __init__(self, *, max_entries: int = _SIZE, max_bytes: int = _BYTES) -> None:
-        self._seen: deque[_Seen] = deque()
+        self._seen: deque[Seen] = deque()
         self._max_entries, self._max_bytes = max_entries, max_bytes
         self._bytes = 0
 
-    def _add(self, seen: _Seen) -> None:
+    def add(self, seen: Seen) -> None:
         self._seen.append(seen)
         self._bytes += len(seen.body)
         while len(self._seen) > self._max_entries or (
             self._bytes > self._max_bytes and len(self._seen) > 1
         ):
             self._bytes -= len(self._seen.popleft().body)
-
-    def recording(self, scope: Scope, at: float) -> Recording:
-        """Watches one request go by; its entry is added when `finish` is called."""
-        return Recording(self, scope, at)
 
     def entries(
         self, *, method: str | None = None, path: str | None = None, host: str | None = None
@@ -102,56 +94,3 @@ class Journal:
     def clear(self) -> None:
         self._seen.clear()
         self._bytes = 0
-
-
-def _may_have_body(scope: Scope) -> bool:
-    """HTTP/1.1 frames a request body only by Content-Length or Transfer-Encoding."""
-    return any(key in (b"content-length", b"transfer-encoding") for key, _ in scope["headers"])
-
-
-class Recording:
-    """One request on its way: the first 64 KiB of its body and its reply's status."""
-
-    def __init__(self, journal: Journal, scope: Scope, at: float) -> None:
-        self._journal, self._scope, self._at = journal, scope, at
-        self._body = bytearray()
-        self._status: int | None = None
-        self._started = time.perf_counter()
-
-    def receive(self, receive: Receive) -> Receive:
-        if not _may_have_body(self._scope):
-            return receive
-        body = self._body
-
-        async def receiving() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(body) < _BODY_KEPT:
-                body.extend(message.get("body", b"")[: _BODY_KEPT - len(body)])
-            return message
-
-        return receiving
-
-    def send(self, send: Send) -> Send:
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start" and self._status is None:
-                self._status = message["status"]
-            await send(message)
-
-        return sending
-
-    def finish(self) -> None:
-        scope = self._scope
-        self._journal._add(
-            _Seen(
-                at=self._at,
-                method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b""),
-                # The collector stops tracking a tuple of bytes pairs after one look, and so
-                # walks one object per kept entry in a full collection instead of four.
-                headers=tuple(scope["headers"]),
-                body=bytes(self._body),
-                status=self._status,
-                duration_ms=(time.perf_counter() - self._started) * 1000,
-            )
-        )

@@ -16,11 +16,10 @@ from starlette.routing import BaseRoute, Route
 
 from contracts import contract_path
 from mock_server.errors import NotFound
-from mock_server.fake import fake_of
 from mock_server.harness.journal import CONTROL_PREFIX
 from mock_server.harness.openapi import control_document
 from mock_server.http.json_response import JSONResponse
-from mock_server.queue.context import read_body
+from mock_server.http.request_parts import fake_of, read_body
 from mock_server.queue.replies import status_body
 
 _SMALL = 1024 * 1024

@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import FalError, fal_error_response
+from mock_server.errors import FalError
 from mock_server.harness.journal import CONTROL_PREFIX, Journal
-from mock_server.harness.scenario_runner import ScenarioRunner
 from mock_server.harness.scenarios import Scenarios
-from mock_server.hosts import header, route_scope
 from mock_server.http.auth import check_authorization
+from mock_server.http.recording import Recording
+from mock_server.http.render import fal_error_response
+from mock_server.http.scenario_runner import ScenarioRunner
+from mock_server.http.urls import header, route_scope
 from mock_server.settings import Auth
 
 # The services behind fal's key; the JWKS is public on fal's REST host too.
@@ -49,7 +51,7 @@ class Ingress:
         if scope["path"].startswith(CONTROL_PREFIX):
             await self._routed(scope, receive, send)
             return
-        recording = self.journal.recording(scope, self.clock())
+        recording = Recording(self.journal, scope, self.clock())
         try:
             await self._routed(scope, recording.receive(receive), recording.send(send))
         finally:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.fake import fake_of
+from mock_server.http.request_parts import fake_of
 from mock_server.media.files import byte_range
 
 

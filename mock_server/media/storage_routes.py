@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.fake import Fake, fake_of
-from mock_server.hosts import media_root, service_root
+from mock_server.fake import Fake
 from mock_server.http.json_response import JSONResponse
+from mock_server.http.request_parts import fake_of, read_body
+from mock_server.http.urls import media_root, service_root
 from mock_server.media.uploads import safe_file_name
-from mock_server.queue.context import read_body
 from mock_server.validation import parse_part_number
 
 _DEFAULT_TYPE = "application/octet-stream"

@@ -11,19 +11,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from mock_server.errors import REQUEST_ID_HEADER
-from mock_server.fake import fake_of
-from mock_server.harness.scenarios import scenario_queue_seconds
-from mock_server.hosts import header, media_root, service_root
+from mock_server.fake import Fake
+from mock_server.harness.scenarios import Scenario, scenario_queue_seconds
 from mock_server.http.json_response import JSONResponse
+from mock_server.http.request_parts import fake_of, query_value, read_body
+from mock_server.http.scenario_runner import SCENARIO_KEY
+from mock_server.http.urls import header, media_root, service_root
 from mock_server.media.outputs import publish_output
-from mock_server.queue.context import (
-    plan_context,
-    query_value,
-    read_body,
-    scenario_of,
-    take_rate_token,
-)
-from mock_server.queue.endpoints import Endpoint, check_at_submit, plan_job
+from mock_server.queue.endpoints import Endpoint, PlanContext, check_at_submit, plan_job
 from mock_server.queue.replies import (
     cancel_body,
     finished_output,
@@ -31,6 +26,7 @@ from mock_server.queue.replies import (
     status_code,
     submit_body,
 )
+from mock_server.queue.safety import FORCE_HEADER, forced_stages
 from mock_server.queue.sse import SSE_HEADERS, status_events
 from mock_server.queue.store import NewRequest
 from mock_server.validation import (
@@ -164,3 +160,35 @@ def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
                 Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
             ]
     return [*polls, *rest]
+
+
+def take_rate_token(request: Request, fake: Fake) -> None:
+    """429 past `--rate-limit` for this request's key (its whole Authorization header)."""
+    if fake.rate_limiter.limited:
+        fake.rate_limiter.check(header(request.scope, b"authorization") or "")
+
+
+def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
+    """What the runner may use: the fake's files, its addresses, and forced safety stages."""
+    roots = [media_root(request, None)]
+    if fake.settings.public_url is not None:
+        roots.append(fake.settings.public_url)
+    forced = forced_stages(header(request.scope, FORCE_HEADER.encode()))
+    scenario = scenario_of(request)
+    if scenario is not None:
+        forced |= frozenset(scenario.content_policy)
+    return PlanContext(
+        settings=fake.settings,
+        files=fake.files,
+        request_id=request_id,
+        own_roots=roots,
+        forced_safety=forced,
+        fetch=fake.fetch,
+        work=fake.work,
+    )
+
+
+def scenario_of(request: Request) -> Scenario | None:
+    """The scenario that matched this request, if one did and let it through."""
+    scenario: Scenario | None = request.scope.get(SCENARIO_KEY)
+    return scenario

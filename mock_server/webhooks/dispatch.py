@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
-
-from starlette.applications import Starlette
+from collections.abc import Mapping
 
 from mock_server.fake import Fake
 from mock_server.media.outputs import publish_output
@@ -37,35 +33,3 @@ async def dispatch_due(fake: Fake, endpoints: Mapping[str, Endpoint]) -> int:
         fake.deliveries.start(target, request.request_id, body)
         fake.store.webhook_started(request.request_id)
     return len(due)
-
-
-def lifespan(
-    endpoints: Mapping[str, Endpoint],
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """While the server runs, look for due webhooks in real time (the store follows its clock).
-
-    Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
-    if any, is closed.
-    """
-
-    @contextlib.asynccontextmanager
-    async def run(app: Starlette) -> AsyncIterator[None]:
-        fake: Fake = app.state.fake
-        fake.deliveries.resume()
-
-        async def watch() -> None:
-            while True:
-                await dispatch_due(fake, endpoints)
-                await asyncio.sleep(POLL_SECONDS)
-
-        watcher = asyncio.get_running_loop().create_task(watch())
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            await fake.deliveries.close(CLOSE_GRACE_SECONDS)
-            fake.close()
-
-    return run

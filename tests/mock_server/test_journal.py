@@ -6,6 +6,7 @@ import pytest
 from starlette.types import Message, Scope
 
 from mock_server.harness.journal import Journal
+from mock_server.http.recording import Recording
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +28,7 @@ def scope(path: str, body: bytes, *, method: str = "POST") -> Scope:
 
 
 async def record(journal: Journal, path: str, body: bytes, status: int = 200) -> None:
-    recording = journal.recording(scope(path, body), at=1.0)
+    recording = Recording(journal, scope(path, body), at=1.0)
 
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -102,7 +103,7 @@ async def test_filters_match_method_any_part_of_the_path_and_host(
 async def test_a_request_without_a_framed_body_is_not_read_for_one() -> None:
     journal = Journal()
     bare = {**scope("/queue/a", b""), "method": "GET", "headers": [(b"host", b"h")]}
-    recording = journal.recording(bare, at=1.0)
+    recording = Recording(journal, bare, at=1.0)
 
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}

@@ -1,0 +1,64 @@
+"""The journal's side of the ingress: what one request sent and how it was answered."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import Message, Receive, Scope, Send
+
+from mock_server.harness.journal import Journal, Seen
+
+_BODY_KEPT = 64 * 1024
+
+
+def _may_have_body(scope: Scope) -> bool:
+    """HTTP/1.1 frames a request body only by Content-Length or Transfer-Encoding."""
+    return any(key in (b"content-length", b"transfer-encoding") for key, _ in scope["headers"])
+
+
+class Recording:
+    """One request on its way: the first 64 KiB of its body and its reply's status."""
+
+    def __init__(self, journal: Journal, scope: Scope, at: float) -> None:
+        self._journal, self._scope, self._at = journal, scope, at
+        self._body = bytearray()
+        self._status: int | None = None
+        self._started = time.perf_counter()
+
+    def receive(self, receive: Receive) -> Receive:
+        if not _may_have_body(self._scope):
+            return receive
+        body = self._body
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) < _BODY_KEPT:
+                body.extend(message.get("body", b"")[: _BODY_KEPT - len(body)])
+            return message
+
+        return receiving
+
+    def send(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and self._status is None:
+                self._status = message["status"]
+            await send(message)
+
+        return sending
+
+    def finish(self) -> None:
+        scope = self._scope
+        self._journal.add(
+            Seen(
+                at=self._at,
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b""),
+                # The collector stops tracking a tuple of bytes pairs after one look, and so
+                # walks one object per kept entry in a full collection instead of four.
+                headers=tuple(scope["headers"]),
+                body=bytes(self._body),
+                status=self._status,
+                duration_ms=(time.perf_counter() - self._started) * 1000,
+            )
+        )

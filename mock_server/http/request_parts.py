@@ -1,0 +1,43 @@
+"""Reading a request: its body within a limit, query values, the fake it reached.
+
+Headers are read with `http.urls.header` straight from the scope: most that submit looks for are
+absent, and a miss through Starlette's `Headers.get` raises and catches a KeyError each time.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import ClientDisconnect, Request
+
+from mock_server.errors import BadRequest, PayloadTooLarge
+from mock_server.fake import Fake
+from mock_server.http.urls import header
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed `limit` bytes."""
+    declared = header(request.scope, b"content-length") or ""
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read the answer; a plain 400 ends the request without a traceback.
+        raise BadRequest("The client disconnected before sending the whole body.") from None
+    return b"".join(chunks)
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """A query parameter; most polls have no query string, and then nothing is parsed."""
+    if not request.scope.get("query_string"):
+        return None
+    return request.query_params.get(name)
+
+
+def fake_of(request: Request) -> Fake:
+    fake: Fake = request.app.state.fake
+    return fake
