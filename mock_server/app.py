@@ -89,7 +89,7 @@ def create_app(
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}_output.mp4",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
-        data_dir=data,
+        close_storage=None if data is None else data.close,
     )
     app = Starlette(
         routes=route_table(ENDPOINTS.values()),

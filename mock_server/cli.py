@@ -19,12 +19,18 @@ from mock_server.commandline import config_file, flags
 from mock_server.commandline.flags import UsageError
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import is_loopback
-from mock_server.queue.safety import SafetyRules
 from mock_server.runtime.data_dir import DataDirError
 from mock_server.runtime.server import Server, bind
 from mock_server.runtime.tls import CertificateAuthority
-from mock_server.settings import Auth, ImageLimits, Retention, Settings, Timing
-from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.settings import (
+    Auth,
+    ImageLimits,
+    Retention,
+    SafetyRules,
+    Settings,
+    Timing,
+    WebhookSettings,
+)
 from mock_server.webhooks.signing import WebhookSigner
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from mock_server.clock import Clock, SettableClock
 from mock_server.errors import Conflict
@@ -20,9 +19,6 @@ from mock_server.queue.store import RequestStore
 from mock_server.settings import Settings
 from mock_server.webhooks.delivery import Deliveries
 from mock_server.webhooks.signing import WebhookSigner
-
-if TYPE_CHECKING:
-    from mock_server.runtime.data_dir import DataDir
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +37,14 @@ class Fake:
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
-    data_dir: DataDir | None = None
+    # Lets go of the data directory, if any (state is saved as it changes).
+    close_storage: Callable[[], None] | None = None
     work: Work = field(default_factory=Work)  # renders and image checks, off the loop
 
     def close(self) -> None:
         """Let go of the data directory (state is saved as it changes; this saves the time)."""
-        if self.data_dir is not None:
-            self.data_dir.close()
+        if self.close_storage is not None:
+            self.close_storage()
 
     def reset(self) -> None:
         """Forget every request, file, upload, scenario, journal entry and delivery."""

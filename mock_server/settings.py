@@ -6,13 +6,72 @@ behaviour when fal turns out to differ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from contracts import InputLimits
-from mock_server.queue.safety import SafetyRules
-from mock_server.webhooks.payloads import WebhookSettings
+
+FLAGGED = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Where webhooks may go and how they are retried."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+    allow_any_host: bool = False
+    user_id: str = "github|0"
+    # fal retries 10 times over about 2 hours: 7 s doubling ten times adds up to 7161 s.
+    retries: int = 10
+    first_delay_seconds: float = 7.0
+    time_scale: float = 1.0
+    timeout_seconds: float = 15.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds before retry number `retry` (from 1), scaled by `time_scale`."""
+        seconds: float = self.first_delay_seconds * 2 ** (retry - 1) * self.time_scale
+        return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyRules:
+    prompt_terms: tuple[str, ...] = ("falfake:unsafe-prompt",)
+    output_terms: tuple[str, ...] = ("falfake:unsafe-output",)
+    image_markers: tuple[str, ...] = ("falfake-unsafe-image",)
+    image_sha256: frozenset[str] = field(default_factory=frozenset)
+    image_index: bool = False
+    prompt_message: str = FLAGGED
+    image_message: str = FLAGGED
+    output_message: str = FLAGGED
+
+    @classmethod
+    def from_data(cls, data: object) -> SafetyRules:
+        """Rules from a JSON object with any of the fields above; the rest keep their defaults."""
+        known = [f.name for f in fields(cls)]
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object with keys among {known}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known:
+                raise ValueError(f"unknown key {name!r}; the keys are {known}")
+            if name.endswith(("_terms", "_markers", "_sha256")):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ValueError(f"{name} must be a list of strings")
+                values[name] = (
+                    frozenset(v.lower() for v in value) if name == "image_sha256" else tuple(value)
+                )
+            elif name == "image_index":
+                if not isinstance(value, bool):
+                    raise ValueError("image_index must be true or false")
+                values[name] = value
+            elif not isinstance(value, str):
+                raise ValueError(f"{name} must be a string")
+            else:
+                values[name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

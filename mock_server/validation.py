@@ -6,16 +6,27 @@ Untrusted values enter as `str`/`bytes`/`object` and leave typed, or as a raised
 from __future__ import annotations
 
 import email.message
+import enum
 import functools
 import json
 import math
 import re
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
-from mock_server.queue.models import Priority
 
 _NON_NEGATIVE_INT = re.compile(r"[0-9]{1,9}")
 _LOGS_VALUES = {"1": True, "true": True, "0": False, "false": False}
+
+
+class Priority(enum.StrEnum):
+    """`X-Fal-Queue-Priority`: every `low` request waits behind every `normal` one."""
+
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return 0 if self is Priority.NORMAL else 1
 
 
 def decode_body(raw: bytes, content_type: str | None) -> object:

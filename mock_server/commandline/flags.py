@@ -32,8 +32,7 @@ from mock_server.commandline.flag_values import (
     video_size,
 )
 from mock_server.runtime.tls import default_ca_dir
-from mock_server.settings import ImageLimits, Retention, Settings, Timing
-from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.settings import ImageLimits, Retention, Settings, Timing, WebhookSettings
 
 _TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
 _IMAGES, _WEBHOOKS = ImageLimits(), WebhookSettings()

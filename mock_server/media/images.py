@@ -21,8 +21,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from mock_server.errors import InvalidInput, NotFound
 from mock_server.hosts import FAL_HOSTS, is_loopback
 from mock_server.media.files import FileStore
+from mock_server.media.specs import ImageSource
 from mock_server.media.work import Work
-from mock_server.queue.models import ImageSource
 from mock_server.settings import ImageLimits
 
 if TYPE_CHECKING:

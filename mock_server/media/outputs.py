@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.media.files import FileStore
+from mock_server.media.specs import VideoSpec
 from mock_server.media.work import Work
-from mock_server.queue.endpoints import Endpoint
-from mock_server.queue.models import VideoSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +18,15 @@ class Output:
 
 
 async def publish_output(
-    endpoint: Endpoint,
+    describe: Callable[[str, int], dict[str, Any]],
     video: VideoSpec,
     output_path: str,
     files: FileStore,
     media_root: str,
     work: Work,
 ) -> Output:
-    """Render `video` off the event loop, serve it at `output_path`, and describe it.
+    """Render `video` off the event loop, serve it at `output_path`, and `describe` it (the
+    endpoint's output body for the file's URL and size).
 
     An output already published (an earlier result GET, a webhook) is served as it is; one being
     rendered for another caller is waited for.
@@ -48,6 +49,6 @@ async def publish_output(
         size = await work.once(output_path, render_and_store)
     else:
         size = published.size
-    body = endpoint.output(f"{media_root}/files/{output_path}", size)
+    body = describe(f"{media_root}/files/{output_path}", size)
     # fal bills this model per second of video (§15.2).
     return Output(body=body, billable_units=str(video.duration))

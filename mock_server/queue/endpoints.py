@@ -16,8 +16,9 @@ from contracts.rules import ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
 from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.media.files import FileStore
 from mock_server.media.images import Fetch, load_images
+from mock_server.media.specs import ImageSource, VideoSpec
 from mock_server.media.work import Work
-from mock_server.queue.models import ImageSource, Job, LogLine, VideoSpec
+from mock_server.queue.models import Job, LogLine
 from mock_server.queue.replies import reject_early
 from mock_server.queue.safety import input_flags, output_flag
 from mock_server.settings import Settings

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mock_server.errors import FalError
+from mock_server.media.specs import VideoSpec
+from mock_server.validation import Priority
 
 
 class Status(enum.StrEnum):
@@ -22,17 +24,6 @@ class Status(enum.StrEnum):
         return list(Status).index(self)
 
 
-class Priority(enum.StrEnum):
-    """`X-Fal-Queue-Priority`: every `low` request waits behind every `normal` one."""
-
-    NORMAL = "normal"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        return 0 if self is Priority.NORMAL else 1
-
-
 @dataclass(frozen=True, slots=True)
 class LogLine:
     """A log line the runner prints `at` a fraction (0 to 1) of its run."""
@@ -40,29 +31,6 @@ class LogLine:
     at: float
     message: str
     level: str = "INFO"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageSource:
-    """A reference image as the renderer draws it: its bytes, or a placeholder showing `label`."""
-
-    digest: str  # sha256 of the bytes (or of the URL, for a placeholder): what equality uses
-    label: str
-    index: int = 0  # the n of <IMAGE_REF_n>
-    data: bytes | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class VideoSpec:
-    """What the runner renders; equal specs give equal bytes."""
-
-    width: int
-    height: int
-    duration: int
-    fps: int = 24
-    prompt: str = ""
-    request_id: str = ""
-    images: tuple[ImageSource, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

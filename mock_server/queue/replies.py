@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypedDict
 
 from mock_server.errors import FalError, StillInProgress
-from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status, VideoSpec
+from mock_server.media.specs import VideoSpec
+from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
 
 
 class CancelBody(TypedDict):

@@ -122,7 +122,7 @@ async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
     snapshot = fake.store.status(endpoint.app_id, request_id)
     video = finished_output(snapshot, service_root(request, SERVICE))
     output = await publish_output(
-        endpoint,
+        endpoint.output,
         video,
         snapshot.request.output_path,
         fake.files,

@@ -42,7 +42,7 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     await fake.clock.sleep(run_seconds)
     video = job_output(job)
     output = await publish_output(
-        endpoint,
+        endpoint.output,
         video,
         fake.new_output_path(),
         fake.files,

@@ -12,55 +12,14 @@ Tests can also force each stage per request with the header `X-Falfake-Safety: p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mock_server.queue.models import ImageSource
+from mock_server.media.specs import ImageSource
+from mock_server.settings import SafetyRules
 
-FLAGGED = (
-    "The content could not be processed because it contained material flagged by a content checker."
-)
 URL = "https://docs.fal.ai/errors#content_policy_violation"
 FORCE_HEADER = "x-falfake-safety"
 STAGES = frozenset({"prompt", "image", "output"})
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyRules:
-    prompt_terms: tuple[str, ...] = ("falfake:unsafe-prompt",)
-    output_terms: tuple[str, ...] = ("falfake:unsafe-output",)
-    image_markers: tuple[str, ...] = ("falfake-unsafe-image",)
-    image_sha256: frozenset[str] = field(default_factory=frozenset)
-    image_index: bool = False
-    prompt_message: str = FLAGGED
-    image_message: str = FLAGGED
-    output_message: str = FLAGGED
-
-    @classmethod
-    def from_data(cls, data: object) -> SafetyRules:
-        """Rules from a JSON object with any of the fields above; the rest keep their defaults."""
-        known = [f.name for f in fields(cls)]
-        if not isinstance(data, dict):
-            raise ValueError(f"expected a JSON object with keys among {known}")
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in known:
-                raise ValueError(f"unknown key {name!r}; the keys are {known}")
-            if name.endswith(("_terms", "_markers", "_sha256")):
-                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                    raise ValueError(f"{name} must be a list of strings")
-                values[name] = (
-                    frozenset(v.lower() for v in value) if name == "image_sha256" else tuple(value)
-                )
-            elif name == "image_index":
-                if not isinstance(value, bool):
-                    raise ValueError("image_index must be true or false")
-                values[name] = value
-            elif not isinstance(value, str):
-                raise ValueError(f"{name} must be a string")
-            else:
-                values[name] = value
-        return cls(**values)
 
 
 def forced_stages(header: str | None) -> frozenset[str]:

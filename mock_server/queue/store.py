@@ -33,8 +33,9 @@ from mock_server.errors import (
     RequestNotFound,
     StartTimeout,
 )
-from mock_server.queue.models import Job, Priority, QueuedRequest, Snapshot, Status
+from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
 from mock_server.settings import Retention, Timing
+from mock_server.validation import Priority
 
 
 class RequestRecords(Protocol):

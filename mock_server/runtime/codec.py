@@ -12,15 +12,9 @@ from typing import Any
 
 from mock_server import errors
 from mock_server.errors import FalError
-from mock_server.queue.models import (
-    ImageSource,
-    Job,
-    LogLine,
-    Priority,
-    QueuedRequest,
-    Status,
-    VideoSpec,
-)
+from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
+from mock_server.validation import Priority
 
 _SCALARS = (
     "request_id",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_server.clock import Clock
 from mock_server.queue.replies import log_timestamp
-from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.settings import WebhookSettings
 from mock_server.webhooks.signing import WebhookSigner
 
 if TYPE_CHECKING:

@@ -21,7 +21,9 @@ async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -
         return failure_body(request.request_id, request.failure)
     video = job_output(request.job)
     files, path = fake.files, request.output_path
-    output = await publish_output(endpoint, video, path, files, request.media_root, fake.work)
+    output = await publish_output(
+        endpoint.output, video, path, files, request.media_root, fake.work
+    )
     return success_body(request.request_id, output.body)
 
 

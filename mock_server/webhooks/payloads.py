@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from mock_server.errors import BadRequest, FalError
 from mock_server.hosts import is_loopback
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookSettings:
-    """Where webhooks may go and how they are retried."""
-
-    allowed_hosts: frozenset[str] = frozenset()
-    allow_any_host: bool = False
-    user_id: str = "github|0"
-    # fal retries 10 times over about 2 hours: 7 s doubling ten times adds up to 7161 s.
-    retries: int = 10
-    first_delay_seconds: float = 7.0
-    time_scale: float = 1.0
-    timeout_seconds: float = 15.0
-
-    def delay(self, retry: int) -> float:
-        """Seconds before retry number `retry` (from 1), scaled by `time_scale`."""
-        seconds: float = self.first_delay_seconds * 2 ** (retry - 1) * self.time_scale
-        return seconds
+from mock_server.settings import WebhookSettings
 
 
 def checked_target(url: str, settings: WebhookSettings) -> str:

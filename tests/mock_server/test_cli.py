@@ -16,9 +16,7 @@ from mock_server import Auth, Retention, Settings, Timing
 from mock_server.cli import environment, main, scenarios, settings_from
 from mock_server.commandline import flags
 from mock_server.commandline.flags import parser
-from mock_server.queue.safety import SafetyRules
-from mock_server.settings import ImageLimits
-from mock_server.webhooks.payloads import WebhookSettings
+from mock_server.settings import ImageLimits, SafetyRules, WebhookSettings
 from tests import readme
 
 

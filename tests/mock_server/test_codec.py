@@ -15,16 +15,10 @@ from mock_server.errors import (
     RateLimited,
     StartTimeout,
 )
-from mock_server.queue.models import (
-    ImageSource,
-    Job,
-    LogLine,
-    Priority,
-    QueuedRequest,
-    Status,
-    VideoSpec,
-)
+from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
 from mock_server.runtime.codec import decode_error, decode_request, encode_error, encode_request
+from mock_server.validation import Priority
 
 IMAGE = ImageSource(digest="d1", label="cat.png", index=0, data=b"\x89PNG bytes")
 PLACEHOLDER = ImageSource(digest="d2", label="reference image: https://x/y.png", index=1)

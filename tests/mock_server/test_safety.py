@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from mock_server import ManualClock, Settings, create_app
-from mock_server.queue.safety import FLAGGED, SafetyRules, forced_stages
+from mock_server.queue.safety import forced_stages
+from mock_server.settings import FLAGGED, SafetyRules
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, png
 
 pytestmark = pytest.mark.anyio

@@ -17,9 +17,11 @@ from mock_server.errors import (
     RequestNotFound,
     StartTimeout,
 )
-from mock_server.queue.models import ImageSource, Job, LogLine, Priority, Status, VideoSpec
+from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.queue.models import Job, LogLine, Status
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.settings import Retention, Timing
+from mock_server.validation import Priority
 
 APP = "owner/app"
 VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(320, 180, 3))

@@ -17,17 +17,11 @@ from hypothesis import strategies as st
 
 from mock_server import ManualClock
 from mock_server.errors import FalError
-from mock_server.queue.models import (
-    Job,
-    LogLine,
-    Priority,
-    QueuedRequest,
-    Snapshot,
-    Status,
-    VideoSpec,
-)
+from mock_server.media.specs import VideoSpec
+from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.settings import Retention, Timing
+from mock_server.validation import Priority
 
 APP = "o/a"
 JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
-from mock_server.queue.models import Priority
 from mock_server.validation import (
+    Priority,
     decode_body,
     parse_logs_flag,
     parse_max_queue_length,

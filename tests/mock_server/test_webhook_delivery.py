@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from client import WebhookVerificationError, verify_webhook
 from mock_server.clock import VirtualClock
 from mock_server.runtime.tls import CertificateAuthority
+from mock_server.settings import WebhookSettings
 from mock_server.webhooks.delivery import Attempt, Deliveries, PendingDelivery
-from mock_server.webhooks.payloads import WebhookSettings
 from mock_server.webhooks.signing import WebhookSigner
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, eventually, running_fake
 from tests.loopback import Receiver, received, receiving

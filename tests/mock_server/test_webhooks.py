@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mock_server.errors import BadRequest, ClientCancelled, InvalidInput
+from mock_server.settings import WebhookSettings
 from mock_server.webhooks.payloads import (
-    WebhookSettings,
     checked_target,
     failure_body,
     success_body,
