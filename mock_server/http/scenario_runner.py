@@ -8,16 +8,14 @@ import json
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.harness.scenarios import Call, Scenario, Scenarios, operation_of
-from mock_server.http.json_response import JSONResponse
+from mock_server.http.render import error_response, ingress_page
 
 SCENARIO_KEY = "falfake.scenario"
 _DEFAULT_DETAIL = {429: "Too many requests", 499: "Request cancelled by the client."}
-_INGRESS_PAGE = "<html><head><title>{status}</title></head><body><center>nginx</center></body>"
 
 
 class ConnectionDropped(Exception):
@@ -31,17 +29,18 @@ def scenario_response(scenario: Scenario, request_id: str) -> Response:
     if scenario.retry_after is not None:
         headers["Retry-After"] = f"{scenario.retry_after:g}"
     if not scenario.request_id_header and status in (502, 503, 504):
-        # What fal's nginx answers before a request exists: clients retry these (§15.3).
-        return HTMLResponse(_INGRESS_PAGE.format(status=status), status, headers=headers)
-    if scenario.request_id_header:
-        headers[REQUEST_ID_HEADER] = request_id
-    if scenario.error_type is not None:
-        headers["X-Fal-Error-Type"] = scenario.error_type
+        return ingress_page(status, headers)  # clients retry these
     detail = scenario.detail or _DEFAULT_DETAIL.get(status, "Scenario error")
     body: dict[str, object] = {"detail": detail}
     if scenario.error_type is not None and not isinstance(detail, list):
         body["error_type"] = scenario.error_type
-    return JSONResponse(body, status_code=status, headers=headers)
+    return error_response(
+        status,
+        body,
+        error_type=scenario.error_type,
+        request_id=request_id if scenario.request_id_header else None,
+        headers=headers,
+    )
 
 
 class ScenarioRunner:

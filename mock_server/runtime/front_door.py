@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import ssl
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from mock_server.hosts import FAL_HOSTS
+from mock_server.http.render import refusal_bytes
 
 logger = logging.getLogger("falfake")
 
@@ -47,16 +47,6 @@ def connect_target(head: bytes) -> tuple[str, int] | None:
     if not host or not port.isascii() or not port.isdigit() or len(port) > 5:
         return None
     return host.lower(), int(port)
-
-
-def refusal(reason: str, status: str = "403 Forbidden") -> bytes:
-    """An HTTP/1.1 error reply in fal's flat JSON shape, written straight to the socket."""
-    body = json.dumps({"detail": reason}).encode()
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
 
 
 class LazyTls:
@@ -172,15 +162,15 @@ class FrontDoor:
         head = await _read_head(client)
         target = None if head is None else connect_target(head)
         if target is None:
-            await _refuse(client, refusal("Malformed CONNECT request", "400 Bad Request"))
+            await _refuse(client, refusal_bytes("Malformed CONNECT request", "400 Bad Request"))
             return None
         host, port = target
         if host not in FAL_HOSTS or port != 443:
             reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
-            await _refuse(client, refusal(reason))
+            await _refuse(client, refusal_bytes(reason))
             return None
         if self._tls is None:
-            await _refuse(client, refusal("TLS is off", "502 Bad Gateway"))
+            await _refuse(client, refusal_bytes("TLS is off", "502 Bad Gateway"))
             return None
         await loop.sock_sendall(client, ESTABLISHED)
         return self._tls
