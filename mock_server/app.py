@@ -29,7 +29,8 @@ from mock_server.media.storage_routes import (
     signed_upload_routes,
 )
 from mock_server.media.uploads import Uploads
-from mock_server.queue.endpoints import ENDPOINTS, Endpoint
+from mock_server.queue.endpoints import ENDPOINTS
+from mock_server.queue.plans import Endpoint
 from mock_server.queue.rate_limit import RateLimiter
 from mock_server.queue.routes import queue_routes
 from mock_server.queue.run_routes import run_routes

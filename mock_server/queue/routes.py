@@ -18,7 +18,7 @@ from mock_server.http.request_parts import fake_of, query_value, read_body
 from mock_server.http.scenario_runner import SCENARIO_KEY
 from mock_server.http.urls import header, media_root, service_root
 from mock_server.media.outputs import publish_output
-from mock_server.queue.endpoints import Endpoint, PlanContext, check_at_submit, plan_job
+from mock_server.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
 from mock_server.queue.replies import (
     cancel_body,
     finished_output,

@@ -15,7 +15,7 @@ from mock_server.http.json_response import JSONResponse
 from mock_server.http.request_parts import fake_of, read_body
 from mock_server.http.urls import header, media_root
 from mock_server.media.outputs import publish_output
-from mock_server.queue.endpoints import Endpoint, plan_job
+from mock_server.queue.plans import Endpoint, plan_job
 from mock_server.queue.replies import job_output, reject_early
 from mock_server.queue.routes import plan_context, scenario_of, take_rate_token
 from mock_server.validation import parse_request_timeout

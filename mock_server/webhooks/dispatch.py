@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 from mock_server.fake import Fake
 from mock_server.media.outputs import publish_output
-from mock_server.queue.endpoints import Endpoint
 from mock_server.queue.models import QueuedRequest
+from mock_server.queue.plans import Endpoint
 from mock_server.queue.replies import job_output
 from mock_server.webhooks.payloads import failure_body, success_body
 

@@ -8,7 +8,8 @@ import pytest
 
 from contracts import ENDPOINT_ID, File, ReferenceToVideoOutput
 from mock_server.media.specs import ImageSource
-from mock_server.queue.endpoints import ENDPOINTS, in_prompt_order
+from mock_server.queue.endpoints import ENDPOINTS
+from mock_server.queue.reference_to_video import in_prompt_order
 
 IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
 

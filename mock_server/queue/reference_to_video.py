@@ -1,0 +1,89 @@
+"""The seed endpoint, `google/gemini-omni-flash/reference-to-video`: its plan and its output."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from contracts.detail import validation_detail
+from contracts.rules import ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
+from mock_server.errors import InvalidInput
+from mock_server.media.images import load_images
+from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.queue.models import Job, LogLine
+from mock_server.queue.plans import Endpoint, PlanContext
+from mock_server.queue.safety import input_flags, output_flag
+
+
+async def _plan(payload: object, context: PlanContext) -> Job:
+    # The models and pydantic load with the first submit (or the warm-up after start).
+    from pydantic import ValidationError
+
+    from contracts import validate_input
+
+    settings = context.settings
+    try:
+        data = validate_input(payload, settings.limits)
+    except ValidationError as exc:
+        raise InvalidInput(validation_detail(exc, settings.validation_detail)) from None
+    images = await load_images(
+        data.image_urls,
+        context.files,
+        settings.images,
+        context.work,
+        own_roots=context.own_roots,
+        fetch=context.fetch,
+    )
+    flags = input_flags(
+        data.prompt, data.image_urls, images, settings.safety, context.forced_safety
+    )
+    if flags:
+        raise InvalidInput(flags)
+    width, height = settings.video_width, settings.video_height
+    if data.aspect_ratio is AspectRatioEnum.PORTRAIT:
+        width, height = height, width
+    video = VideoSpec(
+        width=width,
+        height=height,
+        duration=data.duration,
+        prompt=data.prompt,
+        request_id=context.request_id,
+        images=in_prompt_order(data.prompt, images),
+    )
+    logs = _run_logs(len(images), data.duration, data.aspect_ratio.value)
+    flagged = output_flag(data.prompt, settings.safety, context.forced_safety)
+    if flagged is None:
+        return Job(logs=logs, outcome=video)
+    checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")
+    failure = InvalidInput([flagged], request_id=context.request_id)
+    return Job(logs=(*logs, checked), outcome=failure, fails_late=True)
+
+
+@functools.lru_cache(maxsize=128)
+def _run_logs(count: int, duration: int, aspect_ratio: str) -> tuple[LogLine, ...]:
+    """The runner's log lines: the same few for every request of a shape, so made once."""
+    return (
+        LogLine(0.0, "Validating input"),
+        LogLine(0.05, f"Loading {count} reference image{'s' if count > 1 else ''}"),
+        LogLine(0.3, f"Generating {duration} s of video at {aspect_ratio}"),
+        LogLine(0.8, "Encoding video"),
+        LogLine(1.0, "Video generated"),
+    )
+
+
+def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSource, ...]:
+    """The images in the order the prompt's tags first name them, then the unnamed ones."""
+    named = dict.fromkeys(int(n) for n in IMAGE_REF_TAG.findall(prompt) if int(n) < len(images))
+    rest = [i for i in range(len(images)) if i not in named]
+    return tuple(images[i] for i in [*named, *rest])
+
+
+def _video_output(url: str, file_size: int) -> dict[str, Any]:
+    """What `ReferenceToVideoOutput` dumps for this file, built directly: it answers every result
+    GET (tests/mock_server/test_endpoints.py holds it to the model)."""
+    file = {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"}
+    return {"video": {**file, "file_size": file_size}}
+
+
+REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan, output=_video_output)
