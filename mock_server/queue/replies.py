@@ -16,7 +16,10 @@ class CancelBody(TypedDict):
     status: str
 
 
-class LogEntry(TypedDict):
+class LogBody(TypedDict):
+    """What `contracts.wire.LogEntry` describes, built without pydantic (it is on every poll with
+    logs); tests compare the two."""
+
     message: str
     level: str
     source: str
@@ -35,13 +38,13 @@ def log_timestamp(unix_seconds: float) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def visible_logs(request: QueuedRequest, now: float) -> list[LogEntry]:
+def visible_logs(request: QueuedRequest, now: float) -> list[LogBody]:
     """The log lines the runner has printed by `now`, oldest first."""
     if request.started_at is None or request.finishes_at is None:
         return []
     end = request.completed_at if request.completed_at is not None else now
     span = request.finishes_at - request.started_at
-    entries: list[LogEntry] = []
+    entries: list[LogBody] = []
     for line in request.job.logs:
         at = request.started_at + line.at * span
         if at <= end:

@@ -20,7 +20,6 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 from sortedcontainers import SortedList
 
@@ -34,50 +33,9 @@ from mock_server.errors import (
     StartTimeout,
 )
 from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
+from mock_server.queue.records import NoRecords, RequestRecords
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
-
-
-class RequestRecords(Protocol):
-    """Where requests outlive the process: told each change, asked for everything at start."""
-
-    def load(self) -> tuple[list[QueuedRequest], float | None]:
-        """Every request kept, and the store's time when it last looked (None: never ran)."""
-        ...
-
-    def add(self, request: QueuedRequest) -> None: ...
-
-    def update(self, request: QueuedRequest) -> None: ...
-
-    def delete(self, request_id: str) -> None: ...
-
-    def seen(self, now: float) -> None:
-        """The store's time, so a restart knows how long it was down."""
-        ...
-
-    def clear(self) -> None: ...
-
-
-class NoRecords:
-    """The default: requests live only as long as the process."""
-
-    def load(self) -> tuple[list[QueuedRequest], float | None]:
-        return [], None
-
-    def add(self, request: QueuedRequest) -> None:
-        pass
-
-    def update(self, request: QueuedRequest) -> None:
-        pass
-
-    def delete(self, request_id: str) -> None:
-        pass
-
-    def seen(self, now: float) -> None:
-        pass
-
-    def clear(self) -> None:
-        pass
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ class BatchedTransport:
 def batching(protocol_class: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
     """`protocol_class` (uvicorn's HTTP protocol) writing through a `BatchedTransport`."""
 
+    # A class chosen at run time (httptools' or h11's) cannot be a static base for mypy.
     class Batching(protocol_class):  # type: ignore[valid-type,misc]
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             batched = BatchedTransport(cast(asyncio.Transport, transport))

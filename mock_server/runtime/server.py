@@ -90,6 +90,8 @@ class Server(uvicorn.Server):
         protocol_class = batching(config.http_protocol_class)
 
         def create_protocol() -> asyncio.Protocol:
+            # uvicorn types its protocol class as a bare asyncio.Protocol, whose constructor
+            # takes nothing; its HTTP protocols take these three.
             protocol: asyncio.Protocol = protocol_class(  # type: ignore[call-arg]
                 config=config, server_state=self.server_state, app_state=self.lifespan.state
             )

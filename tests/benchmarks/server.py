@@ -20,8 +20,9 @@ from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.clock import VirtualClock
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine
+from mock_server.queue.records import RequestRecords
 from mock_server.queue.replies import finished_output, status_body
-from mock_server.queue.store import NewRequest, RequestRecords, RequestStore
+from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.runtime.data_dir import DataDir
 from mock_server.settings import Retention
 
