@@ -4,10 +4,8 @@ Nothing runs in the background: every operation first replays, in time order, wh
 did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
 clock, including a manual one, and the same calls at the same times always give the same answers.
 
-Finding the next event never scans: finishes, deadlines and requests still queueing sit in heaps
-by time, requests ready to start in a heap by serving order, and the queue itself in a sorted
-list that tells a request's position. Each operation costs O(log n) in the requests held. Heap
-entries of requests that left the queue (or stopped running) are skipped when they reach the top.
+Finding the next event never scans (`mock_server.queue.timetable`): each operation costs
+O(log n) in the requests held.
 
 The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
 hands the requests back after a restart.
@@ -16,12 +14,9 @@ hands the requests back after a restart.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
-
-from sortedcontainers import SortedList
 
 from mock_server.errors import (
     AlreadyCompleted,
@@ -34,6 +29,7 @@ from mock_server.errors import (
 )
 from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
 from mock_server.queue.records import NoRecords, RequestRecords
+from mock_server.queue.timetable import Timetable
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
@@ -85,15 +81,8 @@ class RequestStore:
 
     def _forget(self) -> None:
         self._requests: dict[str, QueuedRequest] = {}
-        self._queue: SortedList[_QueueKey] = SortedList()  # every queued request, serving order
-        # Queued requests still queueing, by (eligible_at, *key): the top is the next to be ready.
-        self._queueing: list[tuple[float, int, int, str]] = []
-        self._ready: list[_QueueKey] = []  # queued and eligible by the cursor, serving order
-        self._deadlines: list[tuple[float, str]] = []  # (start deadline, id) of queued requests
-        self._running: dict[str, float] = {}  # id -> planned finish time
-        self._finishes: list[tuple[float, str]] = []  # (planned finish, id)
+        self._timetable = Timetable(self._timing.runners, self._is_queued)
         self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
-        self._cursor = -math.inf  # time of the last replayed event
         self._seq = 0
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
         self._bytes = 0  # of reference images held by all requests
@@ -116,9 +105,9 @@ class RequestStore:
                 if paused:
                     self._records.update(request)
                 if request.status is Status.IN_QUEUE:
-                    self._enqueue(request)
+                    self._timetable.enqueue(request)
                 else:
-                    self._run(request.request_id, request.finishes_at or now)
+                    self._timetable.run(request.request_id, request.finishes_at or now)
             self._requests[request.request_id] = request
         self._completed = deque(sorted(self._completed))
         self._records.seen(now)
@@ -130,7 +119,7 @@ class RequestStore:
         """Queue a request; 429 when `max_queue_length` requests already wait, or when the
         retention bounds are filled by unfinished requests alone."""
         now = self._advance()
-        if new.max_queue_length is not None and len(self._queue) >= new.max_queue_length:
+        if new.max_queue_length is not None and self._timetable.queued >= new.max_queue_length:
             raise RateLimited("Too many requests")
         self._make_room(new.job.stored_bytes)
         self._seq += 1
@@ -152,7 +141,7 @@ class RequestStore:
         self._requests[request.request_id] = request
         self._records.add(request)
         self._bytes += new.job.stored_bytes
-        self._enqueue(request)
+        self._timetable.enqueue(request)
         return self._snapshot(request, now)
 
     def status(self, app_id: str, request_id: str) -> Snapshot:
@@ -177,10 +166,10 @@ class RequestStore:
         if request.status is Status.COMPLETED:
             raise AlreadyCompleted(request_id, documented_shape=self._documented_cancel_body)
         if request.status is Status.IN_QUEUE:
-            self._dequeue(request)
+            self._timetable.dequeue(request)
             self._complete(request, now, ClientCancelled(request_id))
         elif self._honour_cancel:
-            del self._running[request_id]  # its entry in the finish heap is skipped from now on
+            self._timetable.stop(request_id)
             self._complete(request, now, ClientCancelled(request_id))
         # Otherwise the model ignores the signal and finishes as planned, as fal allows (§7).
 
@@ -207,39 +196,24 @@ class RequestStore:
     def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
         position = None
         if request.status is Status.IN_QUEUE:
-            position = self._queue.bisect_left(_key(request))
+            position = self._timetable.position(request)
         return Snapshot(request=request, now=now, queue_position=position)
 
     def next_event_time(self) -> float | None:
         """When the runners next change something (a start, a finish, a timeout), if ever."""
         self._advance()
-        event = self._next_event(math.inf)
+        event = self._timetable.next_event(math.inf)
         return None if event is None or math.isinf(event[1][0]) else event[1][0]
-
-    def _next_event(self, until: float) -> tuple[str, tuple[float, str]] | None:
-        """The earliest event at or before `until`, by kind; on a tie a finish frees its runner
-        first, and a start beats its own deadline."""
-        earliest: tuple[str, tuple[float, str]] | None = None
-        for kind, event in (
-            ("finish", self._next_finish()),
-            ("start", self._next_start()),
-            ("deadline", self._next_deadline()),
-        ):
-            if event is None or event[0] > until:
-                continue
-            if earliest is None or event[0] < earliest[1][0]:
-                earliest = kind, event
-        return earliest
 
     def _advance(self) -> float:
         """Replay the runners' events up to now, in time order; returns now."""
         now = self._clock()
         while True:
-            found = self._next_event(now)
+            found = self._timetable.next_event(now)
             if found is None:
                 break
             kind, event = found
-            self._cursor = max(self._cursor, event[0])
+            self._timetable.cursor = max(self._timetable.cursor, event[0])
             if kind == "finish":
                 self._finish(self._requests[event[1]], event[0])
             elif kind == "start":
@@ -249,69 +223,22 @@ class RequestStore:
         self._expire(now)
         return now
 
-    def _next_finish(self) -> tuple[float, str] | None:
-        finishes = self._finishes
-        while finishes and self._running.get(finishes[0][1]) != finishes[0][0]:
-            heapq.heappop(finishes)  # cancelled while running
-        return finishes[0] if finishes else None
-
-    def _next_start(self) -> tuple[float, str] | None:
-        """When a free runner next takes a request, and which: the first in serving order of
-        those eligible by then (every request ready by the cursor, else the first to be)."""
-        if len(self._running) >= self._timing.runners or not self._queue:
-            return None
-        queueing, ready = self._queueing, self._ready
-        while queueing and queueing[0][0] <= self._cursor:
-            _, rank, seq, request_id = heapq.heappop(queueing)
-            if self._is_queued(request_id):
-                heapq.heappush(ready, (rank, seq, request_id))
-        while ready and not self._is_queued(ready[0][2]):
-            heapq.heappop(ready)
-        if ready:
-            return self._cursor, ready[0][2]
-        while queueing and not self._is_queued(queueing[0][3]):
-            heapq.heappop(queueing)
-        # Everything ready by the cursor has been taken: the first to become eligible is next,
-        # and on equal times the heap's order is the serving order.
-        return (queueing[0][0], queueing[0][3]) if queueing else None
-
-    def _next_deadline(self) -> tuple[float, str] | None:
-        deadlines = self._deadlines
-        while deadlines and not self._is_queued(deadlines[0][1]):
-            heapq.heappop(deadlines)
-        return deadlines[0] if deadlines else None
-
     def _is_queued(self, request_id: str) -> bool:
         request = self._requests.get(request_id)
         return request is not None and request.status is Status.IN_QUEUE
 
-    def _enqueue(self, request: QueuedRequest) -> None:
-        key = _key(request)
-        self._queue.add(key)
-        heapq.heappush(self._queueing, (request.eligible_at, *key))
-        if request.start_deadline is not None:
-            heapq.heappush(self._deadlines, (request.start_deadline, request.request_id))
-
-    def _run(self, request_id: str, finishes_at: float) -> None:
-        self._running[request_id] = finishes_at
-        heapq.heappush(self._finishes, (finishes_at, request_id))
-
     def _start(self, request: QueuedRequest, at: float) -> None:
-        self._dequeue(request)
+        self._timetable.dequeue(request)
         finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
-        self._run(request.request_id, finishes_at)
+        self._timetable.run(request.request_id, finishes_at)
         self._put(request.started(at, finishes_at))
 
-    def _dequeue(self, request: QueuedRequest) -> None:
-        """Out of the queue; its heap entries go stale with its status, which changes next."""
-        self._queue.remove(_key(request))
-
     def _time_out(self, request: QueuedRequest, at: float) -> None:
-        self._dequeue(request)
+        self._timetable.dequeue(request)
         self._complete(request, at, StartTimeout(request.request_id))
 
     def _finish(self, request: QueuedRequest, at: float) -> None:
-        del self._running[request.request_id]
+        self._timetable.stop(request.request_id)
         self._complete(request, at, request.job.failure)
 
     def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
@@ -353,13 +280,6 @@ class RequestStore:
         request = self._requests.pop(request_id)
         self._bytes -= request.job.stored_bytes
         self._records.delete(request_id)
-
-
-_QueueKey = tuple[int, int, str]  # (priority rank, seq, id): the serving order
-
-
-def _key(request: QueuedRequest) -> _QueueKey:
-    return request.priority.rank, request.seq, request.request_id
 
 
 def _first(value: float | None, default: float) -> float:

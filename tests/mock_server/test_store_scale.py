@@ -20,6 +20,7 @@ from mock_server.errors import FalError
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
 from mock_server.queue.store import NewRequest, RequestStore
+from mock_server.queue.timetable import Timetable
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
@@ -27,11 +28,16 @@ APP = "o/a"
 JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))
 
 
-class ScanningStore(RequestStore):
-    """The store with every event found by a scan over all requests."""
+class ScanningTimetable(Timetable):
+    """The timetable with every event found by a scan over all of the store's requests."""
+
+    def __init__(self, store: ScanningStore) -> None:
+        super().__init__(store._timing.runners, store._is_queued)
+        self._store = store
 
     def _queued(self) -> list[QueuedRequest]:
-        queued = [r for r in self._requests.values() if r.status is Status.IN_QUEUE]
+        requests = self._store._requests.values()
+        queued = [r for r in requests if r.status is Status.IN_QUEUE]
         return sorted(queued, key=lambda r: (r.priority.rank, r.seq, r.request_id))
 
     def _next_finish(self) -> tuple[float, str] | None:
@@ -39,9 +45,9 @@ class ScanningStore(RequestStore):
 
     def _next_start(self) -> tuple[float, str] | None:
         queued = self._queued()
-        if len(self._running) >= self._timing.runners or not queued:
+        if len(self._running) >= self._runners or not queued:
             return None
-        at = max(self._cursor, min(r.eligible_at for r in queued))
+        at = max(self.cursor, min(r.eligible_at for r in queued))
         first = next(r for r in queued if r.eligible_at <= at)
         return at, first.request_id
 
@@ -51,11 +57,16 @@ class ScanningStore(RequestStore):
         ]
         return min(deadlines, default=None)
 
-    def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
-        position = None
-        if request.status is Status.IN_QUEUE:
-            position = [r.request_id for r in self._queued()].index(request.request_id)
-        return Snapshot(request=request, now=now, queue_position=position)
+    def position(self, request: QueuedRequest) -> int:
+        return [r.request_id for r in self._queued()].index(request.request_id)
+
+
+class ScanningStore(RequestStore):
+    """The store with the scanning timetable."""
+
+    def _forget(self) -> None:
+        super()._forget()
+        self._timetable = ScanningTimetable(self)
 
 
 submits: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
