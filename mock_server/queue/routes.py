@@ -173,7 +173,7 @@ def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
     roots = [media_root(request, None)]
     if fake.settings.public_url is not None:
         roots.append(fake.settings.public_url)
-    forced = forced_stages(header(request.scope, FORCE_HEADER.encode()))
+    forced = forced_stages(header(request.scope, FORCE_HEADER))
     scenario = scenario_of(request)
     if scenario is not None:
         forced |= frozenset(scenario.content_policy)

@@ -18,7 +18,7 @@ from mock_server.media.specs import ImageSource
 from mock_server.settings import SafetyRules
 
 URL = "https://docs.fal.ai/errors#content_policy_violation"
-FORCE_HEADER = "x-falfake-safety"
+FORCE_HEADER = b"x-falfake-safety"  # as ASGI scopes spell header names
 STAGES = frozenset({"prompt", "image", "output"})
 
 
