@@ -94,6 +94,13 @@ class MultipartStarted(_Reply):
     upload_id: str = Field(alias="uploadId")
 
 
+class UploadCompleted(_Reply):
+    """The end of a multipart upload: the file's URL under both names the clients read."""
+
+    access_url: str
+    file_url: str
+
+
 class UploadPart(_Reply):
     part_number: int = Field(alias="partNumber")
     etag: str
@@ -133,6 +140,7 @@ WIRE_MODELS: tuple[type[BaseModel], ...] = (
     AccessUrl,
     MultipartStarted,
     UploadPart,
+    UploadCompleted,
     Jwks,
     WebhookPayload,
 )

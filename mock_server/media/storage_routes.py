@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +24,18 @@ _DEFAULT_TYPE = "application/octet-stream"
 _SMALL_BODY = 64 * 1024
 
 
+# The replies' shapes: what `contracts.wire` describes, without pydantic on the request path; a
+# contract test holds the two together.
+CdnTokenBody = TypedDict(
+    "CdnTokenBody", {"token": str, "token_type": str, "base_url": str, "expires_at": str}
+)
+AccessUrlBody = TypedDict("AccessUrlBody", {"access_url": str})
+MultipartStartedBody = TypedDict("MultipartStartedBody", {"access_url": str, "uploadId": str})
+UploadUrlsBody = TypedDict("UploadUrlsBody", {"upload_url": str, "file_url": str})
+UploadPartBody = TypedDict("UploadPartBody", {"partNumber": int, "etag": str})
+CompletedBody = TypedDict("CompletedBody", {"access_url": str, "file_url": str})
+
+
 def _files_url(request: Request, fake: Fake, path: str) -> str:
     return f"{media_root(request, fake.settings.public_url)}/files/{path}"
 
@@ -30,14 +43,13 @@ def _files_url(request: Request, fake: Fake, path: str) -> str:
 async def cdn_token(request: Request) -> Response:
     """`POST rest.fal.ai/storage/auth/token`: a bearer token for the CDN, expiry with a zone."""
     token, expiry = fake_of(request).uploads.issue_token()
-    return JSONResponse(
-        {
-            "token": token,
-            "token_type": "Bearer",
-            "base_url": service_root(request, "cdn"),
-            "expires_at": datetime.fromtimestamp(expiry, UTC).isoformat(),
-        }
-    )
+    body: CdnTokenBody = {
+        "token": token,
+        "token_type": "Bearer",
+        "base_url": service_root(request, "cdn"),
+        "expires_at": datetime.fromtimestamp(expiry, UTC).isoformat(),
+    }
+    return JSONResponse(body)
 
 
 async def cdn_upload(request: Request) -> Response:
@@ -47,7 +59,8 @@ async def cdn_upload(request: Request) -> Response:
     data = await read_body(request, fake.settings.max_upload_bytes)
     path = fake.new_upload_path(safe_file_name(request.headers.get("x-fal-file-name")))
     fake.files.put(path, data, request.headers.get("content-type", _DEFAULT_TYPE))
-    return JSONResponse({"access_url": _files_url(request, fake, path)})
+    body: AccessUrlBody = {"access_url": _files_url(request, fake, path)}
+    return JSONResponse(body)
 
 
 async def cdn_multipart_start(request: Request) -> Response:
@@ -56,7 +69,11 @@ async def cdn_multipart_start(request: Request) -> Response:
     fake.uploads.check_token(request.headers.get("authorization"))
     path = fake.new_upload_path(safe_file_name(request.headers.get("x-fal-file-name")))
     upload_id = fake.uploads.expect(path, request.headers.get("content-type", _DEFAULT_TYPE))
-    return JSONResponse({"access_url": _files_url(request, fake, path), "uploadId": upload_id})
+    body: MultipartStartedBody = {
+        "access_url": _files_url(request, fake, path),
+        "uploadId": upload_id,
+    }
+    return JSONResponse(body)
 
 
 async def initiate(request: Request) -> Response:
@@ -69,9 +86,11 @@ async def initiate(request: Request) -> Response:
     path = fake.new_upload_path(safe_file_name(upload.file_name))
     upload_id = fake.uploads.expect(path, upload.content_type)
     root = media_root(request, fake.settings.public_url)
-    return JSONResponse(
-        {"upload_url": f"{root}/uploads/{upload_id}", "file_url": _files_url(request, fake, path)}
-    )
+    urls: UploadUrlsBody = {
+        "upload_url": f"{root}/uploads/{upload_id}",
+        "file_url": _files_url(request, fake, path),
+    }
+    return JSONResponse(urls)
 
 
 async def put_upload(request: Request) -> Response:
@@ -89,7 +108,8 @@ async def put_part(request: Request) -> Response:
     number = parse_part_number(request.path_params["part"])
     data = await read_body(request, fake.settings.max_upload_bytes)
     tag = fake.uploads.add_part(request.path_params["upload_id"], number, data)
-    return JSONResponse({"partNumber": number, "etag": tag}, headers={"ETag": f'"{tag}"'})
+    part: UploadPartBody = {"partNumber": number, "etag": tag}
+    return JSONResponse(part, headers={"ETag": f'"{tag}"'})
 
 
 async def complete(request: Request) -> Response:
@@ -103,7 +123,8 @@ async def complete(request: Request) -> Response:
     pending, data = fake.uploads.complete(request.path_params["upload_id"], parts)
     fake.files.put(pending.path, data, pending.content_type)
     url = _files_url(request, fake, pending.path)
-    return JSONResponse({"access_url": url, "file_url": url})
+    done: CompletedBody = {"access_url": url, "file_url": url}
+    return JSONResponse(done)
 
 
 def rest_storage_routes() -> list[BaseRoute]:

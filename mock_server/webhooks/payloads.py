@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from mock_server.errors import BadRequest, FalError
 from mock_server.hosts import is_loopback
 from mock_server.settings import WebhookSettings
+
+
+class PayloadBody(TypedDict):
+    """What `contracts.wire.WebhookPayload` describes; a contract test holds the two together."""
+
+    error: str | None
+    gateway_request_id: str
+    payload: Any
+    request_id: str
+    status: str
 
 
 def checked_target(url: str, settings: WebhookSettings) -> str:
@@ -29,7 +39,7 @@ def checked_target(url: str, settings: WebhookSettings) -> str:
     return url
 
 
-def serialised(payload: dict[str, Any]) -> bytes:
+def serialised(payload: PayloadBody) -> bytes:
     """As fal serialises it: `json.dumps(sort_keys=True)`, ASCII, no trailing newline."""
     return json.dumps(payload, sort_keys=True).encode()
 

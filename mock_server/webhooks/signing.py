@@ -10,7 +10,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +22,20 @@ def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -
     """The exact bytes fal's signature covers."""
     digest = hashlib.sha256(body).hexdigest()
     return f"{request_id}\n{user_id}\n{timestamp}\n{digest}".encode()
+
+
+class JwkBody(TypedDict):
+    """What `contracts.wire.Jwk` describes; a contract test holds the two together."""
+
+    kty: str
+    crv: str
+    kid: str
+    x: str
+    use: str
+
+
+class JwksBody(TypedDict):
+    keys: list[JwkBody]
 
 
 class WebhookSigner:
@@ -60,7 +74,7 @@ class WebhookSigner:
         message = signed_message(request_id, user_id, timestamp, body)
         return self._private().sign(message).hex()
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> JwksBody:
         """`{"keys": [...]}` with fal's fields: `x` base64url with padding, `kid` 43 chars."""
         from cryptography.hazmat.primitives import serialization
 
