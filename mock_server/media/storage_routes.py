@@ -26,14 +26,35 @@ _SMALL_BODY = 64 * 1024
 
 # The replies' shapes: what `contracts.wire` describes, without pydantic on the request path; a
 # contract test holds the two together.
-CdnTokenBody = TypedDict(
-    "CdnTokenBody", {"token": str, "token_type": str, "base_url": str, "expires_at": str}
-)
-AccessUrlBody = TypedDict("AccessUrlBody", {"access_url": str})
-MultipartStartedBody = TypedDict("MultipartStartedBody", {"access_url": str, "uploadId": str})
-UploadUrlsBody = TypedDict("UploadUrlsBody", {"upload_url": str, "file_url": str})
-UploadPartBody = TypedDict("UploadPartBody", {"partNumber": int, "etag": str})
-CompletedBody = TypedDict("CompletedBody", {"access_url": str, "file_url": str})
+class CdnTokenBody(TypedDict):
+    token: str
+    token_type: str
+    base_url: str
+    expires_at: str
+
+
+class AccessUrlBody(TypedDict):
+    access_url: str
+
+
+class MultipartStartedBody(TypedDict):
+    access_url: str
+    uploadId: str
+
+
+class UploadUrlsBody(TypedDict):
+    upload_url: str
+    file_url: str
+
+
+class UploadPartBody(TypedDict):
+    partNumber: int
+    etag: str
+
+
+class CompletedBody(TypedDict):
+    access_url: str
+    file_url: str
 
 
 def _files_url(request: Request, fake: Fake, path: str) -> str:
