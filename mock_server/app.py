@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -88,7 +88,7 @@ def create_app(
         journal=Journal(),
         rate_limiter=RateLimiter(settings.rate_limit, clock.now),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
-        new_output_path=lambda: f"b/{file_segment()}_output.mp4",
+        new_output_path=lambda: f"b/{file_segment()}",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
         close_storage=None if data is None else data.close,
     )
@@ -105,7 +105,7 @@ def create_app(
             )
         ],
         exception_handlers={FalError: render, HTTPException: render},
-        lifespan=lifespan(ENDPOINTS),
+        lifespan=lifespan(),
     )
     app.state.fake = fake
     return app
@@ -126,9 +126,7 @@ def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
     ]
 
 
-def lifespan(
-    endpoints: Mapping[str, Endpoint],
-) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     """While the server runs, look for due webhooks in real time (the store follows its clock).
 
     Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
@@ -142,7 +140,7 @@ def lifespan(
 
         async def watch() -> None:
             while True:
-                await dispatch_due(fake, endpoints)
+                await dispatch_due(fake)
                 await asyncio.sleep(POLL_SECONDS)
 
         watcher = asyncio.get_running_loop().create_task(watch())

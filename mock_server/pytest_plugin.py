@@ -31,7 +31,6 @@ from mock_server.harness.journal import JournalEntry
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import FAL_HOSTS
 from mock_server.http.scenario_runner import ConnectionDropped
-from mock_server.queue.endpoints import ENDPOINTS
 from mock_server.queue.models import Snapshot
 from mock_server.runtime.server import Server, bind
 from mock_server.runtime.tls import CertificateAuthority
@@ -120,7 +119,7 @@ class InProcessFalfake(Falfake):
         response = await self._client.request(
             request.method, request.url, headers=request.headers, content=content
         )
-        await dispatch_due(self.fake, ENDPOINTS)
+        await dispatch_due(self.fake)
         return httpx.Response(
             response.status_code, headers=response.headers, content=response.content
         )

@@ -1,13 +1,12 @@
-"""Turning a finished job into its output JSON, with the rendered file published at its URL."""
+"""Turning a finished job into its output JSON, with each rendered file published at its URL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.media.files import FileStore
-from mock_server.media.specs import VideoSpec
+from mock_server.media.specs import CONTENT_TYPES, Generation, MediaSlot
 from mock_server.media.work import Work
 
 
@@ -17,38 +16,65 @@ class Output:
     billable_units: str
 
 
+def slot_path(output_path: str, slot: MediaSlot) -> str:
+    """Where a slot's file is served: the request's output prefix and the file's name."""
+    return f"{output_path}_{slot.file_name}"
+
+
 async def publish_output(
-    describe: Callable[[str, int], dict[str, Any]],
-    video: VideoSpec,
+    generation: Generation,
     output_path: str,
     files: FileStore,
     media_root: str,
     work: Work,
 ) -> Output:
-    """Render `video` off the event loop, serve it at `output_path`, and `describe` it (the
-    endpoint's output body for the file's URL and size).
+    """Render the generation's files off the event loop, serve them under `output_path`, and
+    write their URLs (and sizes) into the output body.
 
-    An output already published (an earlier result GET, a webhook) is served as it is; one being
+    A file already published (an earlier result GET, a webhook) is served as it is; one being
     rendered for another caller is waited for.
     """
-    published = files.entry(output_path)
-    if published is None:
+    body: Any = generation.body
+    for slot in generation.slots:
+        path = slot_path(output_path, slot)
+        size = await _published_size(slot, path, files, work)
+        file: dict[str, Any] = {"url": f"{media_root}/files/{path}", **slot.fields}
+        if slot.with_size:
+            file["file_size"] = size
+        body = _placed(body, slot.at, file)
+    return Output(body=body, billable_units=generation.billable_units)
 
-        def render() -> bytes:
-            # In the worker thread: the first render imports PyAV, numpy and Pillow, which would
-            # hold the event loop for a few hundred milliseconds.
-            from mock_server.media.video import render_video
 
-            return render_video(video)
+async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Work) -> int:
+    published = files.entry(path)
+    if published is not None:
+        return published.size
 
-        async def render_and_store() -> int:
-            data = await work.run(render)
-            files.put(output_path, data, "video/mp4")
-            return len(data)
+    def render() -> bytes:
+        # In the worker thread: the first render imports PyAV, numpy or Pillow, which would hold
+        # the event loop for a few hundred milliseconds.
+        from mock_server.media.renderers import render
 
-        size = await work.once(output_path, render_and_store)
-    else:
-        size = published.size
-    body = describe(f"{media_root}/files/{output_path}", size)
-    # fal bills this model per second of video (§15.2).
-    return Output(body=body, billable_units=str(video.duration))
+        return render(slot.spec)
+
+    async def render_and_store() -> int:
+        data = await work.run(render)
+        files.put(path, data, CONTENT_TYPES[slot.file_name.rpartition(".")[2]])
+        return len(data)
+
+    return await work.once(path, render_and_store)
+
+
+def _placed(node: Any, at: tuple[str | int, ...], value: dict[str, Any]) -> Any:
+    """`node` with `value` at `at`, copying only the containers on the way (the stored body is
+    shared by every reply)."""
+    if not at:
+        return value
+    key, rest = at[0], at[1:]
+    if isinstance(node, list) and isinstance(key, int):
+        items = list(node)
+        items[key] = _placed(node[key], rest, value)
+        return items
+    fields = dict(node)
+    fields[key] = _placed(node[key], rest, value)
+    return fields

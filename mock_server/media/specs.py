@@ -26,3 +26,78 @@ class VideoSpec:
     prompt: str = ""
     request_id: str = ""
     images: tuple[ImageSource, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    """A still image an endpoint outputs: `format` is `jpeg`, `png` or `webp`."""
+
+    width: int
+    height: int
+    format: str = "jpeg"
+    prompt: str = ""
+    request_id: str = ""
+    index: int = 0  # which of the request's images: each looks different
+    blank: bool = False  # what fal's safety checker leaves of a flagged image
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSpec:
+    """Speech an endpoint outputs: a tone as long as the text takes to say; `format` mp3 or wav."""
+
+    duration: float
+    format: str = "mp3"
+    text: str = ""
+    request_id: str = ""
+
+
+MediaSpec = VideoSpec | ImageSpec | AudioSpec
+MEDIA_TYPES: dict[str, type[MediaSpec]] = {
+    "video": VideoSpec,
+    "image": ImageSpec,
+    "audio": AudioSpec,
+}
+CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSlot:
+    """One file of an output: rendered from `spec`, then written into the body at `at`.
+
+    The file object there is `{"url": ..., **fields}`, plus `file_size` when the schema has it.
+    """
+
+    at: tuple[str | int, ...]
+    spec: MediaSpec
+    file_name: str
+    fields: dict[str, object] = field(default_factory=dict, hash=False)
+    with_size: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """What a finished job produced: the output body without its files, and the files to make.
+
+    Plain data, so a data directory stores it and any endpoint's output is served the same way.
+    """
+
+    body: dict[str, object] = field(hash=False)
+    slots: tuple[MediaSlot, ...] = ()
+    billable_units: str = "1"
+
+    @property
+    def images(self) -> tuple[ImageSource, ...]:
+        """The reference images the renders draw from (kept until the request is forgotten)."""
+        return tuple(
+            image
+            for slot in self.slots
+            if isinstance(slot.spec, VideoSpec)
+            for image in slot.spec.images
+        )

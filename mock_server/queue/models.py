@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from mock_server.errors import FalError
-from mock_server.media.specs import VideoSpec
+from mock_server.media.specs import Generation
 from mock_server.validation import Priority
 
 
@@ -35,10 +35,10 @@ class LogLine:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """What a runner will do with a request: render a video, or fail with an error."""
+    """What a runner will do with a request: make its output, or fail with an error."""
 
     logs: tuple[LogLine, ...]
-    outcome: VideoSpec | FalError
+    outcome: Generation | FalError
     # A failure found only after running (a flagged output), not when the input is read.
     fails_late: bool = False
 

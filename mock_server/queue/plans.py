@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from mock_server.errors import BodyNotParsed, InvalidInput
 from mock_server.media.files import FileStore
@@ -35,11 +34,13 @@ class PlanContext:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One fal endpoint: `plan` turns a decoded body into a Job, raising InvalidInput if it must."""
+    """One fal endpoint: `plan` turns a decoded body into a Job, raising InvalidInput if it must.
+
+    The Job carries its own output (`Generation`), so nothing after the plan needs the endpoint.
+    """
 
     endpoint_id: str
     plan: Callable[[object, PlanContext], Awaitable[Job]]
-    output: Callable[[str, int], dict[str, Any]]
     # `owner/app`, the part of the id that status, result and cancel URLs use (§2).
     app_id: str = field(init=False)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
 
 from contracts.detail import validation_detail
 from contracts.rules import ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
 from mock_server.errors import InvalidInput
 from mock_server.media.images import load_images
-from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.media.specs import Generation, ImageSource, MediaSlot, VideoSpec
 from mock_server.queue.models import Job, LogLine
 from mock_server.queue.plans import Endpoint, PlanContext
 from mock_server.queue.safety import input_flags, output_flag
@@ -54,7 +53,7 @@ async def _plan(payload: object, context: PlanContext) -> Job:
     logs = _run_logs(len(images), data.duration, data.aspect_ratio.value)
     flagged = output_flag(data.prompt, settings.safety, context.forced_safety)
     if flagged is None:
-        return Job(logs=logs, outcome=video)
+        return Job(logs=logs, outcome=video_output(video))
     checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")
     failure = InvalidInput([flagged], request_id=context.request_id)
     return Job(logs=(*logs, checked), outcome=failure, fails_late=True)
@@ -79,11 +78,16 @@ def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSo
     return tuple(images[i] for i in [*named, *rest])
 
 
-def _video_output(url: str, file_size: int) -> dict[str, Any]:
-    """What `ReferenceToVideoOutput` dumps for this file, built directly: it answers every result
-    GET (tests/mock_server/test_endpoints.py holds it to the model)."""
-    file = {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"}
-    return {"video": {**file, "file_size": file_size}}
+def video_output(video: VideoSpec) -> Generation:
+    """`{"video": File}` as `ReferenceToVideoOutput` dumps it (tests/mock_server/test_endpoints.py
+    holds the two together); fal bills this model per second of video (§15.2)."""
+    slot = MediaSlot(
+        at=("video",),
+        spec=video,
+        file_name="output.mp4",
+        fields={"content_type": "video/mp4", "file_name": "output.mp4"},
+    )
+    return Generation(body={"video": None}, slots=(slot,), billable_units=str(video.duration))
 
 
-REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan, output=_video_output)
+REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypedDict
 
 from mock_server.errors import FalError, StillInProgress
-from mock_server.media.specs import VideoSpec
+from mock_server.media.specs import Generation
 from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
 
 
@@ -109,7 +109,7 @@ def status_code(snapshot: Snapshot) -> int:
     return 200 if snapshot.request.status is Status.COMPLETED else 202
 
 
-def finished_output(snapshot: Snapshot, root: str) -> VideoSpec:
+def finished_output(snapshot: Snapshot, root: str) -> Generation:
     """What the result holds; raises 400 before COMPLETED, or the request's error."""
     request = snapshot.request
     if request.status is not Status.COMPLETED:
@@ -126,8 +126,8 @@ def reject_early(job: Job) -> None:
         raise_failure(job.failure)
 
 
-def job_output(job: Job) -> VideoSpec:
-    """The video a job renders; raises the job's error when it fails."""
+def job_output(job: Job) -> Generation:
+    """What a job makes; raises the job's error when it fails."""
     if isinstance(job.outcome, FalError):
         raise_failure(job.outcome)
     return job.outcome

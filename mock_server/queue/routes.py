@@ -120,10 +120,9 @@ async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     request_id = request.path_params["request_id"]
     snapshot = fake.store.status(endpoint.app_id, request_id)
-    video = finished_output(snapshot, service_root(request, SERVICE))
+    generation = finished_output(snapshot, service_root(request, SERVICE))
     output = await publish_output(
-        endpoint.output,
-        video,
+        generation,
         snapshot.request.output_path,
         fake.files,
         media_root(request, fake.settings.public_url),

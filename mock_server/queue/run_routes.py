@@ -40,10 +40,9 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     if scenario is not None and scenario.run_seconds is not None:
         run_seconds = scenario.run_seconds
     await fake.clock.sleep(run_seconds)
-    video = job_output(job)
+    generation = job_output(job)
     output = await publish_output(
-        endpoint.output,
-        video,
+        generation,
         fake.new_output_path(),
         fake.files,
         media_root(request, fake.settings.public_url),

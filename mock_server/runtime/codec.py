@@ -1,18 +1,27 @@
 """A request as JSON text, for the SQLite store: what it is, where it stands, what it will do.
 
 Reference images travel apart from the text (they can be megabytes and never change); the record
-names them by digest and `decode_request` asks for their bytes.
+names them by digest and `decode_request` asks for their bytes. Records written before outputs
+were generic (a `video` instead of a `generation`) still decode, as the seed endpoint's output.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from mock_server import errors
 from mock_server.errors import FalError
-from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.media.specs import (
+    MEDIA_TYPES,
+    Generation,
+    ImageSource,
+    MediaSlot,
+    MediaSpec,
+    VideoSpec,
+)
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
 from mock_server.validation import Priority
 
@@ -34,6 +43,8 @@ _SCALARS = (
     "webhook_pending",
 )
 _VIDEO_SCALARS = ("width", "height", "duration", "fps", "prompt", "request_id")
+_KINDS = {cls: kind for kind, cls in MEDIA_TYPES.items()}
+_LEGACY_OUTPUT_SUFFIX = "_output.mp4"
 
 
 def encode_request(request: QueuedRequest) -> str:
@@ -50,6 +61,8 @@ def decode_request(text: str, image_data: Callable[[str], bytes | None]) -> Queu
     """The record `encode_request` wrote; `image_data(digest)` gives a stored image's bytes."""
     record = json.loads(text)
     failure = record["failure"]
+    if "video" in record["job"]:
+        record["output_path"] = record["output_path"].removesuffix(_LEGACY_OUTPUT_SUFFIX)
     return QueuedRequest(
         **{name: record[name] for name in _SCALARS},
         priority=Priority(record["priority"]),
@@ -62,7 +75,7 @@ def decode_request(text: str, image_data: Callable[[str], bytes | None]) -> Queu
 def stored_images(request: QueuedRequest) -> Iterator[ImageSource]:
     """The images whose bytes the record refers to by digest."""
     outcome = request.job.outcome
-    if isinstance(outcome, VideoSpec):
+    if isinstance(outcome, Generation):
         yield from (image for image in outcome.images if image.data is not None)
 
 
@@ -96,19 +109,70 @@ def _encode_job(job: Job) -> dict[str, Any]:
         "logs": [[line.at, line.message, line.level] for line in job.logs],
         "fails_late": job.fails_late,
         "error": encode_error(outcome) if isinstance(outcome, FalError) else None,
-        "video": None if isinstance(outcome, FalError) else _encode_video(outcome),
+        "generation": None if isinstance(outcome, FalError) else _encode_generation(outcome),
     }
 
 
 def _decode_job(record: dict[str, Any], image_data: Callable[[str], bytes | None]) -> Job:
-    video = record["video"]
-    return Job(
-        logs=tuple(LogLine(at, message, level) for at, message, level in record["logs"]),
-        outcome=decode_error(record["error"])
-        if video is None
-        else _decode_video(video, image_data),
-        fails_late=record["fails_late"],
+    logs = tuple(LogLine(at, message, level) for at, message, level in record["logs"])
+    outcome: Generation | FalError
+    if record["error"] is not None:
+        outcome = decode_error(record["error"])
+    elif "video" in record:
+        from mock_server.queue.reference_to_video import video_output
+
+        outcome = video_output(_decode_video(record["video"], image_data))
+    else:
+        outcome = _decode_generation(record["generation"], image_data)
+    return Job(logs=logs, outcome=outcome, fails_late=record["fails_late"])
+
+
+def _encode_generation(generation: Generation) -> dict[str, Any]:
+    return {
+        "body": generation.body,
+        "billable_units": generation.billable_units,
+        "slots": [
+            {
+                "at": list(slot.at),
+                "file_name": slot.file_name,
+                "fields": slot.fields,
+                "with_size": slot.with_size,
+                "kind": _KINDS[type(slot.spec)],
+                "spec": _encode_spec(slot.spec),
+            }
+            for slot in generation.slots
+        ],
+    }
+
+
+def _decode_generation(
+    record: dict[str, Any], image_data: Callable[[str], bytes | None]
+) -> Generation:
+    slots = tuple(
+        MediaSlot(
+            at=tuple(slot["at"]),
+            spec=_decode_spec(slot["kind"], slot["spec"], image_data),
+            file_name=slot["file_name"],
+            fields=slot["fields"],
+            with_size=slot["with_size"],
+        )
+        for slot in record["slots"]
     )
+    return Generation(body=record["body"], slots=slots, billable_units=record["billable_units"])
+
+
+def _encode_spec(spec: MediaSpec) -> dict[str, Any]:
+    if isinstance(spec, VideoSpec):
+        return _encode_video(spec)
+    return dataclasses.asdict(spec)
+
+
+def _decode_spec(
+    kind: str, record: dict[str, Any], image_data: Callable[[str], bytes | None]
+) -> MediaSpec:
+    if kind == "video":
+        return _decode_video(record, image_data)
+    return MEDIA_TYPES[kind](**record)
 
 
 def _encode_video(video: VideoSpec) -> dict[str, Any]:

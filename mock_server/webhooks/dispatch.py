@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from mock_server.fake import Fake
 from mock_server.media.outputs import publish_output
 from mock_server.queue.models import QueuedRequest
-from mock_server.queue.plans import Endpoint
 from mock_server.queue.replies import job_output
 from mock_server.webhooks.payloads import failure_body, success_body
 
@@ -15,23 +12,22 @@ POLL_SECONDS = 0.05
 CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
 
 
-async def webhook_body(fake: Fake, endpoint: Endpoint, request: QueuedRequest) -> bytes:
+async def webhook_body(fake: Fake, request: QueuedRequest) -> bytes:
     """The payload fal would POST for this finished request (its output, or its error)."""
     if request.failure is not None:
         return failure_body(request.request_id, request.failure)
-    video = job_output(request.job)
-    files, path = fake.files, request.output_path
+    generation = job_output(request.job)
     output = await publish_output(
-        endpoint.output, video, path, files, request.media_root, fake.work
+        generation, request.output_path, fake.files, request.media_root, fake.work
     )
     return success_body(request.request_id, output.body)
 
 
-async def dispatch_due(fake: Fake, endpoints: Mapping[str, Endpoint]) -> int:
+async def dispatch_due(fake: Fake) -> int:
     """Start delivering every webhook that became due; returns how many."""
     due = fake.store.take_webhooks()
     for target, request in due:
-        body = await webhook_body(fake, endpoints[request.endpoint_id], request)
+        body = await webhook_body(fake, request)
         fake.deliveries.start(target, request.request_id, body)
         fake.store.webhook_started(request.request_id)
     return len(due)

@@ -21,6 +21,7 @@ from mock_server.clock import VirtualClock
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine
 from mock_server.queue.records import RequestRecords
+from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.replies import finished_output, status_body
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.runtime.data_dir import DataDir
@@ -40,7 +41,7 @@ SECONDS_PER_CELL = 2.0
 def store_lifecycles(records: RequestRecords | None = None, count: int = 20_000) -> float:
     clock = VirtualClock()
     store = RequestStore(Timing(1.0, 2.0, 64), Retention(), clock.now, records=records)
-    job = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))
+    job = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(64, 36, 3)))
     started = time.perf_counter()
     for n in range(count):
         request_id = f"r{n}"
@@ -81,7 +82,7 @@ def memory_growth(total: int = 100_000) -> tuple[float, float]:
     """MiB held after 10,000 and after `total` finished requests (the store keeps 10,000)."""
     clock = ManualClock()
     store = RequestStore(Timing(0.0, 0.0, 64), Retention(), clock.now)
-    job = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))
+    job = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(64, 36, 3)))
     tracemalloc.start()
     marks = []
     for n in range(total):

@@ -21,6 +21,7 @@ from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.errors import AlreadyCompleted, FalError, StillInProgress
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, Snapshot, Status
+from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.replies import finished_output, status_body
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.runtime.codec import encode_request
@@ -82,7 +83,9 @@ def test_anything_else_gets_a_fal_shaped_answer_never_a_5xx(body: Any) -> None:
 
 
 ORDER = {Status.IN_QUEUE: 0, Status.IN_PROGRESS: 1, Status.COMPLETED: 2}
-JOB = Job(logs=(LogLine(0.0, "start"), LogLine(1.0, "done")), outcome=VideoSpec(64, 36, 3))
+JOB = Job(
+    logs=(LogLine(0.0, "start"), LogLine(1.0, "done")), outcome=video_output(VideoSpec(64, 36, 3))
+)
 
 
 class Lifecycle(RuleBasedStateMachine):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -15,14 +16,40 @@ from mock_server.errors import (
     RateLimited,
     StartTimeout,
 )
-from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.media.specs import (
+    AudioSpec,
+    Generation,
+    ImageSource,
+    ImageSpec,
+    MediaSlot,
+    VideoSpec,
+)
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
+from mock_server.queue.reference_to_video import video_output
 from mock_server.runtime.codec import decode_error, decode_request, encode_error, encode_request
 from mock_server.validation import Priority
 
 IMAGE = ImageSource(digest="d1", label="cat.png", index=0, data=b"\x89PNG bytes")
 PLACEHOLDER = ImageSource(digest="d2", label="reference image: https://x/y.png", index=1)
 VIDEO = VideoSpec(1280, 720, 8, prompt="A cat \ud800 <IMAGE_REF_0>", request_id="r1")
+PICTURES = Generation(
+    body={"images": [None, None], "seed": 42, "has_nsfw_concepts": [False, True]},
+    slots=tuple(
+        MediaSlot(
+            at=("images", n),
+            spec=ImageSpec(512, 384, "png", "a cat", "r1", index=n, blank=n == 1),
+            file_name=f"image_{n}.png",
+            fields={"width": 512, "height": 384, "content_type": "image/png"},
+            with_size=False,
+        )
+        for n in range(2)
+    ),
+    billable_units="2",
+)
+SPEECH = Generation(
+    body={"audio": None},
+    slots=(MediaSlot(at=("audio",), spec=AudioSpec(2.5, "mp3", "hello", "r1"), file_name="a.mp3"),),
+)
 
 
 def request(job: Job, **changes: object) -> QueuedRequest:
@@ -36,7 +63,7 @@ def request(job: Job, **changes: object) -> QueuedRequest:
         submitted_at=1.5,
         eligible_at=2.5,
         start_deadline=9.0,
-        output_path="b/x_output.mp4",
+        output_path="b/x",
         webhook_url="http://127.0.0.1:1/hook",
         media_root="http://127.0.0.1:8000",
         run_seconds=0.25,
@@ -47,15 +74,18 @@ def request(job: Job, **changes: object) -> QueuedRequest:
 @pytest.mark.parametrize(
     "original",
     [
-        request(Job(logs=(LogLine(0.5, "half", "WARN"),), outcome=VIDEO)),
+        request(Job(logs=(LogLine(0.5, "half", "WARN"),), outcome=video_output(VIDEO))),
         request(
-            Job(logs=(), outcome=dataclasses.replace(VIDEO, images=(IMAGE, PLACEHOLDER))),
+            Job(
+                logs=(),
+                outcome=video_output(dataclasses.replace(VIDEO, images=(IMAGE, PLACEHOLDER))),
+            ),
             status=Status.IN_PROGRESS,
             started_at=3.0,
             finishes_at=5.0,
         ),
         request(
-            Job(logs=(), outcome=VIDEO),
+            Job(logs=(), outcome=video_output(VIDEO)),
             status=Status.COMPLETED,
             started_at=3.0,
             finishes_at=5.0,
@@ -66,8 +96,10 @@ def request(job: Job, **changes: object) -> QueuedRequest:
         request(
             Job(logs=(), outcome=InvalidInput([{"loc": ["body"], "msg": "x"}]), fails_late=True)
         ),
+        request(Job(logs=(), outcome=PICTURES)),
+        request(Job(logs=(), outcome=SPEECH)),
     ],
-    ids=["queued", "running-with-images", "cancelled", "failing"],
+    ids=["queued", "running-with-images", "cancelled", "failing", "images", "speech"],
 )
 def test_a_request_round_trips(original: QueuedRequest) -> None:
     images = {IMAGE.digest: IMAGE.data}
@@ -75,11 +107,27 @@ def test_a_request_round_trips(original: QueuedRequest) -> None:
     assert dataclasses.replace(decoded, job=original.job, failure=original.failure) == original
     assert encode_request(decoded) == encode_request(original)
     assert decoded.job.logs == original.job.logs
-    if isinstance(original.job.outcome, VideoSpec):
+    if isinstance(original.job.outcome, Generation):
         assert decoded.job.outcome == original.job.outcome
-        assert isinstance(decoded.job.outcome, VideoSpec)
+        assert isinstance(decoded.job.outcome, Generation)
         data = [image.data for image in decoded.job.outcome.images]
         assert data == [image.data for image in original.job.outcome.images]
+
+
+def test_a_record_from_before_generic_outputs_decodes_as_the_seed_endpoints_video() -> None:
+    record = json.loads(encode_request(request(Job(logs=(), outcome=video_output(VIDEO)))))
+    record["output_path"] = "b/x_output.mp4"
+    del record["job"]["generation"]
+    record["job"]["video"] = {
+        **{name: getattr(VIDEO, name) for name in ("width", "height", "duration", "fps")},
+        "prompt": VIDEO.prompt,
+        "request_id": VIDEO.request_id,
+        "images": [{"digest": "d1", "label": "cat.png", "index": 0, "stored": True}],
+    }
+    images = {IMAGE.digest: IMAGE.data}
+    decoded = decode_request(json.dumps(record), images.get)
+    assert decoded.output_path == "b/x"
+    assert decoded.job.outcome == video_output(dataclasses.replace(VIDEO, images=(IMAGE,)))
 
 
 @pytest.mark.parametrize(

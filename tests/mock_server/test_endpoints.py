@@ -1,4 +1,4 @@
-"""How the runner orders reference images for the video."""
+"""The seed endpoint: how it orders reference images, and its output key for key."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 
 import pytest
 
-from contracts import ENDPOINT_ID, File, ReferenceToVideoOutput
-from mock_server.media.specs import ImageSource
-from mock_server.queue.endpoints import ENDPOINTS
-from mock_server.queue.reference_to_video import in_prompt_order
+from contracts import File, ReferenceToVideoOutput
+from mock_server.media.files import FileStore
+from mock_server.media.outputs import publish_output
+from mock_server.media.specs import ImageSource, VideoSpec
+from mock_server.media.work import Work
+from mock_server.queue.reference_to_video import in_prompt_order, video_output
+from mock_server.settings import Retention
 
 IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
 
@@ -27,9 +30,20 @@ def test_images_follow_the_prompts_tags(prompt: str, order: list[int]) -> None:
     assert [image.index for image in in_prompt_order(prompt, IMAGES)] == order
 
 
-def test_the_output_is_what_the_output_model_dumps_key_for_key() -> None:
+@pytest.mark.anyio
+async def test_the_output_is_what_the_output_model_dumps_key_for_key() -> None:
+    files = FileStore(Retention(), lambda: 0.0)
+    files.put("b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t_output.mp4", b"x" * 1234, "video/mp4")
+    output = await publish_output(
+        video_output(VideoSpec(64, 36, 3)),
+        "b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t",
+        files,
+        "http://127.0.0.1:8000",
+        Work(),
+    )
+
     url = "http://127.0.0.1:8000/files/b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t_output.mp4"
     video = File(url=url, content_type="video/mp4", file_name="output.mp4", file_size=1234)
     expected = ReferenceToVideoOutput(video=video).model_dump(mode="json")
-
-    assert json.dumps(ENDPOINTS[ENDPOINT_ID].output(url, 1234)) == json.dumps(expected)
+    assert json.dumps(output.body) == json.dumps(expected)
+    assert output.billable_units == "3"

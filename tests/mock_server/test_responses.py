@@ -12,11 +12,14 @@ from contracts.wire import CancelReply, QueueStatus
 from mock_server.errors import ClientCancelled, InvalidInput
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
+from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.replies import cancel_body, status_body, submit_body
 from mock_server.validation import Priority
 
 ROOT = "https://queue.fal.run"
-JOB = Job(logs=(LogLine(0.0, "start"), LogLine(0.9, "done")), outcome=VideoSpec(64, 36, 3))
+JOB = Job(
+    logs=(LogLine(0.0, "start"), LogLine(0.9, "done")), outcome=video_output(VideoSpec(64, 36, 3))
+)
 QUEUED = QueuedRequest(
     request_id="r1",
     endpoint_id="owner/app/path",

@@ -19,17 +19,18 @@ from mock_server.errors import (
 )
 from mock_server.media.specs import ImageSource, VideoSpec
 from mock_server.queue.models import Job, LogLine, Status
+from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
 APP = "owner/app"
-VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(320, 180, 3))
+VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(320, 180, 3)))
 
 
 def job_with_image(size: int) -> Job:
     image = ImageSource(digest=f"sha-{size}", label="reference", data=b"x" * size)
-    return Job(logs=(), outcome=VideoSpec(320, 180, 3, images=(image,)))
+    return Job(logs=(), outcome=video_output(VideoSpec(320, 180, 3, images=(image,))))
 
 
 @pytest.fixture

@@ -19,13 +19,14 @@ from mock_server import ManualClock
 from mock_server.errors import FalError
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
+from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.queue.timetable import Timetable
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
 APP = "o/a"
-JOB = Job(logs=(LogLine(0.0, "start"),), outcome=VideoSpec(64, 36, 3))
+JOB = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(64, 36, 3)))
 
 
 class ScanningTimetable(Timetable):
