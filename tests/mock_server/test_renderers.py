@@ -1,4 +1,4 @@
-"""Images and speech are real files of the asked size, format and length, the same bytes each time."""
+"""Images and speech are real files of the asked size, format and length, the same each time."""
 
 from __future__ import annotations
 
