@@ -35,7 +35,7 @@ def test_a_blank_image_is_black() -> None:
 
 def test_speech_in_mp3_lasts_as_long_as_asked() -> None:
     data = render(AudioSpec(3.5, "mp3", "hello", "r1"))
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         (stream,) = container.streams.audio
         assert stream.codec_context.name.startswith("mp3")
         assert container.duration is not None
