@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from mock_server.clock import Clock, SettableClock, SystemClock
+from mock_server.endpoints.registry import ENDPOINTS
 from mock_server.errors import FalError
 from mock_server.fake import Fake
 from mock_server.harness.journal import Journal
@@ -29,7 +30,6 @@ from mock_server.media.storage_routes import (
     signed_upload_routes,
 )
 from mock_server.media.uploads import Uploads
-from mock_server.queue.endpoints import ENDPOINTS
 from mock_server.queue.plans import Endpoint
 from mock_server.queue.rate_limit import RateLimiter
 from mock_server.queue.routes import queue_routes

@@ -1,6 +1,6 @@
 """What the queue knows of an endpoint: an id, a plan from body to job, an output shape.
 
-`mock_server.queue.endpoints` lists the endpoints served; each lives in a module of its own
+`mock_server.endpoints.registry` lists the endpoints served; each lives in a module of its own
 (`reference_to_video.py`) that builds one `Endpoint`.
 """
 

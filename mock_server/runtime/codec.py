@@ -119,7 +119,7 @@ def _decode_job(record: dict[str, Any], image_data: Callable[[str], bytes | None
     if record["error"] is not None:
         outcome = decode_error(record["error"])
     elif "video" in record:
-        from mock_server.queue.reference_to_video import video_output
+        from mock_server.endpoints.reference_to_video import video_output
 
         outcome = video_output(_decode_video(record["video"], image_data))
     else:

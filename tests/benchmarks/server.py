@@ -18,10 +18,10 @@ import httpx
 
 from mock_server import ManualClock, Settings, Timing, create_app
 from mock_server.clock import VirtualClock
+from mock_server.endpoints.reference_to_video import video_output
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine
 from mock_server.queue.records import RequestRecords
-from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.replies import finished_output, status_body
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.runtime.data_dir import DataDir

@@ -18,10 +18,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from contracts import ReferenceToVideoOutput
 from contracts.wire import QueueStatus, ValidationErrorBody
 from mock_server import ManualClock, Settings, Timing, create_app
+from mock_server.endpoints.reference_to_video import video_output
 from mock_server.errors import AlreadyCompleted, FalError, StillInProgress
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, Snapshot, Status
-from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.replies import finished_output, status_body
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.runtime.codec import encode_request

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from mock_server.endpoints.reference_to_video import video_output
 from mock_server.errors import (
     AlreadyCompleted,
     BodyNotParsed,
@@ -25,7 +26,6 @@ from mock_server.media.specs import (
     VideoSpec,
 )
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
-from mock_server.queue.reference_to_video import video_output
 from mock_server.runtime.codec import decode_error, decode_request, encode_error, encode_request
 from mock_server.validation import Priority
 

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from contracts import File, ReferenceToVideoOutput
+from mock_server.endpoints.reference_to_video import in_prompt_order, video_output
 from mock_server.media.files import FileStore
 from mock_server.media.outputs import publish_output
 from mock_server.media.specs import ImageSource, VideoSpec
 from mock_server.media.work import Work
-from mock_server.queue.reference_to_video import in_prompt_order, video_output
 from mock_server.settings import Retention
 
 IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from mock_server import ManualClock
+from mock_server.endpoints.reference_to_video import video_output
 from mock_server.errors import (
     AlreadyCompleted,
     CancelTargetNotFound,
@@ -19,7 +20,6 @@ from mock_server.errors import (
 )
 from mock_server.media.specs import ImageSource, VideoSpec
 from mock_server.queue.models import Job, LogLine, Status
-from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_server import ManualClock
+from mock_server.endpoints.reference_to_video import video_output
 from mock_server.errors import FalError
 from mock_server.media.specs import VideoSpec
 from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
-from mock_server.queue.reference_to_video import video_output
 from mock_server.queue.store import NewRequest, RequestStore
 from mock_server.queue.timetable import Timetable
 from mock_server.settings import Retention, Timing
