@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from mock_server.clock import Clock, SettableClock, SystemClock
-from mock_server.endpoints.registry import ENDPOINTS
+from mock_server.endpoints.registry import served
 from mock_server.errors import FalError
 from mock_server.fake import Fake
 from mock_server.harness.journal import Journal
@@ -48,8 +48,12 @@ def create_app(
     new_request_id: Callable[[], str] | None = None,
     signer: WebhookSigner | None = None,
 ) -> Starlette:
-    """A fake of fal's hosts for the endpoints in `ENDPOINTS`."""
+    """A fake of fal's hosts for the built-in endpoints and those `settings` names.
+
+    Raises `DocumentError` for an endpoint document that cannot be served.
+    """
     settings = settings or Settings()
+    endpoints = served(settings.endpoint_files, settings.endpoints_dir)
     clock = clock or SystemClock()
     data = None
     if settings.data_dir is not None:
@@ -93,7 +97,7 @@ def create_app(
         close_storage=None if data is None else data.close,
     )
     app = Starlette(
-        routes=route_table(ENDPOINTS.values()),
+        routes=route_table(endpoints.endpoints.values()),
         middleware=[
             Middleware(
                 Ingress,
@@ -108,6 +112,7 @@ def create_app(
         lifespan=lifespan(),
     )
     app.state.fake = fake
+    app.state.endpoints = endpoints
     return app
 
 

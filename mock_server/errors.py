@@ -82,6 +82,19 @@ class RequestNotFound(NotFound):
         super().__init__("Request not found")
 
 
+class UnknownApplication(NotFound):
+    """An endpoint id the fake does not serve: fal's words for an unknown app (PROTOCOL.md §2),
+    and how to serve it."""
+
+    def __init__(self, path: str) -> None:
+        parts = [part for part in path.split("/") if part]
+        app = parts[1] if len(parts) > 1 else (parts[0] if parts else "")
+        super().__init__(
+            f'Application "{app}" not found (falfake serves the endpoints `falfake endpoints`'
+            " lists; to fake another, pass its fal OpenAPI document with --endpoint FILE)"
+        )
+
+
 class CancelTargetNotFound(NotFound):
     """Cancel of an unknown id: the documented `NOT_FOUND` outcome (PROTOCOL.md §7)."""
 

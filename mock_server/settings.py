@@ -163,3 +163,6 @@ class Settings:
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.
     data_dir: Path | None = None
+    # fal OpenAPI documents of more endpoints to serve, beside the built-in ones.
+    endpoint_files: tuple[Path, ...] = ()
+    endpoints_dir: Path | None = None

@@ -90,4 +90,4 @@ def video_output(video: VideoSpec) -> Generation:
     return Generation(body={"video": None}, slots=(slot,), billable_units=str(video.duration))
 
 
-REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan)
+REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan, category="image-to-video")

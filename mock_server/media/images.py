@@ -42,10 +42,10 @@ class ImageProblem(Exception):
         super().__init__(msg)
         self.error_type, self.msg, self.ctx = error_type, msg, ctx
 
-    def entry(self, index: int, url: str) -> dict[str, Any]:
+    def entry(self, loc: list[str | int], url: str) -> dict[str, Any]:
         """The `detail` entry, in fal's key order `loc, msg, type, url, ctx, input`."""
         entry: dict[str, Any] = {
-            "loc": ["body", "image_urls", index],
+            "loc": loc,
             "msg": self.msg,
             "type": self.error_type,
             "url": DOCS + self.error_type,
@@ -72,8 +72,13 @@ async def load_images(
     *,
     own_roots: Sequence[str] = (),
     fetch: Fetch | None = None,
+    field: str = "image_urls",
+    indexed: bool = True,
 ) -> tuple[ImageSource, ...]:
-    """Every reference image, decoded and checked; `InvalidInput` listing each one that fails."""
+    """Every reference image, decoded and checked; `InvalidInput` listing each one that fails.
+
+    Errors sit at `body.<field>.<index>`, or at `body.<field>` for a single-image field.
+    """
     sources, entries = [], []
     for index, url in enumerate(urls):
         try:
@@ -86,7 +91,7 @@ async def load_images(
                 continue
             await work.run(functools.partial(check_image, data, limits))
         except ImageProblem as problem:
-            entries.append(problem.entry(index, url))
+            entries.append(problem.entry(["body", field, *([index] if indexed else [])], url))
             continue
         digest = hashlib.sha256(data).hexdigest()
         sources.append(ImageSource(digest=digest, label=url[:200], index=index, data=data))

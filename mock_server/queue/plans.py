@@ -41,6 +41,7 @@ class Endpoint:
 
     endpoint_id: str
     plan: Callable[[object, PlanContext], Awaitable[Job]]
+    category: str = ""  # fal's category: text-to-image, image-to-video, ...
     # `owner/app`, the part of the id that status, result and cancel URLs use (§2).
     app_id: str = field(init=False)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
-from mock_server.errors import REQUEST_ID_HEADER
+from mock_server.errors import REQUEST_ID_HEADER, UnknownApplication
 from mock_server.fake import Fake
 from mock_server.harness.scenarios import Scenario, scenario_queue_seconds
 from mock_server.http.json_response import JSONResponse
@@ -137,7 +138,7 @@ async def cancel(request: Request, *, endpoint: Endpoint) -> Response:
     return JSONResponse(cancel_body(), status_code=202)
 
 
-def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+def queue_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
     """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2).
 
     Ordered by how often clients call them, since routes are tried in order: status polls, then
@@ -145,10 +146,15 @@ def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
     """
     polls: list[BaseRoute] = []
     rest: list[BaseRoute] = []
+    # Endpoints of one app (fal-ai/flux/dev and /schnell) share its `owner/app` routes: the store
+    # finds a request by app and id, whichever endpoint took it.
+    taken: set[str] = set()
     for endpoint in endpoints:
         bound = functools.partial(functools.partial, endpoint=endpoint)
         rest.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
-        for prefix in dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]):
+        prefixes = dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]).keys() - taken
+        taken |= prefixes
+        for prefix in sorted(prefixes, key=len):
             base = f"/queue/{prefix}/requests/{{request_id}}"
             polls += [
                 Route(f"{base}/status", bound(get_status), methods=["GET"]),
@@ -158,7 +164,36 @@ def queue_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
                 Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
                 Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
             ]
-    return [*polls, *rest]
+    return [*polls, *rest, UnknownApplicationRoute("/queue", endpoints)]
+
+
+class UnknownApplicationRoute(Route):
+    """Any path under `root` that names no served endpoint: fal's 404 for an unknown app.
+
+    Paths of a served endpoint (its id, its requests) never match, so a wrong method or path there
+    keeps Starlette's 405 or 404.
+    """
+
+    def __init__(self, root: str, endpoints: Sequence[Endpoint]) -> None:
+        super().__init__(f"{root}/{{path:path}}", _unknown_application, methods=_ANY)
+        self._served = frozenset(e.endpoint_id for e in endpoints)
+        self._prefixes = tuple(
+            {f"{e.endpoint_id}/" for e in endpoints} | {f"{e.app_id}/requests/" for e in endpoints}
+        )
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        path = child.get("path_params", {}).get("path", "")
+        if match is not Match.NONE and (path in self._served or path.startswith(self._prefixes)):
+            return Match.NONE, {}
+        return match, child
+
+
+_ANY = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+
+
+async def _unknown_application(request: Request) -> Response:
+    raise UnknownApplication(request.path_params["path"])
 
 
 def take_rate_token(request: Request, fake: Fake) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +17,12 @@ from mock_server.http.urls import header, media_root
 from mock_server.media.outputs import publish_output
 from mock_server.queue.plans import Endpoint, plan_job
 from mock_server.queue.replies import job_output, reject_early
-from mock_server.queue.routes import plan_context, scenario_of, take_rate_token
+from mock_server.queue.routes import (
+    UnknownApplicationRoute,
+    plan_context,
+    scenario_of,
+    take_rate_token,
+)
 from mock_server.validation import parse_request_timeout
 
 
@@ -52,8 +57,11 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     return JSONResponse(output.body, headers=headers)
 
 
-def run_routes(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
+def run_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
     return [
-        Route(f"/{e.endpoint_id}", functools.partial(run, endpoint=e), methods=["POST"])
-        for e in endpoints
+        *(
+            Route(f"/{e.endpoint_id}", functools.partial(run, endpoint=e), methods=["POST"])
+            for e in endpoints
+        ),
+        UnknownApplicationRoute("", endpoints),
     ]

@@ -40,11 +40,16 @@ def input_flags(
     images: Sequence[ImageSource],
     rules: SafetyRules,
     forced: frozenset[str],
+    *,
+    text_field: str = "prompt",
+    image_field: str = "image_urls",
+    indexed: bool = True,
 ) -> list[dict[str, Any]]:
-    """The `content_policy_violation` entries for the prompt and the reference images."""
+    """The `content_policy_violation` entries for the prompt (or other text) and the reference
+    images (a list at `image_field`, or one image when not `indexed`)."""
     entries = []
     if "prompt" in forced or _contains(prompt, rules.prompt_terms):
-        entries.append(_entry(["body", "prompt"], rules.prompt_message))
+        entries.append(_entry(["body", text_field], rules.prompt_message))
     flagged = [
         source.index
         for source in images
@@ -53,10 +58,10 @@ def input_flags(
         or source.digest in rules.image_sha256
         or any(m.encode() in (source.data or b"") for m in rules.image_markers if m)
     ]
-    if flagged and rules.image_index:
-        entries += [_entry(["body", "image_urls", i], rules.image_message) for i in flagged]
+    if flagged and rules.image_index and indexed:
+        entries += [_entry(["body", image_field, i], rules.image_message) for i in flagged]
     elif flagged:
-        entries.append(_entry(["body", "image_urls"], rules.image_message))
+        entries.append(_entry(["body", image_field], rules.image_message))
     return entries
 
 

@@ -282,7 +282,11 @@ async def test_body_over_the_limit_is_413(clock: ManualClock) -> None:
     [
         pytest.param("GET", "/nowhere", 404, {"detail": "Not Found"}, id="unknown-path"),
         pytest.param(
-            "POST", "/queue/google/other-model", 404, {"detail": "Not Found"}, id="unknown-endpoint"
+            "POST",
+            f"/queue/{APP}/requests/x/nothing",
+            404,
+            {"detail": "Not Found"},
+            id="unknown-path-of-a-served-app",
         ),
         pytest.param("GET", SUBMIT_URL, 405, {"detail": "Method Not Allowed"}, id="get-on-submit"),
         pytest.param(
@@ -563,3 +567,26 @@ async def test_a_client_that_disconnects_mid_body_gets_no_traceback(app: Starlet
     }
     await app(scope, receive, send)  # type: ignore[arg-type]  # a hand-written ASGI exchange
     assert sent[0]["status"] == 400
+
+
+UNKNOWN_APP = (
+    'Application "other-model" not found (falfake serves the endpoints `falfake endpoints` lists;'
+    " to fake another, pass its fal OpenAPI document with --endpoint FILE)"
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/queue/google/other-model"),
+        ("GET", "/queue/google/other-model/requests/x/status"),
+        ("PUT", "/queue/google/other-model/requests/x/cancel"),
+        ("POST", "/run/google/other-model/v2"),
+    ],
+)
+async def test_an_unknown_endpoint_is_fals_unknown_application_with_a_hint(
+    http: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await http.request(method, path, json={"prompt": "x"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": UNKNOWN_APP}

@@ -1,0 +1,113 @@
+"""An endpoint served from its fal OpenAPI document: validated by the model the document describes,
+its reference images loaded and checked, its safety triggers honoured, its output generated.
+
+The input model is built on the first request (pydantic loads then, as for the seed endpoint).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from mock_server.endpoints.documents import EndpointDocument
+from mock_server.endpoints.generated import Request, generate
+from mock_server.errors import InvalidInput
+from mock_server.media.images import load_images
+from mock_server.media.specs import ImageSource
+from mock_server.queue.models import Job, LogLine
+from mock_server.queue.plans import Endpoint, PlanContext
+from mock_server.queue.safety import input_flags, output_flag
+
+# Input fields whose value is one reference image, or a list of them.
+_ONE_IMAGE = ("image_url", "start_image_url", "reference_image_url", "mask_url")
+_IMAGES = ("image_urls", "reference_image_urls")
+
+
+def documented_endpoint(document: EndpointDocument) -> Endpoint:
+    model = functools.cache(functools.partial(_input_model, document))
+    plan = functools.partial(_plan, document, model)
+    return Endpoint(endpoint_id=document.endpoint_id, plan=plan, category=document.category)
+
+
+def _input_model(document: EndpointDocument) -> Any:
+    from mock_server.endpoints.schema_models import input_model
+
+    return input_model(document.input_schema, "Input")
+
+
+async def _plan(
+    document: EndpointDocument, model: Callable[[], Any], payload: object, context: PlanContext
+) -> Job:
+    from pydantic import ValidationError
+
+    from contracts.detail import validation_detail
+
+    settings = context.settings
+    try:
+        data = model().model_validate(payload).model_dump(mode="json", by_alias=True)
+    except ValidationError as exc:
+        raise InvalidInput(validation_detail(exc, settings.validation_detail)) from None
+    field, urls, indexed = _reference_images(data)
+    images: tuple[ImageSource, ...] = ()
+    if urls:
+        images = await load_images(
+            urls,
+            context.files,
+            settings.images,
+            context.work,
+            own_roots=context.own_roots,
+            fetch=context.fetch,
+            field=field,
+            indexed=indexed,
+        )
+    text_field = "prompt" if isinstance(data.get("prompt"), str) else "text"
+    text = data.get(text_field) if isinstance(data.get(text_field), str) else ""
+    assert isinstance(text, str)
+    flags = input_flags(
+        text,
+        urls,
+        images,
+        settings.safety,
+        context.forced_safety,
+        text_field=text_field,
+        image_field=field,
+        indexed=indexed,
+    )
+    if flags:
+        raise InvalidInput(flags)
+    flagged = output_flag(text, settings.safety, context.forced_safety)
+    request = Request(
+        data=data,
+        request_id=context.request_id,
+        category=document.category,
+        video_size=(settings.video_width, settings.video_height),
+        images=images,
+        flagged=flagged is not None,
+    )
+    generation = generate(document.output_schema, request)
+    logs = (
+        LogLine(0.0, "Validating input"),
+        LogLine(0.3, f"Running {document.endpoint_id}"),
+        LogLine(1.0, "Done"),
+    )
+    nsfw_flags = "has_nsfw_concepts" in (document.output_schema.get("properties") or {})
+    if flagged is None or nsfw_flags:
+        # Image models flag an output by blanking it and saying so (`has_nsfw_concepts`).
+        return Job(logs=logs, outcome=generation)
+    checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")
+    failure = InvalidInput([flagged], request_id=context.request_id)
+    return Job(logs=(*logs, checked), outcome=failure, fails_late=True)
+
+
+def _reference_images(data: dict[str, Any]) -> tuple[str, list[str], bool]:
+    """The input's reference images: the field, its URLs, and whether it is a list."""
+    for key in _IMAGES:
+        value = data.get(key)
+        if isinstance(value, list) and all(isinstance(url, str) for url in value):
+            return key, list(value), True
+    for key in _ONE_IMAGE:
+        value = data.get(key)
+        if isinstance(value, str):
+            return key, [value], False
+    return "image_urls", [], True
