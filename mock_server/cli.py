@@ -17,6 +17,8 @@ from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
 from mock_server.commandline import config_file, flags
 from mock_server.commandline.flags import UsageError
+from mock_server.endpoints.documents import DocumentError
+from mock_server.endpoints.registry import Served, served
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import is_loopback
 from mock_server.runtime.data_dir import DataDirError
@@ -53,6 +55,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         ),
         rate_limit=args.rate_limit,
         data_dir=args.data_dir,
+        endpoint_files=tuple(args.endpoint),
+        endpoints_dir=args.endpoints_dir,
         limits=InputLimits(args.max_images, args.prompt_max_length, args.image_refs),
         validate_at=args.validate_at,
         validation_detail=args.validation_detail,
@@ -121,6 +125,23 @@ Official clients, unmodified:
 
 Any non-empty key works (FAL_KEY=test-key). Press Ctrl+C to stop.
 """
+
+
+def endpoint_list(served: Served) -> str:
+    """What `falfake endpoints` prints: one line per endpoint, the seed endpoint first."""
+    lines = []
+    for endpoint_id, endpoint in served.endpoints.items():
+        document = served.documents.get(endpoint_id)
+        source = "falfake's own model" if document is None else document.source
+        lines.append(f"{endpoint_id}\t{endpoint.category or '-'}\t{source}")
+    return "\n".join(lines) + "\n"
+
+
+def _served(files: Sequence[Path], folder: Path | None) -> Served:
+    try:
+        return served(files, folder)
+    except DocumentError as exc:
+        raise UsageError(f"endpoint document {exc}") from None
 
 
 def scenarios(path: Path) -> tuple[Scenario, ...]:
@@ -193,6 +214,9 @@ def _run(argv: list[str]) -> int:
     args = flags.parse(argv)
     if args.config is not None:
         args = flags.parse(argv, config_file.defaults(args.config, args.command))
+    if args.command == "endpoints":
+        print(endpoint_list(_served(args.endpoint, args.endpoints_dir)), end="")
+        return 0
     if args.command == "env":
         bundle = CertificateAuthority(_writable(args.ca_dir, "--ca-dir")).ensure().bundle_path
         print(environment(_base_url(args.host, args.port), bundle, args.key), end="")
@@ -202,6 +226,8 @@ def _run(argv: list[str]) -> int:
         return 0
     _check_host(args.host, allowed=args.allow_non_loopback)
     settings = settings_from(args)
+    for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
+        print(f"falfake: warning: {warning}", file=sys.stderr)
     loaded = () if args.scenarios is None else scenarios(args.scenarios)
     ca_dir = _writable(args.ca_dir, "--ca-dir")
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()

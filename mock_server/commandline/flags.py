@@ -221,6 +221,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         default=_SETTINGS.min_request_timeout_seconds,
         help="smallest X-Fal-Request-Timeout accepted",
     )
+    _endpoint_options(serve.add_argument_group("endpoints"))
     limits = serve.add_argument_group("persistence and limits")
     limits.add_argument(
         "--data-dir",
@@ -370,6 +371,25 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _endpoint_options(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--endpoint",
+        type=readable_file,
+        action=Repeat,
+        default=[],
+        metavar="FILE",
+        help="also serve the endpoint FILE describes: fal's OpenAPI document for it, as"
+        " https://fal.ai/api/openapi/queue/openapi.json?endpoint_id=ID serves it (repeatable)",
+    )
+    group.add_argument(
+        "--endpoints-dir",
+        type=folder,
+        default=None,
+        metavar="DIR",
+        help="also serve every endpoint described by a *.json document in DIR",
+    )
+
+
 def _env_options(env: argparse.ArgumentParser) -> None:
     env.add_argument("--host", default="127.0.0.1", help="the fake's address")
     env.add_argument("--port", type=port, default=8000, help="the fake's port")
@@ -440,7 +460,22 @@ def parser() -> Parser:
         formatter_class=Formatter,
     )
     _env_options(env)
-    for command in (serve, env):
+    endpoints = commands.add_parser(
+        "endpoints",
+        help="list the endpoints the fake serves (with --endpoint and --endpoints-dir too)",
+        description="List the endpoints served: id, category, and the document it comes from.",
+        usage="falfake endpoints [options]",
+        formatter_class=Formatter,
+    )
+    _endpoint_options(endpoints)
+    endpoints.add_argument(
+        "--config",
+        type=readable_file,
+        default=None,
+        metavar="FILE",
+        help="take --endpoint and --endpoints-dir from the fake's TOML config file",
+    )
+    for command in (serve, env, endpoints):
         for action in command._actions:
             if action.metavar is None and action.type in METAVARS:
                 action.metavar = METAVARS[action.type]

@@ -62,11 +62,25 @@ def parse_document(data: object, source: str) -> EndpointDocument:
     endpoint_id = metadata.get("endpointId")
     if not isinstance(endpoint_id, str) or not _ENDPOINT_ID.fullmatch(endpoint_id):
         raise DocumentError(source, "info.x-fal-metadata.endpointId must be an id like owner/app")
-    paths = _at(data, source, "paths")
-    post = _at(paths, source, f"/{endpoint_id}", "post")
-    input_ref = _at(post, source, "requestBody", "content", "application/json", "schema")
-    result = _at(paths, source, f"/{endpoint_id}/requests/{{request_id}}", "get")
-    output_ref = _at(result, source, "responses", "200", "content", "application/json", "schema")
+    post = _at(data, source, "paths", f"/{endpoint_id}", "post")
+    input_ref = _at(
+        post,
+        f"{source} (POST /{endpoint_id})",
+        "requestBody",
+        "content",
+        "application/json",
+        "schema",
+    )
+    result = _at(data, source, "paths", f"/{endpoint_id}/requests/{{request_id}}", "get")
+    output_ref = _at(
+        result,
+        f"{source} (GET /{endpoint_id}/requests/{{request_id}})",
+        "responses",
+        "200",
+        "content",
+        "application/json",
+        "schema",
+    )
     schemas = data.get("components", {}).get("schemas", {})
     if not isinstance(schemas, dict):
         raise DocumentError(source, "components.schemas must be an object")
