@@ -45,7 +45,9 @@ async def _plan(
 
     settings = context.settings
     try:
-        data = model().model_validate(payload).model_dump(mode="json", by_alias=True)
+        # Defaults are not validated (fal's are sometimes of another type): dump them as they are.
+        valid = model().model_validate(payload)
+        data = valid.model_dump(mode="json", by_alias=True, warnings=False)
     except ValidationError as exc:
         raise InvalidInput(validation_detail(exc, settings.validation_detail)) from None
     field, urls, indexed = _reference_images(data)

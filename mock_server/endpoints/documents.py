@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
-_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+")
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 REF_NAME = "x-falfake-ref"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -281,3 +282,31 @@ def test_help_groups_the_options_as_the_readme_does(capsys: pytest.CaptureFixtur
         assert f"**{title}**" in readme.README.read_text() or title == "options"
         for action in actions:
             assert flags.flag_of(action) in shown
+
+
+def test_endpoints_lists_the_built_in_ones_and_a_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.endpoints.conftest import SKETCH
+
+    document = tmp_path / "sketch.json"
+    document.write_text(json.dumps(SKETCH))
+    assert main(["endpoints", "--endpoint", str(document)]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == [
+        "google/gemini-omni-flash/reference-to-video",
+        "image-to-video",
+        "falfake's own model",
+    ]
+    assert ["acme/sketch/v1", "text-to-image", str(document)] in lines
+    assert {"fal-ai/flux/dev", "fal-ai/flux/schnell"} <= {line[0] for line in lines}
+
+
+def test_a_broken_endpoint_document_stops_the_start_naming_it(
+    start: Callable[..., str], tmp_path: Path
+) -> None:
+    document = tmp_path / "broken.json"
+    document.write_text('{"openapi": "3.0.4"}')
+    assert start("--endpoint", str(document)) == (
+        f"endpoint document {document}: has no object at info"
+    )
