@@ -45,6 +45,16 @@ def test_the_video_url_is_served_by_the_fixture(falfake: Falfake) -> None:
     assert httpx.get(url).headers["content-type"] == "video/mp4"
 
 
+def test_a_text_to_image_then_video_pipeline_runs_offline(falfake: Falfake) -> None:
+    image = fal_client.subscribe("fal-ai/flux/dev", {"prompt": "a fox"})["images"][0]
+    assert httpx.get(image["url"]).headers["content-type"] == "image/jpeg"
+    prompt = "The fox <IMAGE_REF_0> runs"
+    video = fal_client.subscribe(ENDPOINT, {"prompt": prompt, "image_urls": [image["url"]]})
+    assert httpx.get(video["video"]["url"]).headers["content-type"] == "video/mp4"
+    submits = falfake.requests(method="POST")
+    assert [r.path for r in submits if r.path.startswith("/fal-ai")] == ["/fal-ai/flux/dev"]
+
+
 def test_latency(falfake: Falfake, ours: FalClient) -> None:
     falfake.scenario(operation="run", latency=0.2)
     ours.run(INPUT)

@@ -199,6 +199,48 @@ def run() -> dict[str, Any]:
     return result
 
 
+def flux() -> dict[str, Any]:
+    """FLUX dev through the client: logs, then images decodable at the asked size and format."""
+    import io
+
+    from PIL import Image
+
+    updates: list[str] = []
+    body = {"prompt": "a red cube", "image_size": "square", "output_format": "png", "num_images": 2}
+    result = fal_client.subscribe(
+        "fal-ai/flux/dev",
+        body,
+        with_logs=True,
+        on_queue_update=lambda update: updates.append(type(update).__name__),
+    )
+    pictures = [Image.open(io.BytesIO(fetched(image["url"]))) for image in result["images"]]
+    return {
+        "result": result,
+        "updates": updates,
+        "pictures": [[picture.format, *picture.size] for picture in pictures],
+    }
+
+
+def flux_bounds() -> list[dict[str, Any]]:
+    """Each bound of schnell's input, broken once: the client's error carries fal's entry."""
+    outcomes = []
+    for broken in ({"num_inference_steps": 13}, {"num_images": 5}, {"output_format": "gif"}):
+        try:
+            fal_client.subscribe("fal-ai/flux/schnell", {"prompt": "x", **broken})
+            outcomes.append({"raised": None})
+        except fal_client.client.FalClientHTTPError as error:
+            outcomes.append({**failure(error), "detail": error.response.json()["detail"]})
+    return outcomes
+
+
+def pipeline() -> dict[str, Any]:
+    """A text-to-image model's output as the video model's reference image, as apps chain them."""
+    image = fal_client.subscribe("fal-ai/flux/schnell", {"prompt": "a fox"})["images"][0]
+    prompt = "The fox <IMAGE_REF_0> runs"
+    video = fal_client.subscribe(ENDPOINT, {"prompt": prompt, "image_urls": [image["url"]]})
+    return {"image": image, "video": video}
+
+
 def before_restart() -> dict[str, Any]:
     """Upload an image and submit with it; the fake restarts before `after_restart`."""
     url = fal_client.upload(PNG, "image/png", "ref.png")
@@ -227,6 +269,9 @@ SCENARIOS: dict[str, Callable[[], Any]] = {
         validation_error,
         auth_error,
         run,
+        flux,
+        flux_bounds,
+        pipeline,
         before_restart,
         after_restart,
     ]

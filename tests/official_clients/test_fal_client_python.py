@@ -67,6 +67,9 @@ def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> di
         "validation_error",
         "auth_error",
         "run",
+        "flux",
+        "flux_bounds",
+        "pipeline",
     ]
     return run_scenarios(through_env(strict_server_url, authority, scenarios), CLEAN_ENV)
 
@@ -105,6 +108,39 @@ def test_subscribe_reports_queue_updates_with_logs(
     assert kinds[-1] == "Completed"
     logs = [log["message"] for u in outcome["updates"] if u["logs"] for log in u["logs"]]
     assert "Validating input" in logs
+
+
+def test_flux_dev_subscribes_with_logs_and_gives_images_of_the_asked_size(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = through_proxy["flux"]
+    assert outcome["updates"][-1] == "Completed"
+    assert "InProgress" in outcome["updates"]
+    assert outcome["pictures"] == [["PNG", 512, 512], ["PNG", 512, 512]]
+    assert outcome["result"]["has_nsfw_concepts"] == [False, False]
+    assert all(
+        i["url"].startswith(f"{strict_server_url}/files/") for i in outcome["result"]["images"]
+    )
+
+
+def test_each_flux_bound_is_the_clients_http_error_with_fals_entry(
+    through_proxy: dict[str, Any],
+) -> None:
+    outcomes = through_proxy["flux_bounds"]
+    assert [o["status_code"] for o in outcomes] == [422, 422, 422]
+    assert [(o["detail"][0]["type"], o["detail"][0]["loc"]) for o in outcomes] == [
+        ("less_than_equal", ["body", "num_inference_steps"]),
+        ("less_than_equal", ["body", "num_images"]),
+        ("literal_error", ["body", "output_format"]),
+    ]
+
+
+def test_a_flux_image_feeds_the_video_model(
+    through_proxy: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = through_proxy["pipeline"]
+    assert outcome["image"]["url"].startswith(f"{strict_server_url}/files/")
+    assert is_video(outcome["video"], strict_server_url)
 
 
 def test_handle_and_by_id_calls_go_back_through_the_proxy(
