@@ -155,3 +155,22 @@ def test_sync_run_returns_data_and_request_id(
 ) -> None:
     assert is_video(outcomes["run"]["data"], strict_server_url)
     assert outcomes["run"]["requestId"]
+
+
+def test_flux_dev_polls_until_completed_and_gives_jpegs_of_the_asked_size(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = outcomes["flux"]
+    assert outcome["statuses"][-1] == "COMPLETED"
+    assert [
+        image["url"].startswith(f"{strict_server_url}/files/")
+        for image in outcome["data"]["images"]
+    ] == [True, True]
+    assert outcome["sizes"] == [{"soi": True, "width": 576, "height": 1024}] * 2
+
+
+def test_a_flux_bound_is_a_validation_error_with_fals_entry(outcomes: dict[str, Any]) -> None:
+    outcome = outcomes["flux_bound"]
+    assert (outcome["name"], outcome["status"]) == ("ValidationError", 422)
+    (entry,) = outcome["body"]["detail"]
+    assert (entry["type"], entry["loc"]) == ("less_than_equal", ["body", "num_inference_steps"])

@@ -117,6 +117,34 @@ const scenarios = {
   async run() {
     return await fal.run(ENDPOINT, { input });
   },
+  async flux() {
+    const statuses = [];
+    const { data } = await fal.subscribe("fal-ai/flux/dev", {
+      input: { prompt: "a red cube", image_size: "portrait_16_9", num_images: 2 },
+      logs: true,
+      pollInterval: 50,
+      onQueueUpdate: (update) => statuses.push(update.status),
+    });
+    // JPEG's size from its SOF0 marker: width and height as the file states them.
+    const sizes = [];
+    for (const image of data.images) {
+      const bytes = new Uint8Array(await (await fetch(image.url)).arrayBuffer());
+      let at = 2;
+      while (at < bytes.length && !(bytes[at] === 0xff && bytes[at + 1] >= 0xc0 && bytes[at + 1] <= 0xc2)) {
+        at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+      }
+      sizes.push({ soi: bytes[0] === 0xff && bytes[1] === 0xd8, width: (bytes[at + 7] << 8) | bytes[at + 8], height: (bytes[at + 5] << 8) | bytes[at + 6] });
+    }
+    return { data, statuses, sizes };
+  },
+  async flux_bound() {
+    try {
+      await fal.subscribe("fal-ai/flux/schnell", { input: { prompt: "x", num_inference_steps: 13 } });
+      return "no error";
+    } catch (error) {
+      return failure(error);
+    }
+  },
 };
 
 const results = {};
