@@ -48,6 +48,9 @@ IMAGE_SIZES = {
     "landscape_4_3": (1024, 768),
     "landscape_16_9": (1024, 576),
 }
+# What one rendered image may hold: fal allows 14142x14142 (200 MP), which would take seconds and
+# gigabytes here; larger asks are scaled down to this, keeping the aspect, and say so in the output.
+MAX_IMAGE_PIXELS = 4096 * 4096
 _RESOLUTIONS = {"480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440, "4k": 2160}
 _CATEGORY_KINDS = (("image", "image"), ("video", "video"), ("speech", "audio"), ("audio", "audio"))
 CHARACTERS_PER_SECOND = 15
@@ -227,7 +230,7 @@ def _slot(
     spec: MediaSpec
     facts: dict[str, object]
     if kind == "image":
-        width, height = _image_size(request.data)
+        width, height = _bounded(*_image_size(request.data))
         spec = ImageSpec(
             width, height, _image_format(request.data, properties), request.text,
             request.request_id, index=index, blank=request.flagged,
@@ -268,6 +271,11 @@ def _image_size(data: dict[str, Any]) -> tuple[int, int]:
     if ratio is not None:
         return (1024, round(1024 / ratio)) if ratio >= 1 else (round(1024 * ratio), 1024)
     return 1024, 1024
+
+
+def _bounded(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, (MAX_IMAGE_PIXELS / (width * height)) ** 0.5)
+    return max(1, int(width * scale)), max(1, int(height * scale))
 
 
 def _image_format(data: dict[str, Any], properties: dict[str, Any]) -> str:

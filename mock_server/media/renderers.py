@@ -36,7 +36,9 @@ def render(spec: MediaSpec) -> bytes:
 def render_image(spec: ImageSpec) -> bytes:
     from PIL import Image, ImageDraw, ImageFont
 
-    seed = hashlib.sha256(f"{spec.request_id}/{spec.index}/{spec.prompt}".encode()).digest()
+    # A lone surrogate from the JSON input can be neither hashed as UTF-8 nor drawn.
+    prompt = spec.prompt.encode("utf-8", "replace").decode()
+    seed = hashlib.sha256(f"{spec.request_id}/{spec.index}/{prompt}".encode()).digest()
     colour = (0, 0, 0) if spec.blank else (seed[0] // 2 + 32, seed[1] // 2 + 32, seed[2] // 2 + 32)
     picture = Image.new("RGB", (spec.width, spec.height), colour)
     if not spec.blank:
@@ -44,7 +46,7 @@ def render_image(spec: ImageSpec) -> bytes:
         unit = max(8, min(spec.width, spec.height) // 24)
         font = ImageFont.load_default(size=unit)
         columns = max(8, spec.width // max(1, unit // 2) - 4)
-        lines = textwrap.wrap(spec.prompt, columns)[: max(1, spec.height // (unit * 2) - 3)]
+        lines = textwrap.wrap(prompt, columns)[: max(1, spec.height // (unit * 2) - 3)]
         draw.text(
             (unit, unit), f"falfake  {spec.request_id}  #{spec.index}", fill="white", font=font
         )

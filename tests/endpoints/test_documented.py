@@ -246,3 +246,26 @@ async def test_a_users_document_is_faked_with_validation_and_real_media(
         assert list(output["image"]) == ["url", "width", "height", "content_type", "file_size"]
         picture = await image_at(http, output["image"]["url"])
         assert (picture.format, picture.size) == ("WEBP", (1024, 1024))
+
+
+async def test_an_image_larger_than_the_fake_renders_is_scaled_down_and_says_so(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    body = {"prompt": "x", "image_size": {"width": 14142, "height": 7071}}
+    (image,) = (await finished(http, clock, "fal-ai/flux/dev", body)).json()["images"]
+    assert (image["width"], image["height"]) == (5792, 2896)
+    assert (await image_at(http, image["url"])).size == (5792, 2896)
+
+
+async def test_a_lone_surrogate_in_the_prompt_is_drawn_not_a_5xx(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    submitted = await http.post(
+        "/queue/fal-ai/flux/schnell",
+        content=b'{"prompt": "a \\ud800 cat"}',
+        headers={"Content-Type": "application/json"},
+    )
+    clock.advance(60)
+    result = await http.get(submitted.json()["response_url"])
+    assert result.status_code == 200
+    assert (await image_at(http, result.json()["images"][0]["url"])).format == "JPEG"
