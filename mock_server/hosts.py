@@ -37,5 +37,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# Names that resolve only on a local network, never for fal's servers on the internet.
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
+
+
+def unreachable_from_fal(host: str) -> bool:
+    """Whether fal's servers could not fetch from `host`: a loopback, private, link-local,
+    reserved or otherwise non-global address, `localhost`, a one-label name or a local-only
+    suffix. No DNS lookup: a public-looking name counts as reachable."""
+    name = host.strip("[]").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name == "localhost" or "." not in name or name.endswith(_LOCAL_SUFFIXES)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return not (mapped or address).is_global
+
+
 def host_name(host: str) -> str:
     return host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from mock_server.errors import InvalidInput, NotFound
-from mock_server.hosts import FAL_HOSTS, is_loopback
+from mock_server.hosts import FAL_HOSTS, is_loopback, unreachable_from_fal
 from mock_server.media.files import FileStore
 from mock_server.media.specs import ImageSource
 from mock_server.media.work import Work
@@ -113,7 +113,9 @@ async def _bytes_of(
                 data = files.read(own).data
             except NotFound:
                 raise ImageProblem("file_download_error", DOWNLOAD_FAILED) from None
-        elif urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        elif not _fetchable(url, local_too=fetch is not None):
+            # fal's servers cannot download from a local address; with --fetch-images the user
+            # asked the fake to fetch, and a local test server is what it usually fetches from.
             raise ImageProblem("file_download_error", DOWNLOAD_FAILED)
         elif fetch is None:
             return None
@@ -122,6 +124,17 @@ async def _bytes_of(
     if len(data) > limits.max_bytes:
         raise file_too_large(limits.max_bytes)
     return data
+
+
+def _fetchable(url: str, *, local_too: bool) -> bool:
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    return local_too or not unreachable_from_fal(host)
 
 
 def file_too_large(max_bytes: int) -> ImageProblem:

@@ -9,6 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock
+from mock_server.hosts import unreachable_from_fal
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -124,3 +125,22 @@ async def test_cdn_token_names_the_cdn_host_when_reached_through_rest_fal_ai(
     async with client(app, "https://rest.fal.ai") as http:
         response = await http.post("/storage/auth/token", json={})
     assert response.json()["base_url"] == "https://v3.fal.media"
+
+
+@pytest.mark.parametrize(
+    ("host", "unreachable"),
+    [
+        ("example.com", False),
+        ("8.8.8.8", False),
+        ("[2606:4700::1111]", False),
+        ("127.0.0.2", True),
+        ("172.16.0.1", True),
+        ("100.64.0.1", True),
+        ("[fe80::1]", True),
+        ("LOCALHOST", True),
+        ("nas.home.arpa", True),
+        ("intranet", True),
+    ],
+)
+def test_which_hosts_fals_servers_could_not_reach(host: str, unreachable: bool) -> None:
+    assert unreachable_from_fal(host) is unreachable

@@ -280,3 +280,30 @@ def test_data_uri_payloads(url: str, payload: bytes) -> None:
 )
 def test_which_urls_are_the_fakes_own_files(url: str, path: str | None) -> None:
     assert own_file_path(url, ["http://fake.example:8000"]) == path
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.2:8123/ref.png",
+        "http://10.1.2.3/ref.png",
+        "http://192.168.0.7/ref.png",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:9/ref.png",
+        "http://[::ffff:10.0.0.1]/ref.png",
+        "http://0.0.0.0/ref.png",
+        "http://localhost:3000/ref.png",
+        "http://printer.local/ref.png",
+        "http://build-box/ref.png",
+        "http://api.internal/ref.png",
+    ],
+)
+async def test_a_url_fals_servers_could_not_reach_fails_to_download(
+    http: httpx.AsyncClient, clock: ManualClock, url: str
+) -> None:
+    (entry,) = await detail(http, clock, [url])
+    assert (entry["type"], entry["loc"], entry["input"]) == (
+        "file_download_error",
+        ["body", "image_urls", 0],
+        url,
+    )

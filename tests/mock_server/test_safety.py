@@ -79,7 +79,7 @@ async def test_an_uploaded_image_is_flagged_by_its_name(
 async def test_prompt_and_image_together_give_two_entries(
     http: httpx.AsyncClient, clock: ManualClock
 ) -> None:
-    request = body("falfake:unsafe-prompt", ["https://x/falfake-unsafe-image.png"])
+    request = body("falfake:unsafe-prompt", ["https://example.com/falfake-unsafe-image.png"])
     _, result = await run_to_the_end(http, clock, request)
     assert result.json() == {"detail": [flagged("body", "prompt"), flagged("body", "image_urls")]}
 
