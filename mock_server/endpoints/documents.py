@@ -25,6 +25,7 @@ from typing import Any
 REF_PREFIX = "#/components/schemas/"
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 REF_NAME = "x-falfake-ref"
+_JSON_SCHEMA = ("content", "application/json", "schema")
 
 
 class DocumentError(Exception):
@@ -63,24 +64,11 @@ def parse_document(data: object, source: str) -> EndpointDocument:
     if not isinstance(endpoint_id, str) or not _ENDPOINT_ID.fullmatch(endpoint_id):
         raise DocumentError(source, "info.x-fal-metadata.endpointId must be an id like owner/app")
     post = _at(data, source, "paths", f"/{endpoint_id}", "post")
-    input_ref = _at(
-        post,
-        f"{source} (POST /{endpoint_id})",
-        "requestBody",
-        "content",
-        "application/json",
-        "schema",
-    )
+    where = f"{source} (POST /{endpoint_id})"
+    input_ref = _at(post, where, "requestBody", *_JSON_SCHEMA)
     result = _at(data, source, "paths", f"/{endpoint_id}/requests/{{request_id}}", "get")
-    output_ref = _at(
-        result,
-        f"{source} (GET /{endpoint_id}/requests/{{request_id}})",
-        "responses",
-        "200",
-        "content",
-        "application/json",
-        "schema",
-    )
+    where = f"{source} (GET /{endpoint_id}/requests/{{request_id}})"
+    output_ref = _at(result, where, "responses", "200", *_JSON_SCHEMA)
     schemas = data.get("components", {}).get("schemas", {})
     if not isinstance(schemas, dict):
         raise DocumentError(source, "components.schemas must be an object")
