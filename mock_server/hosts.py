@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 
@@ -41,6 +42,7 @@ def is_loopback(host: str) -> bool:
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 
+@functools.lru_cache(maxsize=1024)  # on every submit with a reference URL; pure
 def unreachable_from_fal(host: str) -> bool:
     """Whether fal's servers could not fetch from `host`: a loopback, private, link-local,
     reserved or otherwise non-global address, `localhost`, a one-label name or a local-only

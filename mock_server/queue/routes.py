@@ -141,22 +141,22 @@ async def cancel(request: Request, *, endpoint: Endpoint) -> Response:
 def queue_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
     """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2).
 
-    Ordered by how often clients call them, since routes are tried in order: status polls, then
-    results, then the rest (no two of these paths can match the same request).
+    Ordered by how often clients call them, since Starlette tries routes one by one: per endpoint
+    (the seed endpoint first) its status polls, results and submit, then streams and cancels of
+    all (no two of these paths can match the same request).
     """
-    polls: list[BaseRoute] = []
+    frequent: list[BaseRoute] = []
     rest: list[BaseRoute] = []
     # Endpoints of one app (fal-ai/flux/dev and /schnell) share its `owner/app` routes: the store
     # finds a request by app and id, whichever endpoint took it.
     taken: set[str] = set()
     for endpoint in endpoints:
         bound = functools.partial(functools.partial, endpoint=endpoint)
-        rest.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
         prefixes = dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]).keys() - taken
         taken |= prefixes
         for prefix in sorted(prefixes, key=len):
             base = f"/queue/{prefix}/requests/{{request_id}}"
-            polls += [
+            frequent += [
                 Route(f"{base}/status", bound(get_status), methods=["GET"]),
                 Route(base, bound(get_result), methods=["GET"]),
             ]
@@ -164,7 +164,8 @@ def queue_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
                 Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
                 Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
             ]
-    return [*polls, *rest, UnknownApplicationRoute("/queue", endpoints)]
+        frequent.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
+    return [*frequent, *rest, UnknownApplicationRoute("/queue", endpoints)]
 
 
 class UnknownApplicationRoute(Route):
