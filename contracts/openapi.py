@@ -6,12 +6,17 @@ one port); through the proxy the same operations live on fal's hosts without the
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from contracts.documents import EndpointDocument, plain_schema
 from contracts.reference_to_video import (
+    CATEGORY,
     ENDPOINT_ID,
     ReferenceToVideoInput,
     ReferenceToVideoOutput,
@@ -70,17 +75,31 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
-def _links() -> dict[str, Any]:
+def _links(suffix: str) -> dict[str, Any]:
     by_id = {"request_id": "$response.body#/request_id"}
     return {
-        "GetStatus": {"operationId": "status", "parameters": by_id},
-        "GetResult": {"operationId": "result", "parameters": by_id},
-        "Cancel": {"operationId": "cancel", "parameters": by_id},
+        "GetStatus": {"operationId": f"status{suffix}", "parameters": by_id},
+        "GetResult": {"operationId": f"result{suffix}", "parameters": by_id},
+        "Cancel": {"operationId": f"cancel{suffix}", "parameters": by_id},
     }
 
 
-def _queue_paths() -> dict[str, Any]:
-    base = f"/queue/{APP_ID}/requests/{{request_id}}"
+@dataclass(frozen=True, slots=True)
+class Operations:
+    """One endpoint's queue and run operations: where they live, what goes in and comes out.
+
+    `suffix` keeps operation ids unique when several endpoints share a document.
+    """
+
+    endpoint_id: str
+    request_prefix: str  # status, result and cancel live under /queue/<prefix>/requests/
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    suffix: str = ""
+
+
+def _queue_paths(ops: Operations) -> dict[str, Any]:
+    base = f"/queue/{ops.request_prefix}/requests/{{request_id}}"
     logs = {
         "name": "logs",
         "in": "query",
@@ -88,9 +107,9 @@ def _queue_paths() -> dict[str, Any]:
     }
     status = _json(_ref(QueueStatus), "the request's status")
     return {
-        f"/queue/{ENDPOINT_ID}": {
+        f"/queue/{ops.endpoint_id}": {
             "post": {
-                "operationId": "submit",
+                "operationId": f"submit{ops.suffix}",
                 "summary": "Queue a request; input is validated when the runner starts it.",
                 "parameters": [
                     {
@@ -117,10 +136,10 @@ def _queue_paths() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref(ReferenceToVideoInput)}},
+                    "content": {"application/json": {"schema": ops.input_schema}},
                 },
                 "responses": {
-                    "200": {**_json(_ref(QueueStatus), "queued"), "links": _links()},
+                    "200": {**_json(_ref(QueueStatus), "queued"), "links": _links(ops.suffix)},
                     "422": _json(_ref(ValidationErrorBody), "input refused at submit"),
                     **_errors(400, 401, 403, 413, 429),
                 },
@@ -128,14 +147,14 @@ def _queue_paths() -> dict[str, Any]:
         },
         f"{base}/status": {
             "get": {
-                "operationId": "status",
+                "operationId": f"status{ops.suffix}",
                 "parameters": [_REQUEST_ID, logs],
                 "responses": {"200": status, "202": status, **_errors(400, 401, 403, 404)},
             }
         },
         f"{base}/status/stream": {
             "get": {
-                "operationId": "status_stream",
+                "operationId": f"status_stream{ops.suffix}",
                 "parameters": [_REQUEST_ID, logs],
                 "responses": {
                     "200": {
@@ -148,10 +167,10 @@ def _queue_paths() -> dict[str, Any]:
         },
         base: {
             "get": {
-                "operationId": "result",
+                "operationId": f"result{ops.suffix}",
                 "parameters": [_REQUEST_ID],
                 "responses": {
-                    "200": _json(_ref(ReferenceToVideoOutput), "the output"),
+                    "200": _json(ops.output_schema, "the output"),
                     "400": _json(
                         {"anyOf": [_ref(StillInProgressBody), _ref(RequestErrorBody)]},
                         "not finished yet, or a body the app could not parse",
@@ -163,7 +182,7 @@ def _queue_paths() -> dict[str, Any]:
         },
         f"{base}/cancel": {
             "put": {
-                "operationId": "cancel",
+                "operationId": f"cancel{ops.suffix}",
                 "parameters": [_REQUEST_ID],
                 "responses": {
                     "202": _json(_ref(CancelReply), "cancellation requested"),
@@ -179,6 +198,25 @@ def _queue_paths() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+def _run_path(ops: Operations) -> dict[str, Any]:
+    return {
+        f"/run/{ops.endpoint_id}": {
+            "post": {
+                "operationId": f"run{ops.suffix}",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ops.input_schema}},
+                },
+                "responses": {
+                    "200": _json(ops.output_schema, "the output"),
+                    "422": _json(_ref(ValidationErrorBody), "validation or model error"),
+                    **_errors(400, 401, 403, 413, 429, 504),
+                },
+            }
+        }
     }
 
 
@@ -224,20 +262,6 @@ def _other_paths() -> dict[str, Any]:
         }
     }
     return {
-        f"/run/{ENDPOINT_ID}": {
-            "post": {
-                "operationId": "run",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(ReferenceToVideoInput)}},
-                },
-                "responses": {
-                    "200": _json(_ref(ReferenceToVideoOutput), "the output"),
-                    "422": _json(_ref(ValidationErrorBody), "validation or model error"),
-                    **_errors(400, 401, 403, 413, 429, 504),
-                },
-            }
-        },
         "/rest/storage/auth/token": {
             "post": {
                 "operationId": "cdn_token",
@@ -270,21 +294,50 @@ def _other_paths() -> dict[str, Any]:
     }
 
 
-def openapi() -> dict[str, Any]:
-    """The whole document; `python -m contracts schemas` writes it to contracts/openapi.json."""
+def openapi(documents: Sequence[EndpointDocument] = ()) -> dict[str, Any]:
+    """The whole document, for the seed endpoint and each of `documents` (the seed's own among
+    them is skipped: the models describe it); `python -m contracts schemas` writes it, with the
+    built-in documents, to contracts/openapi.json, and the fake serves it with those it loaded."""
     models: list[type[BaseModel]] = [ReferenceToVideoInput, ReferenceToVideoOutput, *WIRE_MODELS]
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=REF
     )
+    schemas = definitions["$defs"]
+    operations = [
+        Operations(ENDPOINT_ID, APP_ID, _ref(ReferenceToVideoInput), _ref(ReferenceToVideoOutput))
+    ]
+    for document in documents:
+        if document.endpoint_id == ENDPOINT_ID:
+            continue
+        name = "".join(
+            p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", document.endpoint_id)
+        )
+        schemas[f"{name}Input"] = plain_schema(document.input_schema)
+        schemas[f"{name}Output"] = plain_schema(document.output_schema)
+        operations.append(
+            Operations(
+                document.endpoint_id,
+                document.endpoint_id,
+                {"$ref": REF.format(model=f"{name}Input")},
+                {"$ref": REF.format(model=f"{name}Output")},
+                suffix=f"__{name}",
+            )
+        )
+    paths: dict[str, Any] = {}
+    for ops in operations:
+        paths |= _queue_paths(ops)
+    for ops in operations:
+        paths |= _run_path(ops)
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "falfake: fal.ai queue API for google/gemini-omni-flash/reference-to-video",
+            "title": "falfake: fal.ai queue API for google/gemini-omni-flash/reference-to-video"
+            " and the endpoints served beside it",
             "version": "1",
         },
         "servers": [{"url": "http://127.0.0.1:8000"}],
         "security": [{"falKey": []}],
-        "paths": {**_queue_paths(), **_other_paths()},
+        "paths": {**paths, **_other_paths()},
         "webhooks": {
             "requestFinished": {
                 "post": {
@@ -296,7 +349,7 @@ def openapi() -> dict[str, Any]:
             }
         },
         "components": {
-            "schemas": definitions["$defs"],
+            "schemas": schemas,
             "securitySchemes": {
                 "falKey": {
                     "type": "apiKey",
@@ -306,4 +359,65 @@ def openapi() -> dict[str, Any]:
                 }
             },
         },
+    }
+
+
+def endpoint_document() -> dict[str, Any]:
+    """The seed endpoint's document in fal's per-endpoint format (ENDPOINTS.md §1), from the
+    models: the same kind of file as the built-in ones beside it in contracts/endpoints/."""
+    models: list[type[BaseModel]] = [QueueStatus, ReferenceToVideoInput, ReferenceToVideoOutput]
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in models], ref_template=REF
+    )
+    base = f"/{ENDPOINT_ID}/requests/{{request_id}}"
+    request_id = {**_REQUEST_ID, "schema": {"type": "string"}}
+    status = {"200": _json(_ref(QueueStatus), "The request status.")}
+    return {
+        "openapi": "3.0.4",
+        "info": {
+            "title": f"Queue OpenAPI for {ENDPOINT_ID}",
+            "version": "1.0.0",
+            "description": f"The OpenAPI schema for the {ENDPOINT_ID} queue, written by falfake"
+            " from its models (contracts/reference_to_video.py).",
+            "x-fal-metadata": {
+                "endpointId": ENDPOINT_ID,
+                "category": CATEGORY,
+                "playgroundUrl": f"https://fal.ai/models/{ENDPOINT_ID}",
+                "documentationUrl": f"https://fal.ai/models/{ENDPOINT_ID}/api",
+            },
+        },
+        "components": {
+            "schemas": definitions["$defs"],
+            "securitySchemes": {
+                "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization"}
+            },
+        },
+        "paths": {
+            f"{base}/status": {"get": {"parameters": [request_id], "responses": status}},
+            f"{base}/cancel": {
+                "put": {
+                    "parameters": [request_id],
+                    "responses": {"200": _json(_ref(CancelReply), "The request was cancelled.")},
+                }
+            },
+            f"/{ENDPOINT_ID}": {
+                "post": {
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(ReferenceToVideoInput)}},
+                    },
+                    "responses": status,
+                }
+            },
+            base: {
+                "get": {
+                    "parameters": [request_id],
+                    "responses": {
+                        "200": _json(_ref(ReferenceToVideoOutput), "Result of the request.")
+                    },
+                }
+            },
+        },
+        "servers": [{"url": "https://queue.fal.run"}],
+        "security": [{"apiKeyAuth": []}],
     }

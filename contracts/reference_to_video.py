@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import InitErrorDetails
 
 from contracts.rules import (
+    CATEGORY,
     DEFAULT_MAX_IMAGES,
     ENDPOINT_ID,
     IMAGE_REF_TAG,
@@ -21,6 +22,7 @@ from contracts.rules import (
 )
 
 __all__ = [
+    "CATEGORY",
     "ENDPOINT_ID",
     "IMAGE_REF_TAG",
     "AspectRatioEnum",

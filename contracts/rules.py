@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 ENDPOINT_ID = "google/gemini-omni-flash/reference-to-video"
+# fal's category for it is not on its page; image-to-video is where fal files its reference-to-video
+# models.
+CATEGORY = "image-to-video"
 
 DEFAULT_MAX_IMAGES = 10
 IMAGE_REF_START = "<IMAGE_REF"

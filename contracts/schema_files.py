@@ -8,9 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.openapi import openapi
+from contracts.documents import built_in_documents
+from contracts.openapi import endpoint_document, openapi
 from contracts.paths import contract_path
-from contracts.reference_to_video import ReferenceToVideoInput, ReferenceToVideoOutput
+from contracts.reference_to_video import (
+    ENDPOINT_ID,
+    ReferenceToVideoInput,
+    ReferenceToVideoOutput,
+)
 from contracts.wire import WIRE_MODELS
 
 
@@ -24,17 +29,22 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     **{f"{_snake(model.__name__)}.json": model for model in WIRE_MODELS},
 }
 OPENAPI_FILE = "openapi.json"
+SEED_DOCUMENT = f"endpoints/{ENDPOINT_ID.replace('/', '--')}.json"
 
 
 def generated(name: str) -> dict[str, Any]:
     """The schema the models define today (or the OpenAPI document)."""
     if name == OPENAPI_FILE:
-        return openapi()
+        return openapi(built_in_documents())
+    if name == SEED_DOCUMENT:
+        return endpoint_document()
     return SCHEMAS[name].model_json_schema(mode="serialization")
 
 
 def file_of(name: str) -> Path:
-    return contract_path(name) if name == OPENAPI_FILE else contract_path("schemas", name)
+    if name in (OPENAPI_FILE, SEED_DOCUMENT):
+        return contract_path(name)
+    return contract_path("schemas", name)
 
 
 def render(schema: dict[str, Any]) -> str:
@@ -44,7 +54,8 @@ def render(schema: dict[str, Any]) -> str:
 def write_all() -> list[str]:
     """Rewrite every schema file from the models; returns the names of those that changed."""
     changed = []
-    for name in [*SCHEMAS, OPENAPI_FILE]:
+    # The seed's document first: the OpenAPI document reads the built-in documents.
+    for name in [SEED_DOCUMENT, *SCHEMAS, OPENAPI_FILE]:
         path = file_of(name)
         text = render(generated(name))
         if not path.exists() or path.read_text() != text:

@@ -16,7 +16,7 @@ from mock_server.endpoints.registry import served
 from mock_server.errors import FalError
 from mock_server.fake import Fake
 from mock_server.harness.journal import Journal
-from mock_server.harness.routes import control_routes
+from mock_server.harness.routes import control_routes, openapi_of
 from mock_server.harness.scenarios import Scenarios
 from mock_server.http.ingress import Ingress
 from mock_server.http.render import render
@@ -113,6 +113,7 @@ def create_app(
     )
     app.state.fake = fake
     app.state.endpoints = endpoints
+    app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
 
 

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contracts import InputLimits
+from contracts.documents import DocumentError
+from contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
 from mock_server.app import create_app
 from mock_server.clock import SystemClock, VirtualClock
 from mock_server.commandline import config_file, flags
 from mock_server.commandline.flags import UsageError
-from mock_server.endpoints.documents import DocumentError
 from mock_server.endpoints.registry import Served, served
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import is_loopback
@@ -131,8 +132,9 @@ def endpoint_list(served: Served) -> str:
     """What `falfake endpoints` prints: one line per endpoint, the seed endpoint first."""
     lines = []
     for endpoint_id, endpoint in served.endpoints.items():
-        document = served.documents.get(endpoint_id)
-        source = "falfake's own model" if document is None else document.source
+        # The seed's document in contracts/endpoints/ is made from its models, not read by them.
+        own = endpoint_id == SEED_ENDPOINT_ID
+        source = "falfake's own model" if own else served.documents[endpoint_id].source
         lines.append(f"{endpoint_id}\t{endpoint.category or '-'}\t{source}")
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from mock_server.endpoints.documents import EndpointDocument
+from contracts.documents import EndpointDocument
 from mock_server.endpoints.generated import Request, generate
 from mock_server.errors import InvalidInput
 from mock_server.media.images import load_images

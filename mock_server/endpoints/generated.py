@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.endpoints.documents import REF_NAME
+from contracts.documents import REF_NAME
 from mock_server.media.specs import (
     CONTENT_TYPES,
     AudioSpec,

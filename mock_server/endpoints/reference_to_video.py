@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 
 from contracts.detail import validation_detail
-from contracts.rules import ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
+from contracts.rules import CATEGORY, ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
 from mock_server.errors import InvalidInput
 from mock_server.media.images import load_images
 from mock_server.media.specs import Generation, ImageSource, MediaSlot, VideoSpec
@@ -90,4 +90,4 @@ def video_output(video: VideoSpec) -> Generation:
     return Generation(body={"video": None}, slots=(slot,), billable_units=str(video.duration))
 
 
-REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan, category="image-to-video")
+REFERENCE_TO_VIDEO = Endpoint(endpoint_id=ENDPOINT_ID, plan=_plan, category=CATEGORY)

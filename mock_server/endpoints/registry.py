@@ -12,13 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.paths import contract_path
+from contracts.documents import (
+    DocumentError,
+    EndpointDocument,
+    built_in_documents,
+    documents_in,
+    read_document,
+)
 from mock_server.endpoints.documented import documented_endpoint
-from mock_server.endpoints.documents import DocumentError, EndpointDocument, read_document
 from mock_server.endpoints.reference_to_video import REFERENCE_TO_VIDEO
 from mock_server.queue.plans import Endpoint
-
-BUILT_IN_FOLDER = contract_path("endpoints")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +32,9 @@ class Served:
     warnings: tuple[str, ...] = ()
 
 
-def documents_in(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise DocumentError(str(folder), "is not a folder")
-    return sorted(folder.glob("*.json"))
-
-
 def served(files: Sequence[Path] = (), folder: Path | None = None) -> Served:
     """Every endpoint to serve; `DocumentError` names the first file that cannot be served."""
-    documents = {doc.endpoint_id: doc for doc in map(read_document, documents_in(BUILT_IN_FOLDER))}
+    documents = {doc.endpoint_id: doc for doc in built_in_documents()}
     own: dict[str, str] = {}
     for path in [*(documents_in(folder) if folder is not None else []), *files]:
         document = read_document(path)
@@ -50,7 +47,12 @@ def served(files: Sequence[Path] = (), folder: Path | None = None) -> Served:
         own[document.endpoint_id] = str(path)
         documents[document.endpoint_id] = document
     endpoints = {REFERENCE_TO_VIDEO.endpoint_id: REFERENCE_TO_VIDEO}
-    endpoints |= {eid: documented_endpoint(doc) for eid, doc in sorted(documents.items())}
+    # The seed's document is made from its models, which serve it themselves.
+    endpoints |= {
+        eid: documented_endpoint(doc)
+        for eid, doc in sorted(documents.items())
+        if eid != REFERENCE_TO_VIDEO.endpoint_id
+    }
     warnings = tuple(
         f"{doc.source}: {ref} is not defined; that field accepts anything"
         for doc in documents.values()

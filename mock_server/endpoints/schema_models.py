@@ -9,7 +9,7 @@ schema, and why:
 - an `enum` in a named component is a str `Enum` (pydantic's error type `enum`), an inline one a
   `Literal` (`literal_error`): that is how pydantic itself writes the two into a schema;
 - `anyOf` is a union, `{type: "null"}` in it makes the field nullable;
-- OpenAPI 3.0's boolean `exclusiveMinimum` and JSON Schema's numeric one both become `gt`;
+- `exclusiveMinimum` becomes `gt` (the document reader has made OpenAPI 3.0's boolean numeric);
 - an object with properties is a nested model (unknown keys ignored, as pydantic's default),
   one without is a mapping; a schema with no type at all accepts anything.
 """
@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from mock_server.endpoints.documents import REF_NAME
+from contracts.documents import REF_NAME
 
 _SCALARS: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
 
@@ -95,18 +95,11 @@ def _constrained(kind: Any, schema: dict[str, Any]) -> Any:
             ("maxLength", "max_length"),
             ("minItems", "min_length"),
             ("maxItems", "max_length"),
+            ("exclusiveMinimum", "gt"),
+            ("exclusiveMaximum", "lt"),
         )
         if _is_number(schema.get(key))
     }
-    for key, name, inclusive in (
-        ("exclusiveMinimum", "gt", "ge"),
-        ("exclusiveMaximum", "lt", "le"),
-    ):
-        value = schema.get(key)
-        if value is True and inclusive in bounds:  # OpenAPI 3.0: the bound itself is excluded
-            bounds[name] = bounds.pop(inclusive)
-        elif _is_number(value):
-            bounds[name] = value
     return Annotated[kind, Field(**bounds)] if bounds else kind
 
 

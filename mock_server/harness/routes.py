@@ -9,12 +9,14 @@ journal (`GET`/`DELETE /_falfake/requests`, `GET /_falfake/requests/count`), the
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from contracts import contract_path
+from contracts.documents import EndpointDocument
 from mock_server.errors import NotFound
 from mock_server.harness.journal import CONTROL_PREFIX
 from mock_server.harness.openapi import control_document
@@ -25,14 +27,23 @@ from mock_server.queue.replies import status_body
 _SMALL = 1024 * 1024
 
 
-@functools.cache
-def _openapi() -> bytes:
-    return contract_path("openapi.json").read_bytes()
-
-
 async def openapi(request: Request) -> Response:
-    """The OpenAPI document in contracts/, the one the fake's schemas come from."""
-    return Response(_openapi(), media_type="application/json")
+    """The OpenAPI document of every endpoint served (contracts/openapi.json for the built-in
+    ones), made on the first request: it needs pydantic, which loads with the first submit."""
+    return Response(request.app.state.openapi(), media_type="application/json")
+
+
+def openapi_of(documents: Sequence[EndpointDocument]) -> Callable[[], bytes]:
+    """What `openapi` serves for the endpoints these documents describe, made once."""
+
+    @functools.cache
+    def made() -> bytes:
+        from contracts.openapi import openapi
+
+        document = openapi(documents)
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    return made
 
 
 async def control_openapi(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from contracts import contract_path
 from mock_server import ManualClock, Settings, create_app
 from mock_server.endpoints.generated import CHARACTERS_PER_SECOND
 from tests.conftest import BASE_URL, KEY
@@ -246,6 +248,44 @@ async def test_a_users_document_is_faked_with_validation_and_real_media(
         assert list(output["image"]) == ["url", "width", "height", "content_type", "file_size"]
         picture = await image_at(http, output["image"]["url"])
         assert (picture.format, picture.size) == ("WEBP", (1024, 1024))
+
+
+async def test_the_openapi_document_describes_every_endpoint_served(
+    http: httpx.AsyncClient, sketch_file: Path, settings: Settings
+) -> None:
+    built_in = (await http.get("/openapi.json")).json()
+    assert built_in == json.loads(contract_path("openapi.json").read_text())
+    assert "/queue/fal-ai/flux/schnell" in built_in["paths"]
+
+    app = create_app(dataclasses.replace(settings, endpoint_files=(sketch_file,)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as own:
+        document = (await own.get("/openapi.json")).json()
+    submit = document["paths"][f"/queue/{ENDPOINT_ID}"]["post"]
+    assert submit["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AcmeSketchV1Input"
+    }
+    assert f"/run/{ENDPOINT_ID}" in document["paths"]
+    style = document["components"]["schemas"]["AcmeSketchV1Input"]["properties"]["style"]
+    assert style == {"title": "Style", "type": "string", "enum": ["ink", "chalk"], "default": "ink"}
+
+
+async def test_a_document_in_openapi_3_0s_dialect_validates_as_fal_would(
+    sketch: dict[str, Any], tmp_path: Path, settings: Settings, clock: ManualClock
+) -> None:
+    properties = sketch["components"]["schemas"]["SketchInput"]["properties"]
+    properties["strokes"] = {"type": "integer", "minimum": 0, "exclusiveMinimum": True}
+    properties["seed"] = {"type": "integer", "nullable": True}
+    path = tmp_path / "sketch-3.0.json"
+    path.write_text(json.dumps(sketch))
+    app = create_app(dataclasses.replace(settings, endpoint_files=(path,)), clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as http:
+        bad = await finished(http, clock, ENDPOINT_ID, {"prompt": "x", "strokes": 0})
+        good = await finished(http, clock, ENDPOINT_ID, {"prompt": "x", "strokes": 1, "seed": None})
+
+    assert [(e["type"], e["ctx"]) for e in bad.json()["detail"]] == [("greater_than", {"gt": 0})]
+    assert good.status_code == 200, good.text
 
 
 async def test_an_image_larger_than_the_fake_renders_is_scaled_down_and_says_so(

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from mock_server.endpoints.documents import DocumentError, parse_document, read_document
-from mock_server.endpoints.registry import BUILT_IN_FOLDER, served
+from contracts.documents import DocumentError, built_in_documents, parse_document, read_document
+from contracts.rules import ENDPOINT_ID as SEED_ID
+from mock_server.endpoints.reference_to_video import REFERENCE_TO_VIDEO
+from mock_server.endpoints.registry import served
 from tests.endpoints.conftest import ENDPOINT_ID
 
 
@@ -41,6 +43,23 @@ def test_a_recursive_schema_ends_at_its_second_visit(sketch: dict[str, Any]) -> 
     assert document.input_schema["properties"]["style"]["properties"]["inner"] == {}
 
 
+def test_openapi_3_0s_dialect_is_read_as_json_schema(sketch: dict[str, Any]) -> None:
+    properties = sketch["components"]["schemas"]["SketchInput"]["properties"]
+    properties["strokes"] = {"type": "integer", "minimum": 0, "exclusiveMinimum": True}
+    properties["seed"] = {"type": "integer", "nullable": True, "default": None, "title": "Seed"}
+    properties["size"] = {"type": "integer", "maximum": 9, "exclusiveMaximum": False}
+
+    read = parse_document(sketch, "doc.json").input_schema["properties"]
+
+    assert read["strokes"] == {"type": "integer", "exclusiveMinimum": 0}
+    assert read["seed"] == {
+        "default": None,
+        "title": "Seed",
+        "anyOf": [{"type": "integer"}, {"type": "null"}],
+    }
+    assert read["size"] == {"type": "integer", "maximum": 9}
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -67,14 +86,23 @@ def test_a_file_that_is_not_json_is_refused_with_its_name(tmp_path: Path) -> Non
 
 
 def test_every_built_in_document_loads_without_missing_references() -> None:
-    documents = [read_document(path) for path in sorted(BUILT_IN_FOLDER.glob("*.json"))]
+    documents = built_in_documents()
     assert {d.endpoint_id for d in documents} == {
+        "google/gemini-omni-flash/reference-to-video",
         "fal-ai/flux/dev",
         "fal-ai/flux/schnell",
         "fal-ai/kling-video/v2.1/standard/image-to-video",
         "fal-ai/elevenlabs/tts/multilingual-v2",
     }
     assert all(d.missing_refs == () for d in documents)
+
+
+def test_the_seed_endpoints_document_describes_it_but_its_models_serve_it() -> None:
+    endpoints = served()
+    seed = endpoints.documents[SEED_ID]
+    assert seed.category == "image-to-video"
+    assert set(seed.input_schema["required"]) == {"prompt", "image_urls"}
+    assert endpoints.endpoints[SEED_ID] is REFERENCE_TO_VIDEO
 
 
 def test_a_users_document_is_served_beside_the_built_in_ones(sketch_file: Path) -> None:

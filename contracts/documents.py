@@ -8,7 +8,10 @@ Input and output are found through `paths`, never by component name, and every
   wrapper's own keys (`title`, `default`, `description`) on top;
 - a reference to a schema the document does not define becomes `{}` (accepts anything), and its
   name is reported once, at load, rather than stopping the fake;
-- a reference back into itself (a recursive schema) becomes `{}` at the second visit.
+- a reference back into itself (a recursive schema) becomes `{}` at the second visit;
+- OpenAPI 3.0's dialect becomes JSON Schema's (fal's documents say 3.0.4 but mostly write 3.1):
+  a boolean `exclusiveMinimum` takes the value of `minimum` (and the same for maximum), and
+  `nullable: true` becomes an `anyOf` with `{type: "null"}`.
 
 A resolved schema keeps the name it was referenced by in `x-falfake-ref`, which the models use to
 name nested classes and enums as fal's pydantic models name them.
@@ -22,6 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.paths import contract_path
+
+BUILT_IN_FOLDER = contract_path("endpoints")
 REF_PREFIX = "#/components/schemas/"
 _ENDPOINT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 REF_NAME = "x-falfake-ref"
@@ -43,6 +49,26 @@ class EndpointDocument:
     output_schema: dict[str, Any]
     source: str
     missing_refs: tuple[str, ...] = ()
+
+
+def built_in_documents() -> list[EndpointDocument]:
+    """The documents under contracts/endpoints/, the seed endpoint's (made from its models) too."""
+    return [read_document(path) for path in documents_in(BUILT_IN_FOLDER)]
+
+
+def documents_in(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise DocumentError(str(folder), "is not a folder")
+    return sorted(folder.glob("*.json"))
+
+
+def plain_schema(node: Any) -> Any:
+    """A resolved schema without the names it was referenced by: plain JSON Schema to publish."""
+    if isinstance(node, list):
+        return [plain_schema(item) for item in node]
+    if isinstance(node, dict):
+        return {key: plain_schema(value) for key, value in node.items() if key != REF_NAME}
+    return node
 
 
 def read_document(path: Path) -> EndpointDocument:
@@ -100,6 +126,25 @@ def _at(node: object, source: str, *keys: str) -> dict[str, Any]:
     return node
 
 
+# Keys that describe a schema rather than constrain it: they stay outside a nullable's `anyOf`.
+_ANNOTATIONS = {"title", "description", "default", "examples", "example", "deprecated", REF_NAME}
+
+
+def _json_schema(node: dict[str, Any]) -> dict[str, Any]:
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = node.get(exclusive)
+        if isinstance(flag, bool):
+            node.pop(exclusive)
+            if flag and bound in node:
+                node[exclusive] = node.pop(bound)
+    if node.get("nullable") is not True:
+        return node
+    rest = {key: value for key, value in node.items() if key != "nullable"}
+    inner = {key: value for key, value in rest.items() if key not in _ANNOTATIONS}
+    outer = {key: value for key, value in rest.items() if key in _ANNOTATIONS}
+    return {**outer, "anyOf": [inner, {"type": "null"}]}
+
+
 class _Resolver:
     def __init__(self, schemas: dict[str, Any]) -> None:
         self._schemas = schemas
@@ -120,7 +165,7 @@ class _Resolver:
             if not isinstance(inner, dict):
                 return inner
             return {**inner, **self.resolve(wrapper, visiting)}
-        return {key: self.resolve(value, visiting) for key, value in node.items()}
+        return _json_schema({key: self.resolve(value, visiting) for key, value in node.items()})
 
     def _referenced(self, ref: str, node: dict[str, Any], visiting: tuple[str, ...]) -> Any:
         name = ref.removeprefix(REF_PREFIX)
