@@ -1,6 +1,7 @@
-"""A small typed client for google/gemini-omni-flash/reference-to-video, on fal or on falfake."""
+"""A small typed client for google/gemini-omni-flash/reference-to-video, on fal or on falfake;
+`FalClient.endpoint(endpoint_id)` calls any other fal endpoint, untyped."""
 
-from client.aio import AsyncFalClient
+from client.aio import AsyncEndpoint, AsyncFalClient
 from client.config import Hosts
 from client.errors import (
     ApiError,
@@ -20,17 +21,19 @@ from client.errors import (
 )
 from client.models import Completed, InProgress, LogEntry, Queued, Status, Submitted
 from client.retry import RetryPolicy
-from client.sync import FalClient
+from client.sync import Endpoint, FalClient
 from client.webhooks import JwksCache, WebhookVerificationError, verify_webhook
 from contracts import AspectRatioEnum, File, ReferenceToVideoInput, ReferenceToVideoOutput
 
 __all__ = [
     "ApiError",
     "AspectRatioEnum",
+    "AsyncEndpoint",
     "AsyncFalClient",
     "AuthenticationError",
     "Completed",
     "ContentPolicyViolation",
+    "Endpoint",
     "FalClient",
     "FalClientError",
     "File",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -21,7 +21,9 @@ from client.operations import (
     QueueCallback,
     Sleep,
     Upload,
+    any_shape,
     api_error,
+    seed_shape,
 )
 from client.retry import RetryPolicy
 from client.sse import SSEDecoder, status_from_event
@@ -29,6 +31,7 @@ from client.sync import DEFAULT_TIMEOUT
 from contracts import InputLimits, ReferenceToVideoOutput
 
 T = TypeVar("T")
+Out = TypeVar("Out")
 
 
 async def drive(
@@ -66,35 +69,24 @@ async def status_events(chunks: AsyncIterator[str]) -> AsyncIterator[Status]:
                 return
 
 
-class AsyncFalClient:
-    """`FalClient`'s surface, awaitable."""
+class AsyncEndpoint(Generic[Out]):
+    """`Endpoint`'s surface, awaitable."""
 
     def __init__(
         self,
-        key: str | None = None,
-        *,
-        hosts: Hosts | None = None,
-        http: httpx.AsyncClient | None = None,
-        retry: RetryPolicy | None = None,
-        limits: InputLimits | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.time,
+        calls: Calls[Out],
+        http: httpx.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]],
+        clock: Callable[[], float],
     ) -> None:
-        self._calls = Calls(
-            resolve_key(key), hosts or Hosts.from_env(), policy=retry, limits=limits, clock=clock
-        )
-        self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._calls = calls
+        self._http = http
         self._sleep = sleep
         self._clock = clock
 
-    async def __aenter__(self) -> AsyncFalClient:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    @property
+    def endpoint_id(self) -> str:
+        return self._calls.endpoint_id
 
     async def _drive(self, operation: Operation[T]) -> T:
         return await drive(operation, self._http.send, self._sleep)
@@ -120,15 +112,13 @@ class AsyncFalClient:
         finally:
             await response.aclose()
 
-    async def result(self, request_id: str) -> ReferenceToVideoOutput:
+    async def result(self, request_id: str) -> Out:
         return await self._drive(self._calls.result(request_id))
 
     async def cancel(self, request_id: str) -> None:
         await self._drive(self._calls.cancel(request_id))
 
-    async def run(
-        self, data: Input, *, request_timeout: float | None = None
-    ) -> ReferenceToVideoOutput:
+    async def run(self, data: Input, *, request_timeout: float | None = None) -> Out:
         return await self._drive(self._calls.run(data, request_timeout=request_timeout))
 
     async def upload(
@@ -148,7 +138,7 @@ class AsyncFalClient:
         poll_interval: float = 0.5,
         timeout: float | None = None,
         **submit_options: Any,
-    ) -> ReferenceToVideoOutput:
+    ) -> Out:
         if mode == "polling":
             operation = self._calls.subscribe(
                 data,
@@ -173,3 +163,41 @@ class AsyncFalClient:
             ):
                 await self._drive(self._calls.give_up(submitted.request_id, timeout))
         return await self.result(submitted.request_id)
+
+
+class AsyncFalClient(AsyncEndpoint[ReferenceToVideoOutput]):
+    """`FalClient`'s surface, awaitable."""
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        hosts: Hosts | None = None,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        limits: InputLimits | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        calls = Calls(
+            resolve_key(key),
+            hosts or Hosts.from_env(),
+            seed_shape(limits),
+            policy=retry,
+            clock=clock,
+        )
+        super().__init__(calls, http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT), sleep, clock)
+
+    async def __aenter__(self) -> AsyncFalClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def endpoint(self, endpoint_id: str) -> AsyncEndpoint[dict[str, Any]]:
+        """`FalClient.endpoint`, awaitable."""
+        calls = self._calls.of(any_shape(endpoint_id))
+        return AsyncEndpoint(calls, self._http, self._sleep, self._clock)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 import httpx
 import pydantic
@@ -44,6 +44,7 @@ from contracts import validate_input as validate_contract
 from contracts.detail import validation_detail
 
 T = TypeVar("T")
+Out = TypeVar("Out")
 USER_AGENT = "falfake-client/0.1"
 MULTIPART_THRESHOLD = 90 * 1024 * 1024
 PART_SIZE = 10 * 1024 * 1024
@@ -129,27 +130,66 @@ def validate_input(data: Mapping[str, Any], limits: InputLimits) -> dict[str, An
     return sent
 
 
-class Calls:
-    """The endpoint's operations for one key, set of hosts and retry policy."""
+@dataclass(frozen=True, slots=True)
+class Shape(Generic[Out]):
+    """What the client knows of an endpoint's input and output."""
+
+    endpoint_id: str
+    holds_files: Callable[[str], bool]  # whether an input field's local files are uploaded first
+    validate: Callable[[dict[str, Any]], dict[str, Any]]  # the body to send, or a 422 raised
+    parse: Callable[[Any], Out]  # the output from the result's JSON
+
+
+def seed_shape(limits: InputLimits | None = None) -> Shape[ReferenceToVideoOutput]:
+    """The seed endpoint, typed: validated locally as fal's app would, the output parsed."""
+    chosen = limits or InputLimits()
+    return Shape(
+        ENDPOINT_ID,
+        holds_files=lambda name: name == "image_urls",
+        validate=lambda data: validate_input(data, chosen),
+        parse=parse_output,
+    )
+
+
+def any_shape(endpoint_id: str) -> Shape[dict[str, Any]]:
+    """Any endpoint, untyped: fal validates the input, the output is the JSON object returned.
+
+    Local files in fields named as fal names file inputs (`image_url`, `image_urls`,
+    `audio_url`, ...) are uploaded first, as for the seed's `image_urls`.
+    """
+    return Shape(
+        endpoint_id,
+        holds_files=lambda name: name.endswith(("_url", "_urls")),
+        validate=dict,
+        parse=json_object,
+    )
+
+
+class Calls(Generic[Out]):
+    """One endpoint's operations for one key, set of hosts and retry policy."""
 
     def __init__(
         self,
         key: str,
         hosts: Hosts,
+        shape: Shape[Out],
         *,
-        endpoint_id: str = ENDPOINT_ID,
         policy: RetryPolicy | None = None,
-        limits: InputLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.hosts = hosts
-        self.endpoint_id = endpoint_id
-        self.app_id = "/".join(endpoint_id.split("/")[:2])
+        self.shape = shape
+        self.endpoint_id = shape.endpoint_id
+        self.app_id = "/".join(shape.endpoint_id.split("/")[:2])
         self.policy = policy or RetryPolicy()
-        self.limits = limits or InputLimits()
         self.clock = clock
+        self._key = key
         self._headers = {"Authorization": f"Key {key}", "User-Agent": USER_AGENT}
         self._token: tuple[str, str, float] | None = None  # token, CDN base URL, expiry
+
+    def of(self, shape: Shape[T]) -> Calls[T]:
+        """The same key, hosts and retries for another endpoint."""
+        return Calls(self._key, self.hosts, shape, policy=self.policy, clock=self.clock)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
         headers = {**self._headers, **kwargs.pop("headers", {})}
@@ -159,16 +199,24 @@ class Calls:
         return f"{self.hosts.queue}/{self.app_id}/requests/{request_id}{suffix}"
 
     def prepare(self, data: Input) -> Operation[dict[str, Any]]:
-        """Upload local files given in `image_urls`, then validate as the server would."""
+        """Upload the local files given in file fields, then validate as the server would."""
         plain = data.model_dump(mode="json") if isinstance(data, pydantic.BaseModel) else dict(data)
-        images = plain.get("image_urls")
-        if isinstance(images, list | tuple):
-            urls = []
-            for image in images:
-                local = read_file(image)
-                urls.append(image if local is None else (yield from self.upload_file(local)))
-            plain["image_urls"] = urls
-        return validate_input(plain, self.limits)
+        for name, value in plain.items():
+            if not self.shape.holds_files(name):
+                continue
+            if isinstance(value, list | tuple):
+                urls = []
+                for item in value:
+                    urls.append((yield from self._uploaded(item)))
+                plain[name] = urls
+            else:
+                plain[name] = yield from self._uploaded(value)
+        return self.shape.validate(plain)
+
+    def _uploaded(self, value: Any) -> Operation[Any]:
+        """The URL of the local file `value` stands for, once uploaded; else `value` itself."""
+        local = read_file(value)
+        return value if local is None else (yield from self.upload_file(local))
 
     def submit(
         self,
@@ -207,24 +255,22 @@ class Calls:
         url = self._queue_url(request_id, "/status/stream")
         return self.request("GET", url, params=params, headers=headers)
 
-    def result(self, request_id: str) -> Operation[ReferenceToVideoOutput]:
+    def result(self, request_id: str) -> Operation[Out]:
         request = self.request("GET", self._queue_url(request_id))
         body = checked_json((yield from send(request, self.policy)))
-        return parse_output(body)
+        return self.shape.parse(body)
 
     def cancel(self, request_id: str) -> Operation[None]:
         request = self.request("PUT", self._queue_url(request_id, "/cancel"))
         checked((yield from send(request, self.policy)))
 
-    def run(
-        self, data: Input, *, request_timeout: float | None = None
-    ) -> Operation[ReferenceToVideoOutput]:
+    def run(self, data: Input, *, request_timeout: float | None = None) -> Operation[Out]:
         payload = yield from self.prepare(data)
         headers = {} if request_timeout is None else {"X-Fal-Request-Timeout": str(request_timeout)}
         url = f"{self.hosts.run}/{self.endpoint_id}"
         request = self.request("POST", url, json=payload, headers=headers)
         response = yield from send(request, self.policy, timeout_sent=request_timeout is not None)
-        return parse_output(checked_json(response))
+        return self.shape.parse(checked_json(response))
 
     def subscribe(
         self,
@@ -236,7 +282,7 @@ class Calls:
         poll_interval: float = 0.5,
         timeout: float | None = None,
         **submit_options: Any,
-    ) -> Operation[ReferenceToVideoOutput]:
+    ) -> Operation[Out]:
         """Submit, poll until COMPLETED (calling back on each update), and return the output."""
         submitted = yield from self.submit(data, **submit_options)
         deadline = None if timeout is None else self.clock() + timeout
@@ -328,6 +374,12 @@ def parse_output(body: Any) -> ReferenceToVideoOutput:
         return ReferenceToVideoOutput.model_validate(body)
     except pydantic.ValidationError as exc:
         raise UnexpectedResponse(f"Output does not match the schema: {exc}") from None
+
+
+def json_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(f"Output is not a JSON object: {body!r:.200}")
+    return body
 
 
 def _timestamp(value: object) -> float:

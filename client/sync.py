@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -20,13 +20,16 @@ from client.operations import (
     QueueCallback,
     Sleep,
     Upload,
+    any_shape,
     api_error,
+    seed_shape,
 )
 from client.retry import RetryPolicy
 from client.sse import SSEDecoder, status_from_event
 from contracts import InputLimits, ReferenceToVideoOutput
 
 T = TypeVar("T")
+Out = TypeVar("Out")
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
@@ -65,35 +68,26 @@ def status_events(lines: Iterator[str]) -> Iterator[Status]:
                 return
 
 
-class FalClient:
-    """gemini-omni-flash/reference-to-video on fal, or on falfake with `Hosts.falfake(url)`."""
+class Endpoint(Generic[Out]):
+    """One endpoint's calls over a shared `httpx.Client`: the seed's typed surface (`FalClient`
+    is one), or any endpoint's from `FalClient.endpoint(endpoint_id)`, whose outputs are the
+    JSON objects fal returns."""
 
     def __init__(
         self,
-        key: str | None = None,
-        *,
-        hosts: Hosts | None = None,
-        http: httpx.Client | None = None,
-        retry: RetryPolicy | None = None,
-        limits: InputLimits | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        calls: Calls[Out],
+        http: httpx.Client,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
     ) -> None:
-        self._calls = Calls(
-            resolve_key(key), hosts or Hosts.from_env(), policy=retry, limits=limits, clock=clock
-        )
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
+        self._calls = calls
+        self._http = http
         self._sleep = sleep
         self._clock = clock
 
-    def __enter__(self) -> FalClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
+    @property
+    def endpoint_id(self) -> str:
+        return self._calls.endpoint_id
 
     def _drive(self, operation: Operation[T]) -> T:
         return drive(operation, self._http.send, self._sleep)
@@ -120,13 +114,13 @@ class FalClient:
         finally:
             response.close()
 
-    def result(self, request_id: str) -> ReferenceToVideoOutput:
+    def result(self, request_id: str) -> Out:
         return self._drive(self._calls.result(request_id))
 
     def cancel(self, request_id: str) -> None:
         self._drive(self._calls.cancel(request_id))
 
-    def run(self, data: Input, *, request_timeout: float | None = None) -> ReferenceToVideoOutput:
+    def run(self, data: Input, *, request_timeout: float | None = None) -> Out:
         """The sync endpoint: one request that returns the output."""
         return self._drive(self._calls.run(data, request_timeout=request_timeout))
 
@@ -148,7 +142,7 @@ class FalClient:
         poll_interval: float = 0.5,
         timeout: float | None = None,
         **submit_options: Any,
-    ) -> ReferenceToVideoOutput:
+    ) -> Out:
         """Submit, follow the request (polling or SSE) with callbacks, and return the output.
 
         With `timeout`, a request not done in time is cancelled and `SubscribeTimeout` raised
@@ -177,3 +171,43 @@ class FalClient:
             ):
                 self._drive(self._calls.give_up(submitted.request_id, timeout))
         return self.result(submitted.request_id)
+
+
+class FalClient(Endpoint[ReferenceToVideoOutput]):
+    """gemini-omni-flash/reference-to-video on fal, or on falfake with `Hosts.falfake(url)`."""
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        hosts: Hosts | None = None,
+        http: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+        limits: InputLimits | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        calls = Calls(
+            resolve_key(key),
+            hosts or Hosts.from_env(),
+            seed_shape(limits),
+            policy=retry,
+            clock=clock,
+        )
+        super().__init__(calls, http or httpx.Client(timeout=DEFAULT_TIMEOUT), sleep, clock)
+
+    def __enter__(self) -> FalClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def endpoint(self, endpoint_id: str) -> Endpoint[dict[str, Any]]:
+        """Any fal endpoint (`"fal-ai/flux/dev"`) with this client's key, hosts, retries and
+        connections: `run`, `submit`, `subscribe`, ... returning the output's JSON object."""
+        return Endpoint(
+            self._calls.of(any_shape(endpoint_id)), self._http, self._sleep, self._clock
+        )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import av
 import httpx
@@ -155,3 +157,49 @@ def test_flagged_output_is_a_content_policy_violation_over_the_network(
     with pytest.raises(ContentPolicyViolation) as caught:
         over_the_network.run({**INPUT, "prompt": "falfake:unsafe-output"})
     assert caught.value.field_errors[0]["loc"] == ["body"]
+
+
+async def test_any_endpoint_is_subscribed_to_by_id_and_returns_its_json(
+    in_process: AsyncFalClient,
+) -> None:
+    flux = in_process.endpoint("fal-ai/flux/schnell")
+    lines: list[str] = []
+    output = await flux.subscribe(
+        {"prompt": "a red cube", "image_size": "square", "seed": 3},
+        on_log=lambda line: lines.append(line.message),
+    )
+    assert (output["seed"], output["has_nsfw_concepts"]) == (3, [False])
+    (image,) = output["images"]
+    assert (image["width"], image["height"], image["content_type"]) == (512, 512, "image/jpeg")
+    assert lines
+
+
+async def test_any_endpoints_bad_input_is_the_fakes_422_as_an_exception(
+    in_process: AsyncFalClient,
+) -> None:
+    flux = in_process.endpoint("fal-ai/flux/dev")
+    with pytest.raises(ValidationError) as caught:
+        await flux.subscribe({"prompt": "a cube", "num_images": 9})
+    ((entry_type, loc),) = [(e["type"], e["loc"]) for e in caught.value.field_errors]
+    assert (entry_type, loc) == ("less_than_equal", ["body", "num_images"])
+
+
+def test_any_endpoints_local_file_is_uploaded_before_the_run(
+    over_the_network: FalClient, server_url: str, tmp_path: Path
+) -> None:
+    picture = tmp_path / "start.png"
+    picture.write_bytes(PNG)
+    kling = over_the_network.endpoint("fal-ai/kling-video/v2.1/standard/image-to-video")
+
+    output = kling.run({"prompt": "go", "image_url": picture, "duration": "5"})
+
+    video = httpx.get(output["video"]["url"]).content
+    with av.open(io.BytesIO(video), mode="r") as container:
+        stream = container.streams.video[0]
+        assert float(stream.duration * stream.time_base) == pytest.approx(5.0, abs=0.2)
+    (sent,) = [
+        entry
+        for entry in httpx.get(f"{server_url}/_falfake/requests").json()["requests"]
+        if entry["path"] == "/run/fal-ai/kling-video/v2.1/standard/image-to-video"
+    ]
+    assert json.loads(sent["body"])["image_url"].startswith(f"{server_url}/files/b/")

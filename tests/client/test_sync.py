@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -345,3 +346,51 @@ def test_local_images_in_the_input_are_uploaded_first(
         "https://cdn/dog.jpg",
         "https://x/y.png",
     ]
+
+
+def test_any_endpoint_sends_its_input_unvalidated_to_its_own_paths(
+    fal: FalClient, mock: respx.MockRouter
+) -> None:
+    flux = fal.endpoint("fal-ai/flux/dev")
+    submit = mock.post("https://queue.fal.run/fal-ai/flux/dev").respond(200, json=queued())
+    result = mock.get("https://queue.fal.run/fal-ai/flux/requests/r1").respond(
+        200, json={"images": [], "seed": 1}
+    )
+    # The client does not know this endpoint's limits: fal's 422 is the judge, not a local one.
+    submitted = flux.submit({"prompt": "x", "num_images": 99})
+    assert json.loads(submit.calls.last.request.content) == {"prompt": "x", "num_images": 99}
+    assert flux.result(submitted.request_id) == {"images": [], "seed": 1}
+    assert result.called
+
+
+def test_any_endpoints_output_must_be_a_json_object(fal: FalClient, mock: respx.MockRouter) -> None:
+    mock.post("https://fal.run/fal-ai/flux/dev").respond(200, json=["not", "an", "object"])
+    with pytest.raises(UnexpectedResponse, match="not a JSON object"):
+        fal.endpoint("fal-ai/flux/dev").run({"prompt": "x"})
+
+
+def test_only_file_fields_of_any_endpoint_are_uploaded(
+    fal: FalClient, mock: respx.MockRouter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("notes.txt").write_text("a file whose name is also the prompt")
+    cdn_token(mock)
+    upload = mock.post("https://v3.fal.media/files/upload").respond(
+        200, json={"access_url": "https://v3.fal.media/files/b/up.txt"}
+    )
+    run = mock.post("https://fal.run/fal-ai/any/model").respond(200, json={})
+
+    fal.endpoint("fal-ai/any/model").run(
+        {
+            "prompt": "notes.txt",
+            "audio_url": Path("notes.txt"),
+            "image_urls": [b"\x89PNG\r\n\x1a\n"],
+        }
+    )
+
+    assert json.loads(run.calls.last.request.content) == {
+        "prompt": "notes.txt",
+        "audio_url": "https://v3.fal.media/files/b/up.txt",
+        "image_urls": ["https://v3.fal.media/files/b/up.txt"],
+    }
+    assert upload.call_count == 2

@@ -24,7 +24,7 @@ PROPERTY = settings(
 )
 FAST = Settings(timing=Timing(0.0, 0.0, 4), video_width=64, video_height=36)
 DOCUMENTS = served().documents
-REQUIRED = {
+REQUIRED: dict[str, dict[str, Any]] = {
     "google/gemini-omni-flash/reference-to-video": {
         "prompt": "a <IMAGE_REF_0>",
         "image_urls": ["https://example.com/a.png"],
