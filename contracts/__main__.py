@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     for name in ("verify", "record"):
         command = commands.add_parser(name, help=f"{name} the recorded exchanges")
         command.add_argument("--only", action="append", help="a recording's name (repeat)")
+        command.add_argument(
+            "--endpoint", action="append", help="only the recordings of this endpoint id (repeat)"
+        )
         command.add_argument("--yes-i-pay", action="store_true", help="allow paid live requests")
         command.add_argument("--max-paid-requests", type=int, default=3)
     verify = commands.choices["verify"]
@@ -49,7 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         for name in write_all():
             print(f"updated {file_of(name)}")
         return 0
-    chosen = [r for r in recordings() if not args.only or r.name in args.only]
+    chosen = [
+        r
+        for r in recordings()
+        if (not args.only or r.name in args.only)
+        and (not args.endpoint or r.endpoint in args.endpoint)
+    ]
+    if not chosen:
+        print("no recording matches --only/--endpoint")
+        return EXIT_USAGE
     live = args.command == "record" or args.target == "live"
     if live:
         refusal = _live_refusal(chosen, args.yes_i_pay, args.max_paid_requests)
@@ -77,10 +88,13 @@ def _live_refusal(chosen: list[Recording], confirmed: bool, cap: int) -> tuple[i
     """Why a live run must not start (exit code and message), or None."""
     if not os.environ.get("FAL_KEY"):
         return 0, "live contract check skipped: FAL_KEY is not set"
-    paid = [r for r in chosen if r.paid_seconds()]
+    paid = [r for r in chosen if r.paid_requests()]
     seconds = sum(r.paid_seconds() for r in paid)
     cost = seconds * PRICE_PER_SECOND
     estimate = f"{len(paid)} paid recordings, {seconds} s of video, about ${cost:.2f}"
+    others = sum(len(r.paid_requests()) for r in paid if not r.paid_seconds())
+    if others:
+        estimate += f", and {others} runs of other endpoints at the prices on their fal pages"
     if len(paid) > cap:
         return EXIT_USAGE, f"{estimate}: over --max-paid-requests {cap}; use --only"
     if not confirmed:
@@ -115,6 +129,7 @@ async def _record_one(recording: Recording, target: Target) -> None:
             "date": datetime.date.today().isoformat(),
             "source": "recorded from fal with python -m contracts record --live",
         },
+        "endpoint": recording.endpoint,
         "exchanges": recording.exchanges,
     }
     path = contract_path("recordings", f"{recording.name}.json")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from contracts import wire
 from contracts.drift import Drift, reply_drift
 from contracts.paths import contract_path
-from contracts.reference_to_video import ReferenceToVideoOutput
+from contracts.reference_to_video import ENDPOINT_ID, ReferenceToVideoOutput
 
 FAL_ROOTS = {
     "queue": "https://queue.fal.run",
@@ -31,6 +31,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "ReferenceToVideoOutput": ReferenceToVideoOutput,
     **{model.__name__: model for model in wire.WIRE_MODELS},
 }
+# In a recording, `"schema": "output"` is the output of the recording's endpoint.
+OUTPUT_SCHEMA = "output"
 # The model's list price, about $0.13 per second of 720p video (PROTOCOL.md §14).
 PRICE_PER_SECOND = 0.13
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -41,26 +43,34 @@ class Recording:
     name: str
     provenance: dict[str, str]
     exchanges: list[dict[str, Any]]
+    endpoint: str = ENDPOINT_ID  # the endpoint whose calls it records; the seed's if unsaid
 
     @classmethod
     def load(cls, path: Path) -> Recording:
         data = json.loads(path.read_text())
-        return cls(path.stem, data["provenance"], data["exchanges"])
+        endpoint = data.get("endpoint", ENDPOINT_ID)
+        return cls(path.stem, data["provenance"], data["exchanges"], endpoint)
 
     @property
     def since(self) -> str:
         kind, date = self.provenance.get("kind", "?"), self.provenance.get("date", "?")
         return f"{kind} {date}"
 
-    def paid_seconds(self) -> int:
-        """Seconds of video this recording asks the model to make (what live replay costs)."""
-        return sum(
-            int(step["request"].get("json", {}).get("duration", 8))
+    def paid_requests(self) -> list[dict[str, Any]]:
+        """The requests that ask a model to run: what live replay pays for."""
+        return [
+            step["request"]
             for step in self.exchanges
             if "request" in step
             and step["request"]["method"] == "POST"
             and step["request"]["service"] in ("queue", "run")
-        )
+        ]
+
+    def paid_seconds(self) -> int:
+        """Seconds of the seed's video this recording asks for (priced per second)."""
+        if self.endpoint != ENDPOINT_ID:
+            return 0
+        return sum(int(r.get("json", {}).get("duration", 8)) for r in self.paid_requests())
 
 
 def recordings(folder: Path | None = None) -> list[Recording]:
@@ -124,7 +134,7 @@ async def replay(recording: Recording, target: Target, report: Report) -> list[t
         report.checked += 1
         expected = step["response"]
         drifts = reply_drift(expected, response.status_code, response.headers, body)
-        drifts += _schema_drift(expected.get("schema"), body)
+        drifts += schema_drift(expected.get("schema"), body, recording.endpoint)
         report.drifts += [(recording, index, drift) for drift in drifts]
         for name, key in step.get("save", {}).items():
             if isinstance(body, dict) and isinstance(body.get(key), str):
@@ -149,14 +159,26 @@ def _json_or_text(response: httpx.Response) -> Any:
         return response.text
 
 
-def _schema_drift(schema: str | None, body: Any) -> list[Drift]:
+def schema_drift(schema: str | None, body: Any, endpoint: str) -> list[Drift]:
     if schema is None:
         return []
+    model = output_model(endpoint) if schema == OUTPUT_SCHEMA else SCHEMAS[schema]
     try:
-        SCHEMAS[schema].model_validate(body)
+        model.model_validate(body)
     except ValidationError as exc:
         return [Drift(f"body against {schema}", "valid", str(exc).splitlines()[0])]
     return []
+
+
+def output_model(endpoint: str) -> type[BaseModel]:
+    """The output model of a built-in endpoint: the seed's, or the one its document describes."""
+    if endpoint == ENDPOINT_ID:
+        return ReferenceToVideoOutput
+    from contracts.documents import built_in_documents
+    from contracts.schema_models import input_model
+
+    (document,) = [d for d in built_in_documents() if d.endpoint_id == endpoint]
+    return input_model(document.output_schema, "Output")
 
 
 async def verify(target: Target, chosen: Iterable[Recording]) -> Report:

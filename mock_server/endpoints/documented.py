@@ -31,7 +31,7 @@ def documented_endpoint(document: EndpointDocument) -> Endpoint:
 
 
 def _input_model(document: EndpointDocument) -> Any:
-    from mock_server.endpoints.schema_models import input_model
+    from contracts.schema_models import input_model
 
     return input_model(document.input_schema, "Input")
 

@@ -196,6 +196,8 @@ def test_any_endpoints_local_file_is_uploaded_before_the_run(
     video = httpx.get(output["video"]["url"]).content
     with av.open(io.BytesIO(video), mode="r") as container:
         stream = container.streams.video[0]
+        assert stream.duration is not None
+        assert stream.time_base is not None
         assert float(stream.duration * stream.time_base) == pytest.approx(5.0, abs=0.2)
     (sent,) = [
         entry

@@ -6,7 +6,7 @@ import pytest
 
 from contracts.__main__ import main
 from contracts.drift import Drift, body_drift, reply_drift
-from contracts.runner import generalised, recordings
+from contracts.runner import generalised, recordings, schema_drift
 
 
 def test_every_recording_says_where_it_comes_from() -> None:
@@ -20,7 +20,32 @@ def test_every_recording_says_where_it_comes_from() -> None:
 
 def test_the_fake_matches_every_recording(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--target", "fake"]) == 0
-    assert capsys.readouterr().out.startswith("15 exchanges checked, 0 differences")
+    assert capsys.readouterr().out.startswith("19 exchanges checked, 0 differences")
+
+
+def test_verify_takes_an_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {r.endpoint for r in recordings()} >= {
+        "google/gemini-omni-flash/reference-to-video",
+        "fal-ai/flux/dev",
+    }
+    assert main(["verify", "--endpoint", "fal-ai/flux/dev"]) == 0
+    assert capsys.readouterr().out.startswith("4 exchanges checked, 0 differences")
+    assert main(["verify", "--endpoint", "acme/none"]) == 2
+    assert capsys.readouterr().out.strip() == "no recording matches --only/--endpoint"
+
+
+def test_an_output_is_held_to_its_own_endpoints_schema() -> None:
+    flux_output = {
+        "images": [{"url": "u", "width": 1, "height": 1, "content_type": "image/png"}],
+        "timings": {"inference": 1.0},
+        "seed": 1,
+        "has_nsfw_concepts": [False],
+        "prompt": "p",
+    }
+    assert schema_drift("output", flux_output, "fal-ai/flux/dev") == []
+    (drift,) = schema_drift("output", {**flux_output, "seed": "x"}, "fal-ai/flux/dev")
+    assert drift.where == "body against output"
+    assert schema_drift("output", flux_output, "google/gemini-omni-flash/reference-to-video")
 
 
 def test_a_running_fake_matches_every_recording(
@@ -93,6 +118,11 @@ def test_live_checks_show_the_cost_and_need_consent(
     )
     assert main(["verify", "--target", "live", "--max-paid-requests", "1"]) == 2
     assert "over --max-paid-requests 1" in capsys.readouterr().out
+    assert main(["verify", "--target", "live", "--endpoint", "fal-ai/flux/dev"]) == 2
+    assert capsys.readouterr().out.strip() == (
+        "2 paid recordings, 0 s of video, about $0.00, and 2 runs of other endpoints at the"
+        " prices on their fal pages. Add --yes-i-pay to run against fal."
+    )
 
 
 def test_live_bodies_are_generalised_before_recording() -> None:
