@@ -63,6 +63,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         validation_detail=args.validation_detail,
         honour_cancel=not args.ignore_cancel,
         cancel_completed_body=args.cancel_completed_body,
+        flagged_images=args.flagged_images,
         status_error_fields=not args.no_status_error_fields,
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,

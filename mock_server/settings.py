@@ -147,6 +147,9 @@ class Settings:
     honour_cancel: bool = True
     # 400 body when cancelling a finished request: seen live ("detail") or documented ("status").
     cancel_completed_body: Literal["detail", "status"] = "detail"
+    # An image endpoint's output the checker flags (one with `has_nsfw_concepts`): fal's FLUX
+    # documents blank images with the flag set [I]; "reject" fails the request with a 422 instead.
+    flagged_images: Literal["blank", "reject"] = "blank"
     # Whether a failed request's COMPLETED status carries `error`/`error_type` (PROTOCOL.md §4).
     status_error_fields: bool = True
     min_request_timeout_seconds: float = 0.1

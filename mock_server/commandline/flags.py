@@ -193,6 +193,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         ' {"status": "ALREADY_COMPLETED"}',
     )
     unknown.add_argument(
+        "--flagged-images",
+        choices=["blank", "reject"],
+        default="blank",
+        help="an image model's output flagged by the safety checker: blank images with"
+        " has_nsfw_concepts true (fal's FLUX), or the request fails with a content-policy 422",
+    )
+    unknown.add_argument(
         "--no-status-error-fields",
         action="store_true",
         help="leave error and error_type out of a failed request's COMPLETED status",

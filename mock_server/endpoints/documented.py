@@ -78,7 +78,9 @@ async def _plan(
     )
     if flags:
         raise InvalidInput(flags)
-    flagged = output_flag(text, settings.safety, context.forced_safety)
+    # The checker runs on the output unless the input turns it off (FLUX's enable_safety_checker).
+    checked_output = data.get("enable_safety_checker") is not False
+    flagged = output_flag(text, settings.safety, context.forced_safety) if checked_output else None
     request = Request(
         data=data,
         request_id=context.request_id,
@@ -94,7 +96,7 @@ async def _plan(
         LogLine(1.0, "Done"),
     )
     nsfw_flags = "has_nsfw_concepts" in (document.output_schema.get("properties") or {})
-    if flagged is None or nsfw_flags:
+    if flagged is None or (nsfw_flags and settings.flagged_images == "blank"):
         # Image models flag an output by blanking it and saying so (`has_nsfw_concepts`).
         return Job(logs=logs, outcome=generation)
     checked = LogLine(1.0, "Generated content flagged by the content checker", "ERROR")

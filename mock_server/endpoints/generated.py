@@ -92,7 +92,8 @@ def generate(schema: dict[str, Any], request: Request) -> Generation:
         units = max(1, len(request.text))
     else:
         units = max(1, len(slots))
-    return Generation(body=body, slots=tuple(slots), billable_units=str(units))
+    inline = request.data.get("sync_mode") is True
+    return Generation(body=body, slots=tuple(slots), billable_units=str(units), inline=inline)
 
 
 def image_count(data: dict[str, Any]) -> int:

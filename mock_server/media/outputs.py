@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,8 @@ async def publish_output(
     for slot in generation.slots:
         path = slot_path(output_path, slot)
         size = await _published_size(slot, path, files, work)
-        file: dict[str, Any] = {"url": f"{media_root}/files/{path}", **slot.fields}
+        url = _data_uri(files, path) if generation.inline else f"{media_root}/files/{path}"
+        file: dict[str, Any] = {"url": url, **slot.fields}
         if slot.with_size:
             file["file_size"] = size
         body = _placed(body, slot.at, file)
@@ -63,6 +65,11 @@ async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Wo
         return len(data)
 
     return await work.once(path, render_and_store)
+
+
+def _data_uri(files: FileStore, path: str) -> str:
+    stored = files.read(path)
+    return f"data:{stored.content_type};base64,{base64.b64encode(stored.data).decode()}"
 
 
 def _placed(node: Any, at: tuple[str | int, ...], value: dict[str, Any]) -> Any:

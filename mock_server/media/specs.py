@@ -91,6 +91,8 @@ class Generation:
     body: dict[str, object] = field(hash=False)
     slots: tuple[MediaSlot, ...] = ()
     billable_units: str = "1"
+    # fal's `sync_mode`: each file's bytes in the body as a data URI, not a URL to fetch.
+    inline: bool = False
 
     @property
     def images(self) -> tuple[ImageSource, ...]:

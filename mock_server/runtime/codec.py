@@ -131,6 +131,7 @@ def _encode_generation(generation: Generation) -> dict[str, Any]:
     return {
         "body": generation.body,
         "billable_units": generation.billable_units,
+        "inline": generation.inline,
         "slots": [
             {
                 "at": list(slot.at),
@@ -158,7 +159,12 @@ def _decode_generation(
         )
         for slot in record["slots"]
     )
-    return Generation(body=record["body"], slots=slots, billable_units=record["billable_units"])
+    return Generation(
+        body=record["body"],
+        slots=slots,
+        billable_units=record["billable_units"],
+        inline=record.get("inline", False),  # records from before sync_mode have none
+    )
 
 
 def _encode_spec(spec: MediaSpec) -> dict[str, Any]:

@@ -3,6 +3,7 @@ defaults applied, and outputs whose media are real files of what was asked."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import json
@@ -216,6 +217,41 @@ async def test_the_safety_trigger_blanks_flux_images_and_says_so(
     assert output["has_nsfw_concepts"] == [True]
     picture = await image_at(http, output["images"][0]["url"])
     assert picture.convert("RGB").getextrema() == ((0, 0), (0, 0), (0, 0))
+
+
+async def test_flux_in_sync_mode_returns_its_images_as_data_uris(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    body = {"prompt": "a cube", "image_size": "square", "sync_mode": True, "num_images": 2}
+    output = (await finished(http, clock, "fal-ai/flux/dev", body)).json()
+    for image in output["images"]:
+        head, _, data = image["url"].partition(",")
+        assert head == "data:image/jpeg;base64"
+        picture = Image.open(io.BytesIO(base64.b64decode(data)))
+        assert (picture.format, picture.size) == ("JPEG", (512, 512))
+
+
+async def test_flux_with_its_safety_checker_off_is_not_blanked(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    body = {"prompt": "falfake:unsafe-output", "enable_safety_checker": False}
+    output = (await finished(http, clock, "fal-ai/flux/dev", body)).json()
+    assert output["has_nsfw_concepts"] == [False]
+    picture = await image_at(http, output["images"][0]["url"])
+    assert picture.convert("RGB").getextrema() != ((0, 0), (0, 0), (0, 0))
+
+
+async def test_flagged_images_can_fail_the_request_instead(
+    settings: Settings, clock: ManualClock
+) -> None:
+    app = create_app(dataclasses.replace(settings, flagged_images="reject"), clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as http:
+        body = {"prompt": "a cat falfake:unsafe-output"}
+        result = await finished(http, clock, "fal-ai/flux/schnell", body)
+    assert result.status_code == 422
+    (entry,) = result.json()["detail"]
+    assert (entry["type"], entry["loc"]) == ("content_policy_violation", ["body"])
 
 
 async def test_an_unsafe_tts_text_is_a_content_policy_422_at_its_field(

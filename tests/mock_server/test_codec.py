@@ -45,6 +45,7 @@ PICTURES = Generation(
         for n in range(2)
     ),
     billable_units="2",
+    inline=True,
 )
 SPEECH = Generation(
     body={"audio": None},
