@@ -123,7 +123,7 @@ class Scenarios:
 def _matches(scenario: Scenario, call: Call) -> bool:
     if scenario.operation not in ("any", call.operation):
         return False
-    if scenario.endpoint is not None and f"/{scenario.endpoint}" not in call.path:
+    if scenario.endpoint is not None and not _under(call.path, scenario.endpoint):
         return False
     if scenario.header is not None:
         name, value = scenario.header
@@ -134,6 +134,19 @@ def _matches(scenario: Scenario, call: Call) -> bool:
             return False
         return all(call.body.get(key) == value for key, value in scenario.input.items())
     return True
+
+
+def _under(path: str, endpoint: str) -> bool:
+    """Whether `path` is a call to `endpoint` (an id, or an app's `owner/app` for its polls):
+    whole path segments, so `fal-ai/flux/dev` is not `fal-ai/flux/dev-lora`."""
+    marker = f"/{endpoint}"
+    at = path.find(marker)
+    while at != -1:
+        end = at + len(marker)
+        if end == len(path) or path[end] == "/":
+            return True
+        at = path.find(marker, at + 1)
+    return False
 
 
 def scenario_queue_seconds(scenario: Scenario) -> float | None:

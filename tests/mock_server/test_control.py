@@ -35,6 +35,19 @@ async def test_scenarios_are_added_listed_and_removed(http: httpx.AsyncClient) -
     assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
 
 
+async def test_a_scenario_for_one_endpoint_leaves_the_others_alone(
+    http: httpx.AsyncClient,
+) -> None:
+    scenario = {"endpoint": "fal-ai/flux/dev", "operation": "submit", "status": 429}
+    assert (await http.post("/_falfake/scenarios", json=scenario)).status_code == 201
+    flux = {"prompt": "a cube"}
+    assert (await http.post("/queue/fal-ai/flux/dev", json=flux)).status_code == 429
+    assert (await http.post("/queue/fal-ai/flux/schnell", json=flux)).status_code == 200
+    assert (await http.post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
+    # An id that merely starts like it is another endpoint: fal's unknown-app 404, not the 429.
+    assert (await http.post("/queue/fal-ai/flux/dev-lora", json=flux)).status_code == 404
+
+
 @pytest.mark.parametrize(
     "body", [{"operation": "teleport"}, {"status": "many"}, [], {"content_policy": ["soul"]}]
 )
