@@ -11,7 +11,7 @@ PORT ?=
 ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint readme stress mutate fmt lock clean bench bench-deps compiled soak fuzz
+.PHONY: run test lint browser-deps readme stress mutate fmt lock clean bench bench-deps compiled soak fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: lint compiled $(JS_STAMP)
+test: lint compiled $(JS_STAMP) browser-deps
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
@@ -47,6 +47,15 @@ bench: compiled bench-deps
 	$(PY) -m tests.benchmarks.render
 	$(PY) -m tests.benchmarks.load $(BENCH_ARGS)
 	$(PY) -m tests.benchmarks.server
+
+# Debian's chromium for the dashboard's browser tests (Playwright's own download cannot work here):
+# as root, with sudo if it needs no password, or else the command to run is printed and the tests
+# that need it skip with that reason.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium fonts-dejavu-core || { apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core; }; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y -qq chromium fonts-dejavu-core; \
+	  else echo "the dashboard's browser tests need chromium: sudo apt-get install chromium fonts-dejavu-core"; fi; }
 
 # The native load generator, from Debian's packages: as root, with sudo if it needs no password,
 # or else the command to run is printed and the bench stops there.

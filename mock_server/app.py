@@ -36,6 +36,7 @@ from mock_server.queue.routes import queue_routes
 from mock_server.queue.run_routes import run_routes
 from mock_server.queue.store import RequestStore
 from mock_server.settings import Settings
+from mock_server.ui.routes import ui_routes
 from mock_server.webhooks.delivery import Deliveries
 from mock_server.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, dispatch_due
 from mock_server.webhooks.signing import WebhookSigner
@@ -124,6 +125,7 @@ def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
     return [
         *queue_routes(endpoints),
         *control_routes(),
+        *ui_routes(),
         Mount("/run", routes=run_routes(endpoints)),
         Mount("/rest", routes=rest_storage_routes()),
         Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),

@@ -111,6 +111,7 @@ def banner(base_url: str, bundle: Path, env_command: str) -> str:
     """What `make run` prints: where the fake is and how to point the clients at it."""
     queue = f"{base_url}/queue/google/gemini-omni-flash/reference-to-video"
     return f"""falfake is serving fal's queue API on {base_url}
+Dashboard: {base_url}/_falfake/ui/
 
   submit   POST {queue}
   status   GET  {base_url}/queue/google/gemini-omni-flash/requests/<request_id>/status?logs=1

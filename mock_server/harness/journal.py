@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
@@ -23,6 +24,7 @@ class JournalEntry:
     body: str
     status: int | None
     duration_ms: float
+    request_id: str | None = None  # the fal request the reply named (X-Fal-Request-Id)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +41,7 @@ class Seen(NamedTuple):
     body: bytes
     status: int | None
     duration_ms: float
+    request_id: str | None = None
 
     def entry(self) -> JournalEntry:
         headers: dict[str, str] = {}
@@ -56,6 +59,7 @@ class Seen(NamedTuple):
             body=self.body.decode("utf-8", errors="replace"),
             status=self.status,
             duration_ms=round(self.duration_ms, 3),
+            request_id=self.request_id,
         )
 
 
@@ -87,6 +91,22 @@ class Journal:
             if (wanted is None or seen.method == wanted) and (path is None or path in seen.path)
         )
         return [entry for entry in chosen if host is None or entry.host == host]
+
+    def newest(
+        self, limit: int, *, skip: int = 0, method: str | None = None, path: str | None = None
+    ) -> list[JournalEntry]:
+        """Newest first: `limit` matching requests after skipping `skip`; only those are decoded."""
+        wanted = None if method is None else method.upper()
+        chosen = (
+            seen
+            for seen in reversed(self._seen)
+            if (wanted is None or seen.method == wanted) and (path is None or path in seen.path)
+        )
+        return [seen.entry() for seen in itertools.islice(chosen, skip, skip + limit)]
+
+    def about(self, request_id: str) -> list[JournalEntry]:
+        """The requests whose replies named this fal request, oldest first."""
+        return [seen.entry() for seen in self._seen if seen.request_id == request_id]
 
     def count(self, **filters: str | None) -> int:
         return len(self.entries(**filters))

@@ -6,9 +6,11 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
+from mock_server.errors import REQUEST_ID_HEADER
 from mock_server.harness.journal import Journal, Seen
 
 _BODY_KEPT = 64 * 1024
+_REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 
 
 def _may_have_body(scope: Scope) -> bool:
@@ -17,12 +19,14 @@ def _may_have_body(scope: Scope) -> bool:
 
 
 class Recording:
-    """One request on its way: the first 64 KiB of its body and its reply's status."""
+    """One request on its way: the first 64 KiB of its body, its reply's status and the fal
+    request id the reply names, if any (so a request's page finds its submit)."""
 
     def __init__(self, journal: Journal, scope: Scope, at: float) -> None:
         self._journal, self._scope, self._at = journal, scope, at
         self._body = bytearray()
         self._status: int | None = None
+        self._request_id: str | None = None
         self._started = time.perf_counter()
 
     def receive(self, receive: Receive) -> Receive:
@@ -42,6 +46,9 @@ class Recording:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start" and self._status is None:
                 self._status = message["status"]
+                for key, value in message.get("headers", ()):
+                    if key.lower() == _REQUEST_ID:
+                        self._request_id = value.decode("latin-1")
             await send(message)
 
         return sending
@@ -59,6 +66,7 @@ class Recording:
                 headers=tuple(scope["headers"]),
                 body=bytes(self._body),
                 status=self._status,
+                request_id=self._request_id,
                 duration_ms=(time.perf_counter() - self._started) * 1000,
             )
         )

@@ -109,6 +109,11 @@ class FileStore:
         self._index[path] = entry
         self._bytes += entry.size
 
+    def newest(self, limit: int) -> list[FileEntry]:
+        """Up to `limit` stored files, the newest first."""
+        self._expire(self._clock())
+        return sorted(self._index.values(), key=lambda e: e.created_at, reverse=True)[:limit]
+
     def entry(self, path: str) -> FileEntry | None:
         """The file's description, if it is stored and has not expired."""
         self._expire(self._clock())

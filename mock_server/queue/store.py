@@ -157,6 +157,30 @@ class RequestStore:
             raise RequestNotFound
         return self._snapshot(request, now)
 
+    def recent(
+        self,
+        limit: int,
+        *,
+        before: int | None = None,
+        endpoint_id: str | None = None,
+        status: Status | None = None,
+    ) -> list[Snapshot]:
+        """Newest first: up to `limit` requests submitted before sequence number `before`, of
+        one endpoint and one status if given (the dashboard's pages)."""
+        now = self._advance()
+        found: list[Snapshot] = []
+        for request in reversed(self._requests.values()):
+            if before is not None and request.seq >= before:
+                continue
+            if endpoint_id is not None and request.endpoint_id != endpoint_id:
+                continue
+            if status is not None and request.status is not status:
+                continue
+            found.append(self._snapshot(request, now))
+            if len(found) == limit:
+                break
+        return found
+
     def cancel(self, app_id: str, request_id: str) -> None:
         """Cancel a queued request at once, or signal a running one; 400 once COMPLETED."""
         now = self._advance()

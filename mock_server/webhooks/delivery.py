@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from collections import deque
 from collections.abc import Awaitable
@@ -37,6 +38,12 @@ class Attempt:
     error: str | None
     latency_ms: float
     delivered: bool
+    # What the signature covered and the signature itself, so it can be checked afterwards (the
+    # dashboard does, against the JWKS the fake serves); empty in logs from before they were kept.
+    timestamp: str = ""
+    user_id: str = ""
+    body_sha256: str = ""
+    signature: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,6 +220,10 @@ class Deliveries:
             error=error,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             delivered=delivered,
+            timestamp=timestamp,
+            user_id=user_id,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            signature=headers["X-Fal-Webhook-Signature"],
         )
         self._log.append(logged)
         self._records.log(logged)

@@ -20,8 +20,30 @@ KEY_FILE = "webhook-ed25519.pem"
 
 def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
     """The exact bytes fal's signature covers."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{request_id}\n{user_id}\n{timestamp}\n{digest}".encode()
+    return digest_message(request_id, user_id, timestamp, hashlib.sha256(body).hexdigest())
+
+
+def digest_message(request_id: str, user_id: str, timestamp: str, body_sha256: str) -> bytes:
+    return f"{request_id}\n{user_id}\n{timestamp}\n{body_sha256}".encode()
+
+
+def verifies(jwks: JwksBody, message: bytes, signature_hex: str) -> bool:
+    """Whether `signature_hex` signs `message` with a key of `jwks`, as a receiver checks it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        signature = bytes.fromhex(signature_hex)
+    except ValueError:
+        return False
+    for jwk in jwks["keys"]:
+        public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(jwk["x"]))
+        try:
+            public.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
 
 
 class JwkBody(TypedDict):

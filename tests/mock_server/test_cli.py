@@ -312,3 +312,12 @@ def test_a_broken_endpoint_document_stops_the_start_naming_it(
     assert start("--endpoint", str(document)) == (
         f"endpoint document {document}: has no object at info"
     )
+
+
+def test_the_banner_says_where_the_fake_and_its_dashboard_are(tmp_path: Path) -> None:
+    from mock_server.cli import banner
+
+    text = banner("http://127.0.0.1:8123", tmp_path / "ca.pem", "python -m mock_server env")
+    assert text.startswith("falfake is serving fal's queue API on http://127.0.0.1:8123\n")
+    assert "Dashboard: http://127.0.0.1:8123/_falfake/ui/\n" in text
+    assert 'eval "$(python -m mock_server env)"' in text

@@ -27,8 +27,11 @@ def scope(path: str, body: bytes, *, method: str = "POST") -> Scope:
     }
 
 
-async def record(journal: Journal, path: str, body: bytes, status: int = 200) -> None:
+async def record(
+    journal: Journal, path: str, body: bytes, status: int = 200, request_id: str | None = None
+) -> None:
     recording = Recording(journal, scope(path, body), at=1.0)
+    headers = [] if request_id is None else [(b"X-Fal-Request-Id", request_id.encode())]
 
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -37,7 +40,8 @@ async def record(journal: Journal, path: str, body: bytes, status: int = 200) ->
         pass
 
     await recording.receive(receive)()
-    await recording.send(send)({"type": "http.response.start", "status": status})
+    start = {"type": "http.response.start", "status": status, "headers": headers}
+    await recording.send(send)(start)
     recording.finish()
 
 
@@ -111,3 +115,29 @@ async def test_a_request_without_a_framed_body_is_not_read_for_one() -> None:
     assert recording.receive(receive) is receive
     recording.finish()
     assert journal.entries()[0].body == ""
+
+
+async def test_an_entry_names_the_fal_request_its_reply_named() -> None:
+    journal = Journal()
+    await record(journal, "/queue/submit", b"{}", request_id="r1")
+    await record(journal, "/queue/r2/status", b"", request_id="r2")
+    await record(journal, "/queue/r1/status", b"", request_id="r1")
+    await record(journal, "/_falfake/clock", b"")
+
+    assert [e.path for e in journal.about("r1")] == ["/queue/submit", "/queue/r1/status"]
+    assert journal.entries()[-1].request_id is None
+
+
+async def test_the_newest_are_paged_and_decoded_alone() -> None:
+    journal = Journal()
+    for n in range(7):
+        await record(journal, f"/queue/{n}", b"")
+    await record(journal, "/other", b"")
+
+    assert [e.path for e in journal.newest(3)] == ["/other", "/queue/6", "/queue/5"]
+    assert [e.path for e in journal.newest(3, skip=3, path="/queue")] == [
+        "/queue/3",
+        "/queue/2",
+        "/queue/1",
+    ]
+    assert journal.newest(3, method="GET") == []
