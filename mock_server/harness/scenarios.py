@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
+_TEN_YEARS = 10 * 365 * 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,22 @@ class Scenario:
     drop: bool = False
     stuck: bool = False
     content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        """Bounds that keep a scenario from breaking the fake itself (a status no HTTP reply
+        can carry, a wait that never ends by accident, NaN); pydantic reports them as 422s."""
+        for name, value, most in (
+            ("latency", self.latency, 3600.0),
+            ("queue_seconds", self.queue_seconds, _TEN_YEARS),
+            ("run_seconds", self.run_seconds, _TEN_YEARS),
+            ("retry_after", self.retry_after, 86400.0),
+        ):
+            if value is not None and not 0 <= value <= most:  # False for NaN too
+                raise ValueError(f"{name} must be a number from 0 to {most:g}")
+        if self.status is not None and not 200 <= self.status <= 599:
+            raise ValueError("status must be an HTTP status from 200 to 599")
+        if self.after < 0 or (self.times is not None and self.times < 0):
+            raise ValueError("after and times count requests: 0 or more")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mock_server.clock import SettableClock
-from mock_server.errors import Conflict, FalError, Forbidden
+from mock_server.errors import Conflict, FalError, Forbidden, NotFound
 from mock_server.harness.journal import CONTROL_PREFIX
 from mock_server.http.request_parts import fake_of, read_body
 from mock_server.http.urls import media_root, service_root
@@ -128,9 +128,13 @@ async def request_page(request: Request) -> Response:
 async def request_events(request: Request) -> Response:
     """The request's live part (status, logs, then its result), until COMPLETED."""
     request_id = request.path_params["request_id"]
+    _snapshot(request, request_id)  # an unknown id is a 404, not a stream that breaks at once
 
     async def render() -> tuple[str, bool]:
-        snapshot = _snapshot(request, request_id)
+        try:
+            snapshot = _snapshot(request, request_id)
+        except NotFound:  # forgotten meanwhile (a reset, the retention bounds): nothing to follow
+            return "<p>This request is no longer held by the fake.</p>", True
         return await _live(request, snapshot), snapshot.request.status is Status.COMPLETED
 
     return _stream(render)

@@ -49,7 +49,18 @@ async def test_a_scenario_for_one_endpoint_leaves_the_others_alone(
 
 
 @pytest.mark.parametrize(
-    "body", [{"operation": "teleport"}, {"status": "many"}, [], {"content_policy": ["soul"]}]
+    "body",
+    [
+        {"operation": "teleport"},
+        {"status": "many"},
+        [],
+        {"content_policy": ["soul"]},
+        {"status": 99},
+        {"latency": -1},
+        {"retry_after": 100_000},
+        {"times": -1},
+        {"run_seconds": 1e12},
+    ],
 )
 async def test_a_bad_scenario_is_a_422(http: httpx.AsyncClient, body: object) -> None:
     response = await http.post("/_falfake/scenarios", json=body)

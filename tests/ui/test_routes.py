@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from typing import Any
 
@@ -38,6 +40,8 @@ def test_a_request_from_fal_client_appears_without_a_reload(
 def test_a_requests_page_shows_logs_growing_then_plays_the_video(
     page: Any, dashboard: str, fal: Any
 ) -> None:
+    asked: list[str] = []
+    page.on("request", lambda sent: asked.append(sent.url))
     handle = fal.submit(ENDPOINT, arguments=INPUT)
     page.goto(f"{dashboard}/_falfake/ui/requests/{handle.request_id}")
     expect(page.locator("#status")).to_have_text("IN_QUEUE")
@@ -55,6 +59,9 @@ def test_a_requests_page_shows_logs_growing_then_plays_the_video(
     expect(video).to_have_count(1)
     page.wait_for_function("document.querySelector('video').readyState >= 1")
     assert video.get_attribute("src").startswith(f"{dashboard}/files/")
+    # The input's reference image is on example.com: the page never asks another origin.
+    assert asked
+    assert all(url.startswith(f"{dashboard}/") for url in asked), asked
 
 
 def test_a_webhook_attempt_shows_whether_its_signature_verifies(
@@ -261,3 +268,44 @@ async def test_the_journal_and_files_pages_show_what_the_fake_holds(
     journal = (await http.get("/_falfake/ui/journal", params={"path": "/cdn/"})).text
     assert journal.count("<details>") == 1
     assert "/cdn/files/upload" in journal
+
+
+@pytest.mark.anyio
+async def test_a_failed_requests_page_shows_the_error_body_the_client_gets(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    request_id = (await http.post(SUBMIT, json={"prompt": "no images"})).json()["request_id"]
+    clock.advance(60)
+    client_got = await http.get(f"/queue/google/gemini-omni-flash/requests/{request_id}")
+    page = (await http.get(f"/_falfake/ui/requests/{request_id}")).text
+    assert client_got.status_code == 422
+    assert "Result: HTTP 422" in page
+    shown = re.search(r'<pre id="result">(.*?)</pre>', page, re.DOTALL)
+    assert shown is not None
+    assert json.loads(html.unescape(shown[1])) == client_got.json()
+    assert "<td>missing</td>" in (await http.get("/_falfake/ui/")).text
+
+
+@pytest.mark.anyio
+async def test_the_live_stream_of_an_unknown_request_is_a_404(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/_falfake/ui/requests/nope/events")
+    assert (answer.status_code, answer.json()) == (404, {"detail": "Request not found"})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"kind": "latency", "value": "inf"},
+        {"kind": "latency", "value": "nan"},
+        {"kind": "stuck", "times": "-1"},
+        {"kind": "rate_limited", "value": "1e400"},
+        {"kind": "server_error", "value": "99"},
+    ],
+)
+async def test_hostile_scenario_values_are_refused_not_stored(
+    http: httpx.AsyncClient, form: dict[str, str]
+) -> None:
+    answer = await http.post("/_falfake/ui/scenarios", data=form)
+    assert answer.status_code == 422, answer.text
+    assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
