@@ -18,7 +18,8 @@ from mock_server.http.json_response import JSONResponse
 from mock_server.http.request_parts import fake_of, query_value, read_body
 from mock_server.http.scenario_runner import SCENARIO_KEY
 from mock_server.http.urls import header, media_root, service_root
-from mock_server.media.outputs import publish_output
+from mock_server.media.outputs import Output, publish_output
+from mock_server.queue.models import Snapshot
 from mock_server.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
 from mock_server.queue.replies import (
     cancel_body,
@@ -121,16 +122,23 @@ async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     request_id = request.path_params["request_id"]
     snapshot = fake.store.status(endpoint.app_id, request_id)
+    output = await finished_result(request, snapshot)
+    headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
+    return JSONResponse(output.body, headers=headers)
+
+
+async def finished_result(request: Request, snapshot: Snapshot) -> Output:
+    """The output a result GET answers, its files published; raises the request's error (or
+    400 before COMPLETED), as the result route does."""
+    fake = fake_of(request)
     generation = finished_output(snapshot, service_root(request, SERVICE))
-    output = await publish_output(
+    return await publish_output(
         generation,
         snapshot.request.output_path,
         fake.files,
         media_root(request, fake.settings.public_url),
         fake.work,
     )
-    headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
-    return JSONResponse(output.body, headers=headers)
 
 
 async def cancel(request: Request, *, endpoint: Endpoint) -> Response:

@@ -25,9 +25,9 @@ from mock_server.errors import Conflict, FalError, Forbidden, NotFound
 from mock_server.harness.journal import CONTROL_PREFIX
 from mock_server.http.request_parts import fake_of, read_body
 from mock_server.http.urls import media_root, service_root
-from mock_server.media.outputs import publish_output
 from mock_server.queue.models import Snapshot, Status
-from mock_server.queue.replies import finished_output, status_body
+from mock_server.queue.replies import status_body
+from mock_server.queue.routes import finished_result
 from mock_server.queue.sse import SSE_HEADERS
 from mock_server.ui import views
 from mock_server.webhooks.delivery import Attempt
@@ -161,7 +161,7 @@ async def _live(request: Request, snapshot: Snapshot) -> str:
     status = status_body(snapshot, root, with_logs=True, error_fields=True)
     result: tuple[int, Any] | None = None
     if snapshot.request.status is Status.COMPLETED:
-        result = await _result(request, snapshot, root)
+        result = await _result(request, snapshot)
     return _fragment(
         "_live.html",
         row=views.row(snapshot),
@@ -173,20 +173,12 @@ async def _live(request: Request, snapshot: Snapshot) -> str:
     )
 
 
-async def _result(request: Request, snapshot: Snapshot, root: str) -> tuple[int, Any]:
+async def _result(request: Request, snapshot: Snapshot) -> tuple[int, Any]:
     """The result as a client gets it: (status code, body)."""
-    fake = fake_of(request)
     try:
-        generation = finished_output(snapshot, root)
+        output = await finished_result(request, snapshot)
     except FalError as exc:
         return exc.status_code, exc.body()
-    output = await publish_output(
-        generation,
-        snapshot.request.output_path,
-        fake.files,
-        media_root(request, fake.settings.public_url),
-        fake.work,
-    )
     return 200, output.body
 
 

@@ -342,3 +342,20 @@ def test_reset_forgets_everything(store: RequestStore) -> None:
     assert len(store) == 0
     with pytest.raises(RequestNotFound):
         store.status(APP, request_id)
+
+
+def test_recent_requests_come_newest_first_paged_and_filtered(
+    store: RequestStore, clock: ManualClock
+) -> None:
+    ids = [submit(store) for _ in range(5)]
+    clock.advance(1.5)  # one runner: the oldest is running, the others wait
+
+    newest = store.recent(3)
+    assert [s.request.request_id for s in newest] == ids[:1:-1]
+    assert newest[0].queue_position == 3
+    older = store.recent(3, before=newest[-1].request.seq)
+    assert [s.request.request_id for s in older] == [ids[1], ids[0]]
+    running = store.recent(10, status=Status.IN_PROGRESS)
+    assert [s.request.request_id for s in running] == [ids[0]]
+    assert store.recent(10, endpoint_id="other/app/path") == []
+    assert len(store.recent(10, endpoint_id=f"{APP}/path")) == 5
