@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -74,7 +74,7 @@ def _rows(request: Request, before: int | None = None) -> list[views.Row]:
 
 async def requests_page(request: Request) -> Response:
     before = request.query_params.get("before", "")
-    rows = _rows(request, int(before) if before.isdigit() else None)
+    rows = _rows(request, _count(before))
     query = dict(request.query_params)
     query.pop("before", None)
     older = None
@@ -207,7 +207,7 @@ def _stream(render: Callable[[], Any]) -> Response:
 async def journal_page(request: Request) -> Response:
     query = request.query_params
     method, path = query.get("method") or None, query.get("path") or None
-    page = int(query["page"]) if query.get("page", "").isdigit() else 0
+    page = _count(query.get("page", "")) or 0
     found = fake_of(request).journal.newest(
         views.PAGE_SIZE + 1, skip=page * views.PAGE_SIZE, method=method, path=path
     )
@@ -285,8 +285,9 @@ def _problem(exc: Exception) -> str:
 async def remove_scenario(request: Request) -> Response:
     await _form(request)
     scenario_id = request.path_params["scenario_id"]
-    if scenario_id.isdigit() and len(scenario_id) < 10:
-        fake_of(request).scenarios.remove(int(scenario_id))
+    found = _count(scenario_id)
+    if found is not None:
+        fake_of(request).scenarios.remove(found)
     return _back(f"{PREFIX}/scenarios")
 
 
@@ -350,10 +351,13 @@ async def _form(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
         raise Forbidden("The dashboard takes forms from its own pages only.")
-    from urllib.parse import parse_qsl
-
     raw = await read_body(request, _SMALL)
     return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def _count(text: str) -> int | None:
+    """A cursor, page or id from a URL: ASCII digits only ("²" is a digit to `str.isdigit`)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _back(url: str) -> Response:

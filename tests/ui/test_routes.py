@@ -309,3 +309,29 @@ async def test_hostile_scenario_values_are_refused_not_stored(
     answer = await http.post("/_falfake/ui/scenarios", data=form)
     assert answer.status_code == 422, answer.text
     assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_falfake/ui/?before=²",
+        "/_falfake/ui/?before=99999999999999999999999",
+        "/_falfake/ui/?status=BOGUS&endpoint=%3Cscript%3E",
+        "/_falfake/ui/journal?page=²",
+        "/_falfake/ui/journal?page=-3&method=%00",
+    ],
+)
+async def test_odd_query_values_are_ignored_not_a_5xx(http: httpx.AsyncClient, path: str) -> None:
+    answer = await http.get(path)
+    assert answer.status_code == 200
+    assert "<script>" not in answer.text.split("</head>", 1)[1]
+
+
+@pytest.mark.anyio
+async def test_deleting_an_odd_scenario_id_changes_nothing(http: httpx.AsyncClient) -> None:
+    await http.post("/_falfake/ui/scenarios", data={"kind": "stuck"})
+    for odd in ("²", "99999999999999999999999", "x"):
+        answer = await http.post(f"/_falfake/ui/scenarios/{odd}/delete")
+        assert answer.status_code == 303
+    assert len((await http.get("/_falfake/scenarios")).json()["scenarios"]) == 1
