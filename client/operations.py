@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Generic, TypeVar
 import httpx
 import pydantic
 
-from client.config import Hosts
+from client.config import Hosts, resolve_key
 from client.errors import (
     ApiError,
     FalClientError,
@@ -162,6 +162,19 @@ def any_shape(endpoint_id: str) -> Shape[dict[str, Any]]:
         holds_files=lambda name: name.endswith(("_url", "_urls")),
         validate=dict,
         parse=json_object,
+    )
+
+
+def seed_calls(
+    key: str | None,
+    hosts: Hosts | None,
+    retry: RetryPolicy | None,
+    limits: InputLimits | None,
+    clock: Callable[[], float],
+) -> Calls[ReferenceToVideoOutput]:
+    """The seed endpoint's calls as both clients make them from their arguments."""
+    return Calls(
+        resolve_key(key), hosts or Hosts.from_env(), seed_shape(limits), policy=retry, clock=clock
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from client.config import Hosts, resolve_key
+from client.config import Hosts
 from client.errors import TransportError
 from client.models import Completed, Status, Submitted
 from client.operations import (
@@ -22,7 +22,7 @@ from client.operations import (
     Upload,
     any_shape,
     api_error,
-    seed_shape,
+    seed_calls,
 )
 from client.retry import RetryPolicy
 from client.sse import SSEDecoder, status_from_event
@@ -187,13 +187,7 @@ class FalClient(Endpoint[ReferenceToVideoOutput]):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        calls = Calls(
-            resolve_key(key),
-            hosts or Hosts.from_env(),
-            seed_shape(limits),
-            policy=retry,
-            clock=clock,
-        )
+        calls = seed_calls(key, hosts, retry, limits, clock)
         super().__init__(calls, http or httpx.Client(timeout=DEFAULT_TIMEOUT), sleep, clock)
 
     def __enter__(self) -> FalClient:
