@@ -105,6 +105,15 @@ def test_a_429_scenario_added_from_the_form_answers_the_next_submit(
     assert (answer.status_code, answer.headers["retry-after"]) == (429, "3")
 
 
+def test_light_and_dark_follow_the_systems_setting(page: Any, dashboard: str) -> None:
+    background = "getComputedStyle(document.body).backgroundColor"
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{dashboard}/_falfake/ui/")
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate(background) == "rgb(18, 18, 18)"
+
+
 def test_the_keyboard_alone_reaches_a_requests_page(page: Any, dashboard: str, fal: Any) -> None:
     handle = fal.submit(ENDPOINT, arguments=INPUT)
     page.goto(f"{dashboard}/_falfake/ui/")
