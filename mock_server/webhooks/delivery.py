@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mock_server.clock import Clock
 from mock_server.queue.replies import log_timestamp
 from mock_server.settings import WebhookSettings
-from mock_server.webhooks.signing import WebhookSigner
+from mock_server.webhooks.signing import WebhookSigner, digest_message
 
 if TYPE_CHECKING:
     import httpx
@@ -194,12 +194,15 @@ class Deliveries:
         now = self._clock.now()
         timestamp = str(int(now))
         user_id = self._settings.user_id
+        # The digest is signed and kept with the attempt, so the dashboard can check it later.
+        digest = hashlib.sha256(body).hexdigest()
+        signature = self._signer.sign(digest_message(request_id, user_id, timestamp, digest))
         headers = {
             "Content-Type": "application/json",
             "X-Fal-Webhook-Request-Id": request_id,
             "X-Fal-Webhook-User-Id": user_id,
             "X-Fal-Webhook-Timestamp": timestamp,
-            "X-Fal-Webhook-Signature": self._signer.sign(request_id, user_id, timestamp, body),
+            "X-Fal-Webhook-Signature": signature,
         }
         import httpx
 
@@ -222,8 +225,8 @@ class Deliveries:
             delivered=delivered,
             timestamp=timestamp,
             user_id=user_id,
-            body_sha256=hashlib.sha256(body).hexdigest(),
-            signature=headers["X-Fal-Webhook-Signature"],
+            body_sha256=digest,
+            signature=signature,
         )
         self._log.append(logged)
         self._records.log(logged)

@@ -92,8 +92,8 @@ class WebhookSigner:
             self._key = self._load()
         return self._key
 
-    def sign(self, request_id: str, user_id: str, timestamp: str, body: bytes) -> str:
-        message = signed_message(request_id, user_id, timestamp, body)
+    def sign(self, message: bytes) -> str:
+        """The hex signature of `message` (`signed_message` or `digest_message` makes it)."""
         return self._private().sign(message).hex()
 
     def jwks(self) -> JwksBody:
