@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -73,8 +73,8 @@ def _rows(request: Request, before: int | None = None) -> list[views.Row]:
 
 
 async def requests_page(request: Request) -> Response:
-    before = request.query_params.get("before", "")
-    rows = _rows(request, _count(before))
+    before = _count(request.query_params.get("before", ""))
+    rows = _rows(request, before)
     query = dict(request.query_params)
     query.pop("before", None)
     older = None
@@ -87,7 +87,7 @@ async def requests_page(request: Request) -> Response:
         endpoints=sorted(request.app.state.endpoints.endpoints),
         statuses=_STATUSES,
         chosen={"endpoint": query.get("endpoint", ""), "status": query.get("status", "")},
-        live=not before,
+        live=before is None,
         events=f"{PREFIX}/events?{urlencode(query)}",
         older=older,
     )
@@ -96,10 +96,10 @@ async def requests_page(request: Request) -> Response:
 async def requests_events(request: Request) -> Response:
     """The first page's rows as an HTML fragment, sent again whenever it changes."""
 
-    def render() -> str:
-        return _fragment("_rows.html", rows=_rows(request))
+    async def render() -> tuple[str, bool]:
+        return _fragment("_rows.html", rows=_rows(request)), False
 
-    return _stream(lambda: (render(), False))
+    return _stream(render)
 
 
 async def request_page(request: Request) -> Response:
@@ -182,12 +182,13 @@ async def _result(request: Request, snapshot: Snapshot) -> tuple[int, Any]:
     return 200, output.body
 
 
-def _stream(render: Callable[[], Any]) -> Response:
+def _stream(render: Callable[[], Awaitable[tuple[str, bool]]]) -> Response:
+    """`render()` gives (fragment, done); each new fragment is an `update` event."""
+
     async def events() -> AsyncIterator[str]:
         sent, idle = None, 0.0
         while True:
-            made = render()
-            html, done = (await made) if asyncio.iscoroutine(made) else made
+            html, done = await render()
             if html != sent:
                 sent, idle = html, 0.0
                 data = "\n".join(f"data: {line}" for line in html.splitlines() or [""])
