@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Mapping
+from urllib.parse import SplitResult, urlsplit
 
 FAL_HOSTS: Mapping[str, str] = {
     "queue.fal.run": "queue",
@@ -26,6 +27,22 @@ CANONICAL_HOSTS: Mapping[str, str] = {
     "rest": "rest.fal.ai",
     "cdn": "v3.fal.media",
 }
+
+
+def split_url(url: str) -> tuple[SplitResult, str] | None:
+    """A URL's parts and its lower-cased host ("" if it has none); None for one that cannot be
+    read (unbalanced brackets, a bad IP literal, a port that is not a number up to 65535).
+
+    `urlsplit` and its `hostname` and `port` raise ValueError on those, and the URLs come from
+    requests: anything may be in them.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 -- reading it checks it
+    except ValueError:
+        return None
+    return parts, host
 
 
 def is_loopback(host: str) -> bool:

@@ -10,13 +10,13 @@ Direct callers use the prefixes themselves: `/queue`, `/run`, `/rest`, `/cdn`, p
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.types import Scope
 
 from mock_server.errors import BadRequest
-from mock_server.hosts import CANONICAL_HOSTS, FAL_HOSTS, host_name
+from mock_server.hosts import CANONICAL_HOSTS, FAL_HOSTS, host_name, split_url
 
 JS_PROXY_PATH = "/fal/proxy"
 TARGET_URL_HEADER = "x-fal-target-url"
@@ -49,13 +49,11 @@ def route_scope(scope: Scope, proxy_key: str) -> Scope:
 
 def _unproxy(scope: Scope, host: str | None, proxy_key: str) -> Scope | None:
     """The scope the proxied request would have had on fal's host; None for a bad target."""
-    target = urlsplit(header(scope, TARGET_URL_HEADER.encode()) or "")
-    name = (target.hostname or "").lower()
-    try:
-        port = target.port
-    except ValueError:
+    split = split_url(header(scope, TARGET_URL_HEADER.encode()) or "")
+    if split is None:
         return None
-    if target.scheme != "https" or name not in FAL_HOSTS or port not in (None, 443):
+    target, name = split
+    if target.scheme != "https" or name not in FAL_HOSTS or target.port not in (None, 443):
         return None
     kept = [
         (key, value)

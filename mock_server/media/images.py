@@ -16,10 +16,10 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import SplitResult, unquote_to_bytes
 
 from mock_server.errors import InvalidInput, NotFound
-from mock_server.hosts import FAL_HOSTS, is_loopback, unreachable_from_fal
+from mock_server.hosts import FAL_HOSTS, is_loopback, split_url, unreachable_from_fal
 from mock_server.media.files import FileStore
 from mock_server.media.specs import ImageSource
 from mock_server.media.work import Work
@@ -107,13 +107,16 @@ async def _bytes_of(
     if url.startswith("data:"):
         data = data_uri_bytes(url)
     else:
-        own = own_file_path(url, own_roots)
+        split = split_url(url)
+        if split is None:  # nobody can download from a URL that cannot be read
+            raise ImageProblem("file_download_error", DOWNLOAD_FAILED)
+        own = _own_path(url, *split, own_roots)
         if own is not None:
             try:
                 data = files.read(own).data
             except NotFound:
                 raise ImageProblem("file_download_error", DOWNLOAD_FAILED) from None
-        elif not _fetchable(url, local_too=fetch is not None):
+        elif not _fetchable(*split, local_too=fetch is not None):
             # fal's servers cannot download from a local address; with --fetch-images the user
             # asked the fake to fetch, and a local test server is what it usually fetches from.
             raise ImageProblem("file_download_error", DOWNLOAD_FAILED)
@@ -126,12 +129,7 @@ async def _bytes_of(
     return data
 
 
-def _fetchable(url: str, *, local_too: bool) -> bool:
-    parts = urlsplit(url)
-    try:
-        host = parts.hostname
-    except ValueError:
-        return False
+def _fetchable(parts: SplitResult, host: str, *, local_too: bool) -> bool:
     if parts.scheme not in ("http", "https") or not host:
         return False
     return local_too or not unreachable_from_fal(host)
@@ -160,8 +158,11 @@ def data_uri_bytes(url: str) -> bytes:
 
 def own_file_path(url: str, own_roots: Sequence[str]) -> str | None:
     """The file-store path when `url` is a file this fake serves (any of its addresses)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    split = split_url(url)
+    return None if split is None else _own_path(url, *split, own_roots)
+
+
+def _own_path(url: str, parts: SplitResult, host: str, own_roots: Sequence[str]) -> str | None:
     for prefix in ("/files/", "/cdn/files/"):
         if parts.path.startswith(prefix) and (
             host in CDN_HOSTS or is_loopback(host) or _under(url, own_roots)

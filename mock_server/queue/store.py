@@ -121,7 +121,8 @@ class RequestStore:
         now = self._advance()
         if new.max_queue_length is not None and self._timetable.queued >= new.max_queue_length:
             raise RateLimited("Too many requests")
-        self._make_room(new.job.stored_bytes)
+        stored_bytes = new.job.stored_bytes
+        self._make_room(stored_bytes)
         self._seq += 1
         request = QueuedRequest(
             request_id=new.request_id,
@@ -140,7 +141,7 @@ class RequestStore:
         )
         self._requests[request.request_id] = request
         self._records.add(request)
-        self._bytes += new.job.stored_bytes
+        self._bytes += stored_bytes
         self._timetable.enqueue(request)
         return self._snapshot(request, now)
 
@@ -280,17 +281,13 @@ class RequestStore:
         """Forget the oldest finished requests so one more fits; 429 when only unfinished ones
         fill the limits (fal answers a full queue so, and clients retry it)."""
         retention = self._retention
-
-        def full() -> bool:
-            return (
-                len(self._requests) >= retention.max_requests
-                or self._bytes + incoming_bytes > retention.max_request_bytes
-            )
-
-        while self._completed and full():
+        while (
+            len(self._requests) >= retention.max_requests
+            or self._bytes + incoming_bytes > retention.max_request_bytes
+        ):
+            if not self._completed:
+                raise RateLimited("Too many requests")
             self._drop_oldest()
-        if full():
-            raise RateLimited("Too many requests")
 
     def _expire(self, now: float) -> None:
         """Drop finished requests past their time to live."""

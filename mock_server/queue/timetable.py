@@ -68,15 +68,23 @@ class Timetable:
         """The earliest event at or before `until`, by kind; on a tie a finish frees its runner
         first, and a start beats its own deadline."""
         earliest: Event | None = None
-        for kind, event in (
-            ("finish", self._next_finish()),
-            ("start", self._next_start()),
-            ("deadline", self._next_deadline()),
+        finish = self._next_finish()
+        if finish is not None and finish[0] <= until:
+            earliest = "finish", finish
+        start = self._next_start()
+        if (
+            start is not None
+            and start[0] <= until
+            and (earliest is None or start[0] < earliest[1][0])
         ):
-            if event is None or event[0] > until:
-                continue
-            if earliest is None or event[0] < earliest[1][0]:
-                earliest = kind, event
+            earliest = "start", start
+        deadline = self._next_deadline() if self._deadlines else None
+        if (
+            deadline is not None
+            and deadline[0] <= until
+            and (earliest is None or deadline[0] < earliest[1][0])
+        ):
+            earliest = "deadline", deadline
         return earliest
 
     def _next_finish(self) -> tuple[float, str] | None:

@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from mock_server.clock import SettableClock
 from mock_server.errors import Conflict, FalError, Forbidden, NotFound
 from mock_server.harness.journal import CONTROL_PREFIX
+from mock_server.hosts import split_url
 from mock_server.http.request_parts import fake_of, read_body
 from mock_server.http.urls import media_root, service_root
 from mock_server.queue.models import Snapshot, Status
@@ -350,8 +351,10 @@ async def files_page(request: Request) -> Response:
 async def _form(request: Request) -> dict[str, str]:
     """The posted form's fields; 403 for a post from another site's page."""
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-        raise Forbidden("The dashboard takes forms from its own pages only.")
+    if origin is not None:
+        split = split_url(origin)
+        if split is None or split[0].netloc != request.headers.get("host"):
+            raise Forbidden("The dashboard takes forms from its own pages only.")
     raw = await read_body(request, _SMALL)
     return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
 

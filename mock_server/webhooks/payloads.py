@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypedDict
-from urllib.parse import urlsplit
 
 from mock_server.errors import BadRequest, FalError
-from mock_server.hosts import is_loopback
+from mock_server.hosts import is_loopback, split_url
 from mock_server.settings import WebhookSettings
 
 
@@ -23,14 +22,10 @@ class PayloadBody(TypedDict):
 
 def checked_target(url: str, settings: WebhookSettings) -> str:
     """The `fal_webhook` URL if the fake may deliver to it; a 400 otherwise."""
-    parts = urlsplit(url)
-    try:
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        host = ""
-    if parts.scheme not in ("http", "https") or not host:
+    split = split_url(url)
+    if split is None or split[0].scheme not in ("http", "https") or not split[1]:
         raise BadRequest(f"Invalid fal_webhook {url!r}: expected an http(s) URL.")
+    host = split[1]
     if not (settings.allow_any_host or is_loopback(host) or host in settings.allowed_hosts):
         raise BadRequest(
             f"falfake delivers webhooks only to loopback addresses; {host!r} needs"

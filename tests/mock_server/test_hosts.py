@@ -108,6 +108,8 @@ async def test_js_proxy_upload_urls_point_straight_at_the_fake(http: httpx.Async
         pytest.param("https://queue.fal.run:99999/x", id="bad-port"),
         pytest.param("https://queue.fal.run.evil.com/x", id="lookalike"),
         pytest.param("not a url", id="garbage"),
+        pytest.param("https://[::1/x", id="unclosed-bracket"),
+        pytest.param("https://[queue.fal.run]/x", id="bad-ip-literal"),
     ],
 )
 async def test_js_proxy_refuses_targets_that_are_not_fal(

@@ -276,6 +276,7 @@ def test_data_uri_payloads(url: str, payload: bytes) -> None:
         ("http://fake.example:8000/files/b/x/a.png", "b/x/a.png"),
         ("http://example.com/files/b/x/a.png", None),
         ("http://127.0.0.1:8000/other/a.png", None),
+        ("http://[::1/files/b/x/a.png", None),
     ],
 )
 def test_which_urls_are_the_fakes_own_files(url: str, path: str | None) -> None:
@@ -296,6 +297,10 @@ def test_which_urls_are_the_fakes_own_files(url: str, path: str | None) -> None:
         "http://printer.local/ref.png",
         "http://build-box/ref.png",
         "http://api.internal/ref.png",
+        # URLs no one can read: an unclosed IPv6 bracket, a bad IP literal, a port past 65535.
+        "http://[::1/files/b/x/a.png",
+        "http://[zz]/ref.png",
+        "http://example.com:99999/ref.png",
     ],
 )
 async def test_a_url_fals_servers_could_not_reach_fails_to_download(

@@ -81,6 +81,8 @@ def test_loopback_targets_are_allowed(url: str) -> None:
         "http://example.com/hook",
         "http://10.0.0.5/hook",
         "http://localhost.evil.com/hook",
+        "http://[::1/hook",
+        "http://[zz]/hook",
     ],
 )
 def test_other_targets_are_refused(url: str) -> None:

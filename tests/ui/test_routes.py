@@ -154,10 +154,11 @@ async def test_the_requests_page_is_paged_and_filtered(
 
 
 @pytest.mark.anyio
-async def test_a_form_from_another_site_is_refused(http: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://[::1", "null"])
+async def test_a_form_from_another_site_is_refused(http: httpx.AsyncClient, origin: str) -> None:
     await http.post(SUBMIT, json=INPUT)
     refused = await http.post(
-        "/_falfake/ui/reset", data={"confirm": "yes"}, headers={"Origin": "https://evil.example"}
+        "/_falfake/ui/reset", data={"confirm": "yes"}, headers={"Origin": origin}
     )
     assert refused.status_code == 403
     assert "own pages" in refused.json()["detail"]
