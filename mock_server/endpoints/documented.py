@@ -39,7 +39,7 @@ def _input_model(document: EndpointDocument) -> Any:
 async def _plan(
     document: EndpointDocument, model: Callable[[], Any], payload: object, context: PlanContext
 ) -> Job:
-    from pydantic import ValidationError
+    from pydantic_core import ValidationError  # pydantic looks lazy names up on each import
 
     from contracts.detail import validation_detail
 

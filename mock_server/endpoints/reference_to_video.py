@@ -16,10 +16,11 @@ from mock_server.queue.safety import input_flags, output_flag
 
 
 async def _plan(payload: object, context: PlanContext) -> Job:
-    # The models and pydantic load with the first submit (or the warm-up after start).
-    from pydantic import ValidationError
+    # The models and pydantic load with the first submit (or the warm-up after start); named
+    # where they are defined, since `pydantic` and `contracts` look lazy names up on each import.
+    from pydantic_core import ValidationError
 
-    from contracts import validate_input
+    from contracts.reference_to_video import validate_input
 
     settings = context.settings
     try:
@@ -73,6 +74,8 @@ def _run_logs(count: int, duration: int, aspect_ratio: str) -> tuple[LogLine, ..
 
 def in_prompt_order(prompt: str, images: Sequence[ImageSource]) -> tuple[ImageSource, ...]:
     """The images in the order the prompt's tags first name them, then the unnamed ones."""
+    if len(images) < 2:
+        return tuple(images)
     named = dict.fromkeys(int(n) for n in IMAGE_REF_TAG.findall(prompt) if int(n) < len(images))
     rest = [i for i in range(len(images)) if i not in named]
     return tuple(images[i] for i in [*named, *rest])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import enum
-import operator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from mock_server.errors import FalError
@@ -55,7 +54,7 @@ class Job:
         return sum(len(image.data or b"") for image in self.outcome.images)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # not slots: a transition copies the instance dict in one C call
 class QueuedRequest:
     """One request and its timeline; transitions return a new value."""
 
@@ -102,21 +101,14 @@ class QueuedRequest:
 
     def _with(self, **changes: Any) -> QueuedRequest:
         """`dataclasses.replace` without its introspection and frozen `__init__`: twice per
-        request, it was the store's largest cost at submit. The fields are read in one C call
-        and written through the slots' own descriptors (which a frozen class does not guard)."""
-        values = list(_READ_FIELDS(self))
-        for name, value in changes.items():
-            values[_FIELD_INDEX[name]] = value
+        request, it was the store's largest cost at submit. The new value's dict is filled
+        from this one's (the frozen class guards attributes, not its dict), which keeps the
+        keys shared between instances."""
         new = object.__new__(QueuedRequest)
-        for write, value in zip(_WRITE_FIELDS, values, strict=True):
-            write(new, value)
+        values = new.__dict__
+        values.update(self.__dict__)
+        values.update(changes)
         return new
-
-
-_FIELD_NAMES = tuple(f.name for f in fields(QueuedRequest))
-_FIELD_INDEX = {name: index for index, name in enumerate(_FIELD_NAMES)}
-_READ_FIELDS = operator.attrgetter(*_FIELD_NAMES)
-_WRITE_FIELDS = tuple(getattr(QueuedRequest, name).__set__ for name in _FIELD_NAMES)
 
 
 @dataclass(frozen=True, slots=True)

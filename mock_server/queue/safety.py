@@ -11,7 +11,8 @@ Tests can also force each stage per request with the header `X-Falfake-Safety: p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from mock_server.media.specs import ImageSource
@@ -29,9 +30,14 @@ def forced_stages(header: str | None) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in header.split(",")) & STAGES
 
 
-def _contains(text: str, terms: Iterable[str]) -> bool:
+def _contains(text: str, terms: tuple[str, ...]) -> bool:
     lowered = text.lower()
-    return any(term.lower() in lowered for term in terms if term)
+    return any(term in lowered for term in _lowered(terms))
+
+
+@functools.lru_cache(maxsize=64)  # a few rule sets per process, asked on every submit
+def _lowered(terms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(term.lower() for term in terms if term)
 
 
 def input_flags(
@@ -56,13 +62,20 @@ def input_flags(
         if "image" in forced
         or _contains(urls[source.index], rules.image_markers)
         or source.digest in rules.image_sha256
-        or any(m.encode() in (source.data or b"") for m in rules.image_markers if m)
+        or (
+            source.data is not None and any(m in source.data for m in _encoded(rules.image_markers))
+        )
     ]
     if flagged and rules.image_index and indexed:
         entries += [_entry(["body", image_field, i], rules.image_message) for i in flagged]
     elif flagged:
         entries.append(_entry(["body", image_field], rules.image_message))
     return entries
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded(markers: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(marker.encode() for marker in markers if marker)
 
 
 def output_flag(prompt: str, rules: SafetyRules, forced: frozenset[str]) -> dict[str, Any] | None:
