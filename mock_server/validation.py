@@ -5,6 +5,7 @@ Untrusted values enter as `str`/`bytes`/`object` and leave typed, or as a raised
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import enum
 import functools
@@ -41,6 +42,14 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
         )
     if content_type is not None and not _is_json_type(content_type):
         return raw.decode("utf-8", errors="replace")
+    # pydantic's parser first, six times faster than the standard library's; it refuses all the
+    # standard library refuses and more (a BOM, a lone surrogate, nesting past 200), and what it
+    # refuses the standard library decides, with the errors FastAPI gives. Loaded on first use,
+    # since pydantic loads after start.
+    from pydantic_core import from_json
+
+    with contextlib.suppress(ValueError):
+        return from_json(raw)
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:

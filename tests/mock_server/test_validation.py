@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
 from mock_server.validation import (
@@ -43,6 +49,79 @@ def test_decode_body_reports_the_json_error_position() -> None:
             "ctx": {"error": "Expecting value"},
         }
     ]
+
+
+def _typed(value: Any) -> Any:
+    """A value with its types and key order spelled out, NaN and -0.0 included."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _typed(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(item) for item in value])
+    if isinstance(value, float):
+        return ("float", "nan" if math.isnan(value) else repr(value))
+    return (type(value).__name__, value)
+
+
+def _stdlib(raw: bytes) -> Any:
+    try:
+        return _typed(json.loads(raw))
+    except (ValueError, RecursionError):
+        return "refused"
+
+
+def _decoded(raw: bytes) -> Any:
+    try:
+        return _typed(decode_body(raw, "application/json"))
+    except (InvalidInput, BodyNotParsed):
+        return "refused"
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('\ud800\x00\x1f"\\')),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_EDGES = st.sampled_from(
+    [
+        b"\xef\xbb\xbf",
+        b"\xff",
+        b'"\\ud800"',
+        b"NaN",
+        b"-Infinity",
+        b"1e400",
+        b"-0.0",
+        b"9" * 4301,
+        b"[" * 300,
+        b"]" * 300,
+        b",",
+        b"\x00",
+        b"\x01",
+        b" ",
+    ]
+)
+
+
+@given(
+    value=_JSON_VALUES,
+    ascii_only=st.booleans(),
+    cuts=st.lists(st.tuples(st.integers(0, 400), _EDGES), max_size=3),
+)
+def test_decode_body_reads_json_exactly_as_the_standard_library(
+    value: Any, ascii_only: bool, cuts: list[tuple[int, bytes]]
+) -> None:
+    """The fast parser answers only where it agrees with `json.loads`: same values, same types,
+    same key order; anything `json.loads` refuses is refused (with FastAPI's errors, above)."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    for at, edge in cuts:
+        raw = raw[:at] + edge + raw[at:]
+    if raw:
+        assert _decoded(raw) == _stdlib(raw)
 
 
 def test_decode_body_gives_up_on_bytes_that_are_not_text() -> None:
