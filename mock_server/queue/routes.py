@@ -150,9 +150,8 @@ def queue_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
     """Submit on the full endpoint id; the rest on `owner/app` and on the full id too (§2).
 
     Ordered by how often clients call them, since Starlette tries routes one by one: per endpoint
-    (the seed endpoint first) its status polls and results, its submit, then the same polls on
-    its full id; streams and cancels of all last (no two of these paths can match the same
-    request).
+    (the seed endpoint first) its submit, its status polls and results; streams and cancels of
+    all last (no two of these paths can match the same request).
     """
     frequent: list[BaseRoute] = []
     rest: list[BaseRoute] = []
@@ -163,23 +162,19 @@ def queue_routes(endpoints: Sequence[Endpoint]) -> list[BaseRoute]:
         bound = functools.partial(functools.partial, endpoint=endpoint)
         prefixes = dict.fromkeys([endpoint.app_id, endpoint.endpoint_id]).keys() - taken
         taken |= prefixes
-        submit_route = Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"])
-        for rank, prefix in enumerate(sorted(prefixes, key=len)):
+        # A submit is tried first: an exact path, it costs a poll one quick miss, and saves a
+        # submit (the costliest call) the polls' misses.
+        frequent.append(Route(f"/queue/{endpoint.endpoint_id}", bound(submit), methods=["POST"]))
+        for prefix in sorted(prefixes, key=len):
             base = f"/queue/{prefix}/requests/{{request_id}}"
             frequent += [
                 Route(f"{base}/status", bound(get_status), methods=["GET"]),
                 Route(base, bound(get_result), methods=["GET"]),
             ]
-            if rank == 0:
-                # Clients poll on `owner/app` (the URLs a submit answers with), the shortest
-                # prefix; polls on the full id are rare, so the submit is tried before them.
-                frequent.append(submit_route)
             rest += [
                 Route(f"{base}/status/stream", bound(stream_status), methods=["GET"]),
                 Route(f"{base}/cancel", bound(cancel), methods=["PUT"]),
             ]
-        if not prefixes:  # an id that is another endpoint's `owner/app`: its routes serve it
-            frequent.append(submit_route)
     return [*frequent, *rest, UnknownApplicationRoute("/queue", endpoints)]
 
 
