@@ -1,4 +1,4 @@
-"""hypothesis strategies for the endpoint's input, generated from its JSON Schema.
+"""hypothesis strategies for the endpoint's input, generated from its JSON Schema, and for JSON.
 
 A small generator for the JSON Schema subset pydantic emits here (objects, strings, integers,
 enums, arrays, `$ref`): hypothesis-jsonschema does not support the pinned hypothesis.
@@ -6,6 +6,7 @@ enums, arrays, `$ref`): hypothesis-jsonschema does not support the pinned hypoth
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -83,3 +84,28 @@ near_inputs: st.SearchStrategy[Any] = json_values | st.fixed_dictionaries(
         "duration": json_values | st.integers(0, 12),
     },
 )
+
+
+# Any JSON value, lone surrogates and control characters in its strings, NaN among its floats.
+any_json_values: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('\ud800\x00\x1f"\\')),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def typed(value: Any) -> Any:
+    """A value with its types and key order spelled out, NaN and -0.0 included."""
+    if isinstance(value, dict):
+        return ("dict", [(key, typed(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [typed(item) for item in value])
+    if isinstance(value, float):
+        return ("float", "nan" if math.isnan(value) else repr(value))
+    return (type(value).__name__, value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
+
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from mock_server.validation import (
     parse_priority,
     parse_request_timeout,
 )
+from tests.strategies import any_json_values, typed
 
 
 @pytest.mark.parametrize(
@@ -51,42 +52,20 @@ def test_decode_body_reports_the_json_error_position() -> None:
     ]
 
 
-def _typed(value: Any) -> Any:
-    """A value with its types and key order spelled out, NaN and -0.0 included."""
-    if isinstance(value, dict):
-        return ("dict", [(key, _typed(item)) for key, item in value.items()])
-    if isinstance(value, list):
-        return ("list", [_typed(item) for item in value])
-    if isinstance(value, float):
-        return ("float", "nan" if math.isnan(value) else repr(value))
-    return (type(value).__name__, value)
-
-
 def _stdlib(raw: bytes) -> Any:
     try:
-        return _typed(json.loads(raw))
+        return typed(json.loads(raw))
     except (ValueError, RecursionError):
         return "refused"
 
 
 def _decoded(raw: bytes) -> Any:
     try:
-        return _typed(decode_body(raw, "application/json"))
+        return typed(decode_body(raw, "application/json"))
     except (InvalidInput, BodyNotParsed):
         return "refused"
 
 
-_JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('\ud800\x00\x1f"\\')),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 _EDGES = st.sampled_from(
     [
         b"\xef\xbb\xbf",
@@ -108,7 +87,7 @@ _EDGES = st.sampled_from(
 
 
 @given(
-    value=_JSON_VALUES,
+    value=any_json_values,
     ascii_only=st.booleans(),
     cuts=st.lists(st.tuples(st.integers(0, 400), _EDGES), max_size=3),
 )
