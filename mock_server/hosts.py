@@ -36,6 +36,17 @@ def split_url(url: str) -> tuple[SplitResult, str] | None:
     `urlsplit` and its `hostname` and `port` raise ValueError on those, and the URLs come from
     requests: anything may be in them.
     """
+    # Clients send the same reference and webhook URLs again and again; only short ones are
+    # kept, so the cache holds at most a few MiB whatever callers send.
+    if len(url) <= _CACHED_LENGTH:
+        return _split_cached(url)
+    return _split(url)
+
+
+_CACHED_LENGTH = 2048
+
+
+def _split(url: str) -> tuple[SplitResult, str] | None:
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -43,6 +54,9 @@ def split_url(url: str) -> tuple[SplitResult, str] | None:
     except ValueError:
         return None
     return parts, host
+
+
+_split_cached = functools.lru_cache(maxsize=1024)(_split)
 
 
 def is_loopback(host: str) -> bool:

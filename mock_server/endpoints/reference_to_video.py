@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from contracts.detail import validation_detail
 from contracts.rules import CATEGORY, ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
@@ -14,18 +15,33 @@ from mock_server.queue.models import Job, LogLine
 from mock_server.queue.plans import Endpoint, PlanContext
 from mock_server.queue.safety import input_flags, output_flag
 
+if TYPE_CHECKING:
+    from pydantic_core import ValidationError
 
-async def _plan(payload: object, context: PlanContext) -> Job:
-    # The models and pydantic load with the first submit (or the warm-up after start); named
-    # where they are defined, since `pydantic` and `contracts` look lazy names up on each import.
+    from contracts.reference_to_video import ReferenceToVideoInput
+    from contracts.rules import InputLimits
+
+    Validate = Callable[[object, InputLimits], ReferenceToVideoInput]
+
+
+@functools.cache
+def _validation() -> tuple[type[ValidationError], Validate]:
+    """pydantic's error and the input's validator, loaded with the first submit (or the warm-up
+    after start); named where they are defined, since `pydantic` and `contracts` look lazy names
+    up on each import, and kept, since an import statement costs a submit a microsecond."""
     from pydantic_core import ValidationError
 
     from contracts.reference_to_video import validate_input
 
+    return ValidationError, validate_input
+
+
+async def _plan(payload: object, context: PlanContext) -> Job:
+    validation_error, validate_input = _validation()
     settings = context.settings
     try:
         data = validate_input(payload, settings.limits)
-    except ValidationError as exc:
+    except validation_error as exc:
         raise InvalidInput(validation_detail(exc, settings.validation_detail)) from None
     images = await load_images(
         data.image_urls,

@@ -19,7 +19,7 @@ from mock_server.settings import Settings
 from mock_server.validation import decode_body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, like NewRequest: made on every submit, read by one plan
 class PlanContext:
     """What a runner may look at besides the body."""
 

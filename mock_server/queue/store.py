@@ -34,7 +34,9 @@ from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through `object.__setattr__`, and this one is
+# made on every submit and read once.
+@dataclasses.dataclass(slots=True)
 class NewRequest:
     """What a submit asks for."""
 
@@ -86,6 +88,9 @@ class RequestStore:
         self._seq = 0
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
         self._bytes = 0  # of reference images held by all requests
+        # Each request's share of it, where it holds any: most hold none, and reading a job's
+        # images again when a request is forgotten cost every submit past the retention bound.
+        self._sizes: dict[str, int] = {}
 
     def _restore(self, requests: Iterable[QueuedRequest], saved_at: float | None) -> None:
         """Take back the requests of an earlier run. Time stood still while the fake was down:
@@ -95,7 +100,7 @@ class RequestStore:
         paused = 0.0 if saved_at is None else max(now - saved_at, 0.0)
         for request in sorted(requests, key=lambda r: r.seq):
             self._seq = max(self._seq, request.seq)
-            self._bytes += request.job.stored_bytes
+            self._hold(request.request_id, request.job.stored_bytes)
             if request.status is Status.COMPLETED:
                 self._completed.append((request.completed_at or 0.0, request.request_id))
                 if request.webhook_pending and request.webhook_url is not None:
@@ -141,7 +146,7 @@ class RequestStore:
         )
         self._requests[request.request_id] = request
         self._records.add(request)
-        self._bytes += stored_bytes
+        self._hold(request.request_id, stored_bytes)
         self._timetable.enqueue(request)
         return self._snapshot(request, now)
 
@@ -296,10 +301,15 @@ class RequestStore:
             self._drop_oldest()
         self._records.seen(now)
 
+    def _hold(self, request_id: str, stored_bytes: int) -> None:
+        if stored_bytes:
+            self._sizes[request_id] = stored_bytes
+            self._bytes += stored_bytes
+
     def _drop_oldest(self) -> None:
         _, request_id = self._completed.popleft()
-        request = self._requests.pop(request_id)
-        self._bytes -= request.job.stored_bytes
+        del self._requests[request_id]
+        self._bytes -= self._sizes.pop(request_id, 0)
         self._records.delete(request_id)
 
 

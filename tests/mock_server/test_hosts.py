@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_server import ManualClock
-from mock_server.hosts import unreachable_from_fal
+from mock_server.hosts import _split, _split_cached, split_url, unreachable_from_fal
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -146,3 +146,21 @@ async def test_cdn_token_names_the_cdn_host_when_reached_through_rest_fal_ai(
 )
 def test_which_hosts_fals_servers_could_not_reach(host: str, unreachable: bool) -> None:
     assert unreachable_from_fal(host) is unreachable
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com/cat.png", "https://EXAMPLE.com:8443/a?b#c", "https://[::1/x", "x:99999"],
+)
+def test_a_url_reads_the_same_the_second_time(url: str) -> None:
+    assert split_url(url) == split_url(url) == _split(url)
+
+
+def test_long_urls_are_read_but_not_kept() -> None:
+    """Callers choose the URLs, so only short ones are remembered: a few MiB at most."""
+    kept = _split_cached.cache_info().currsize
+    for n in range(3):
+        split = split_url(f"https://example.com/{n}/{'x' * 5000}")
+        assert split is not None
+        assert split[1] == "example.com"
+    assert _split_cached.cache_info().currsize == kept

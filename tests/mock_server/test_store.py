@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from mock_server.errors import (
 from mock_server.media.specs import ImageSource, VideoSpec
 from mock_server.queue.models import Job, LogLine, Status
 from mock_server.queue.store import NewRequest, RequestStore
+from mock_server.runtime.data_dir import DataDir
 from mock_server.settings import Retention, Timing
 from mock_server.validation import Priority
 
@@ -334,6 +336,28 @@ def test_images_of_requests_in_flight_over_the_byte_limit_answer_429(
     with pytest.raises(RateLimited):
         submit(store, job=job_with_image(100))
     assert status_of(store, first) is Status.IN_QUEUE
+
+
+def test_a_store_taken_back_from_its_records_counts_the_images_it_holds(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    timing, retention = Timing(1.0, 2.0, 1), Retention(max_request_bytes=250)
+    before = DataDir(tmp_path)
+    first = submit(
+        RequestStore(timing, retention, clock.now, records=before.requests), job=job_with_image(200)
+    )
+    before.close()
+    after = DataDir(tmp_path)
+    store = RequestStore(timing, retention, clock.now, records=after.requests)
+    try:
+        with pytest.raises(RateLimited):
+            submit(store, job=job_with_image(100))
+        clock.advance(3.0)
+        submit(store, job=job_with_image(200))  # the first, finished, is forgotten to make room
+        with pytest.raises(RequestNotFound):
+            store.status(APP, first)
+    finally:
+        after.close()
 
 
 def test_reset_forgets_everything(store: RequestStore) -> None:
