@@ -19,7 +19,7 @@ def encode(content: Any) -> bytes:
     reply the queue makes, as a rule. It is used once pydantic has loaded (after start, in the
     background) and not imported here, so the first replies do not wait for it. Anything else
     goes to the standard library's encoder, which decides what the reply is: escapes, lone
-    surrogates, and the ValueError for NaN that pydantic's would have written as null.
+    surrogates, and the ValueError for NaN or infinity (pydantic's would write a string).
     """
     pydantic_core = sys.modules.get("pydantic_core")
     if pydantic_core is not None:
