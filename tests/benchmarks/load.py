@@ -448,11 +448,15 @@ def status_and_submit(load: Load, fake: Running, bare: Running) -> Shares:
     )
 
 
-def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
+def scale_cells(
+    load: Load, cores: Cores, ca_dir: str, work: int, data_dir: Path | None = None
+) -> None:
     """Status and submit rates near the start against the same with `work` requests piled up:
-    in progress (long runs, unbounded runners), then waiting in the queue (default runners).
+    in progress (long runs, unbounded runners), then waiting in the queue (default runners);
+    with `data_dir`, each fake keeps its state in a new data directory under it (SQLite).
     The ratio compares shares of the bare app measured alongside each."""
-    print(f"\n{'scale':<34} {'status/s':>9} {'submit/s':>9}  (share of the bare app's)")
+    kept = "" if data_dir is None else ", --data-dir"
+    print(f"\n{'scale' + kept:<34} {'status/s':>9} {'submit/s':>9}  (share of the bare app's)")
     cases = (
         ("in progress", work, ("--runners", "1000000")),
         ("waiting", 2 * work, ()),
@@ -465,6 +469,7 @@ def scale_cells(load: Load, cores: Cores, ca_dir: str, work: int) -> None:
             flags = (
                 *("--queue-seconds", "0", "--run-seconds", "3600", *runners),
                 *("--max-requests", "10000000", "--request-ttl", "86400"),
+                *(() if data_dir is None else ("--data-dir", str(data_dir / what))),
             )
             with serving(
                 fake_command(port, ca_dir, *flags), port, "/_falfake/clock", cores.server
@@ -489,6 +494,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell and server")
     parser.add_argument("--work", type=int, default=10_000, help="requests piled up in scale cells")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale cells")
+    parser.add_argument(
+        "--data-dir", action="store_true", help="the scale cells again with --data-dir (SQLite)"
+    )
     args = parser.parse_args(argv)
     binary = wrk_binary()
     cores = Cores.split()
@@ -510,6 +518,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         rate_table(load, cores, ca_dir, report)
         if not args.no_scale:
             scale_cells(load, cores, ca_dir, args.work)
+            if args.data_dir:
+                scale_cells(load, cores, ca_dir, args.work, Path(folder) / "data")
 
 
 if __name__ == "__main__":
