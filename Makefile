@@ -42,7 +42,8 @@ test: lint compiled $(JS_STAMP) browser-deps
 
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
 # Starlette baseline and wrk's own ceiling, with scale cells, startup and RSS; lifecycles per second
-# in process and memory growth. About 7 minutes; BENCH_ARGS="--seconds 3 --repeats 1" for a quick one.
+# in process and memory growth. About 9 minutes; BENCH_ARGS="--data-dir" adds the scale cells on
+# SQLite (3 more), BENCH_ARGS="--seconds 3 --repeats 1" gives a quick one.
 bench: compiled bench-deps
 	$(PY) -m tests.benchmarks.render
 	$(PY) -m tests.benchmarks.load $(BENCH_ARGS)
