@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,13 @@ def timeline(snapshot: Snapshot) -> list[tuple[str, str]]:
 
 
 def pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """Indented JSON, with other scripts as they are written but a lone surrogate (a body may
+    spell one as `\\udfff`) as its escape: the page is sent as UTF-8, which cannot carry one."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parsed_body(text: str) -> Any:

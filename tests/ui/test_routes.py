@@ -281,6 +281,21 @@ async def test_the_journal_and_files_pages_show_what_the_fake_holds(
 
 
 @pytest.mark.anyio
+async def test_pages_show_a_body_that_spells_a_lone_surrogate(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    body = b'{"prompt": "a <IMAGE_REF_0>", "image_urls": ["https://example.com/a.png"],'
+    body += b' "aspect_ratio": "\\udfff"}'
+    submitted = await http.post(SUBMIT, content=body, headers={"Content-Type": "application/json"})
+    request_id = submitted.json()["request_id"]
+    clock.advance(60)
+    for path in ("/_falfake/ui/journal", f"/_falfake/ui/requests/{request_id}"):
+        page = await http.get(path)
+        assert page.status_code == 200, path
+        assert "\\udfff" in page.text
+
+
+@pytest.mark.anyio
 async def test_a_failed_requests_page_shows_the_error_body_the_client_gets(
     http: httpx.AsyncClient, clock: ManualClock
 ) -> None:

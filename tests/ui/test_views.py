@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mock_server.ui import views
@@ -35,3 +37,10 @@ def test_a_422s_error_type_is_its_first_entrys() -> None:
     )
     assert views.error_type("client_cancelled", "Request cancelled") == "client_cancelled"
     assert views.error_type(None, "flat") == ""
+
+
+def test_json_is_shown_as_written_with_lone_surrogates_escaped() -> None:
+    shown = views.pretty({"prompt": "猫 \udfff", "aspect_ratio": "\ud800"})
+    assert shown.encode("utf-8")  # a page carries it
+    assert json.loads(shown) == {"prompt": "猫 \udfff", "aspect_ratio": "\ud800"}
+    assert "猫" in shown
