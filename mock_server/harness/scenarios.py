@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from typing import Any, Literal
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
 _TEN_YEARS = 10 * 365 * 24 * 3600.0
+_HEADER_TOKEN = re.compile("[!-~]{1,200}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,9 @@ class Scenario:
             raise ValueError("status must be an HTTP status from 200 to 599")
         if self.after < 0 or (self.times is not None and self.times < 0):
             raise ValueError("after and times count requests: 0 or more")
+        if self.error_type is not None and _HEADER_TOKEN.fullmatch(self.error_type) is None:
+            # It is sent as X-Fal-Error-Type too, and a header carries no other characters.
+            raise ValueError("error_type must be 1 to 200 printable ASCII characters, no spaces")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -60,12 +60,28 @@ async def test_a_scenario_for_one_endpoint_leaves_the_others_alone(
         {"retry_after": 100_000},
         {"times": -1},
         {"run_seconds": 1e12},
+        {"status": 500, "error_type": ""},
+        {"status": 500, "error_type": "two words"},
+        {"status": 500, "error_type": "café"},
+        {"status": 500, "error_type": "line\nbreak"},
     ],
 )
 async def test_a_bad_scenario_is_a_422(http: httpx.AsyncClient, body: object) -> None:
     response = await http.post("/_falfake/scenarios", json=body)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+async def test_an_error_type_no_header_can_carry_is_refused_and_the_fake_keeps_serving(
+    http: httpx.AsyncClient,
+) -> None:
+    """A lone surrogate, as a JSON body may spell it, would have made every matched request a
+    500 when it was written into X-Fal-Error-Type."""
+    body = b'{"status": 500, "error_type": "\\udfff"}'
+    response = await http.post("/_falfake/scenarios", content=body)
+    assert response.status_code == 422
+    assert "error_type" in response.text
+    assert (await http.post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
 
 
 async def test_the_journal_records_filters_counts_and_clears(http: httpx.AsyncClient) -> None:
