@@ -248,7 +248,12 @@ def _other_paths() -> dict[str, Any]:
                             "type": "object",
                             "properties": {
                                 "file_name": {"type": "string"},
-                                "content_type": {"type": "string"},
+                                # The file is served with it: printable ASCII only.
+                                "content_type": {
+                                    "type": "string",
+                                    "maxLength": 255,
+                                    "pattern": "^[!-~]+(?: +[!-~]+)*$",
+                                },
                             },
                         }
                     }

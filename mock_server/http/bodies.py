@@ -25,7 +25,14 @@ class UploadRequest(BaseModel):
     """Body of `storage/upload/initiate[-multipart]` (§13.2-13.4)."""
 
     file_name: str = "upload.bin"
-    content_type: str = "application/octet-stream"
+    # The file is served with it as its Content-Type: printable ASCII (inner spaces allowed), so
+    # no line break can end the header early and nothing outside Latin-1 makes the GET a 500.
+    # fal's answer to such a type is unknown; a 422 is the likeliest for a FastAPI app.
+    content_type: str = Field(
+        default="application/octet-stream",
+        max_length=255,
+        pattern=r"^[!-~]+(?: +[!-~]+)*$",
+    )
 
 
 class CompletedPart(BaseModel):

@@ -92,6 +92,17 @@ async def test_initiate_then_put_serves_the_file(http: httpx.AsyncClient) -> Non
     assert served.headers["content-type"] == "image/png"
 
 
+async def test_a_content_type_with_parameters_is_served_as_given(http: httpx.AsyncClient) -> None:
+    content_type = "text/plain; charset=utf-8"
+    initiated = await http.post(
+        "/rest/storage/upload/initiate", json={"file_name": "a.txt", "content_type": content_type}
+    )
+    urls = initiated.json()
+    put = await http.put(urls["upload_url"], content=b"hello")
+    assert put.status_code == 200
+    assert (await http.get(urls["file_url"])).headers["content-type"] == content_type
+
+
 async def test_initiate_defaults_the_name(http: httpx.AsyncClient) -> None:
     urls = (await http.post("/rest/storage/upload/initiate", json={})).json()
     assert urls["file_url"].endswith("/upload.bin")
@@ -103,6 +114,15 @@ async def test_initiate_defaults_the_name(http: httpx.AsyncClient) -> None:
         pytest.param(b'{"file_name": 5}', "string_type", id="name-not-string"),
         pytest.param(b"[]", "model_attributes_type", id="not-an-object"),
         pytest.param(b"{", "json_invalid", id="broken-json"),
+        pytest.param(
+            b'{"content_type": "text/plain\\r\\nx-evil: 1"}', "string_pattern_mismatch", id="crlf"
+        ),
+        pytest.param(b'{"content_type": "image/\\udfff"}', "string_unicode", id="surrogate"),
+        pytest.param(
+            '{"content_type": "ímage/png"}'.encode(), "string_pattern_mismatch", id="non-ascii"
+        ),
+        pytest.param(b'{"content_type": ""}', "string_pattern_mismatch", id="empty-type"),
+        pytest.param(b'{"content_type": "' + b"a" * 256 + b'"}', "string_too_long", id="long-type"),
     ],
 )
 async def test_initiate_with_a_bad_body_is_422(
