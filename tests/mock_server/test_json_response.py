@@ -30,8 +30,8 @@ def _encoded(value: Any) -> bytes | str:
 
 @given(any_json_values)
 def test_a_reply_is_the_standard_librarys_json_in_ascii(value: Any) -> None:
-    """Same value, same types, same key order; NaN refused as the standard library refuses it
-    (the renderer turns that into fal's 500, never a reply with NaN or null in its place)."""
+    """Same value, same types, same key order; NaN and infinity refused as the standard library
+    refuses them, never written as null or as a string in their place."""
     expected, got = _stdlib(value), _encoded(value)
     if isinstance(expected, str) or isinstance(got, str):
         assert got == expected
