@@ -22,6 +22,8 @@ from contracts.reference_to_video import (
     ReferenceToVideoOutput,
 )
 from contracts.wire import (
+    CONTENT_TYPE_MAX_LENGTH,
+    CONTENT_TYPE_PATTERN,
     WIRE_MODELS,
     AccessUrl,
     CancelReply,
@@ -248,11 +250,10 @@ def _other_paths() -> dict[str, Any]:
                             "type": "object",
                             "properties": {
                                 "file_name": {"type": "string"},
-                                # The file is served with it: printable ASCII only.
                                 "content_type": {
                                     "type": "string",
-                                    "maxLength": 255,
-                                    "pattern": "^[!-~]+(?: +[!-~]+)*$",
+                                    "maxLength": CONTENT_TYPE_MAX_LENGTH,
+                                    "pattern": CONTENT_TYPE_PATTERN,
                                 },
                             },
                         }

@@ -12,6 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from contracts.detail import validation_detail
+from contracts.wire import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
 from mock_server.errors import InvalidInput
 from mock_server.harness.scenarios import Scenario
 from mock_server.validation import decode_body
@@ -25,13 +26,10 @@ class UploadRequest(BaseModel):
     """Body of `storage/upload/initiate[-multipart]` (§13.2-13.4)."""
 
     file_name: str = "upload.bin"
-    # The file is served with it as its Content-Type: printable ASCII (inner spaces allowed), so
-    # no line break can end the header early and nothing outside Latin-1 makes the GET a 500.
-    # fal's answer to such a type is unknown; a 422 is the likeliest for a FastAPI app.
     content_type: str = Field(
         default="application/octet-stream",
-        max_length=255,
-        pattern=r"^[!-~]+(?: +[!-~]+)*$",
+        max_length=CONTENT_TYPE_MAX_LENGTH,
+        pattern=CONTENT_TYPE_PATTERN,
     )
 
 
