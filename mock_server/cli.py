@@ -107,9 +107,16 @@ def environment(base_url: str, bundle: Path, key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def banner(base_url: str, bundle: Path, env_command: str) -> str:
-    """What `make run` prints: where the fake is and how to point the clients at it."""
+def banner(base_url: str, bundle: Path, env_command: str, keys: Sequence[str] = ()) -> str:
+    """What `make run` prints: where the fake is and how to point the clients at it. With
+    `keys` (`--key`), the examples use the first and say that only those work."""
     queue = f"{base_url}/queue/google/gemini-omni-flash/reference-to-video"
+    key = keys[0] if keys else "test-key"
+    who = (
+        f"Only the keys given by --key work (FAL_KEY={key})."
+        if keys
+        else f"Any non-empty key works (FAL_KEY={key})."
+    )
     return f"""falfake is serving fal's queue API on {base_url}
 Dashboard: {base_url}/_falfake/ui/
 
@@ -118,7 +125,7 @@ Dashboard: {base_url}/_falfake/ui/
   result   GET  {base_url}/queue/google/gemini-omni-flash/requests/<request_id>
   sync run POST {base_url}/run/google/gemini-omni-flash/reference-to-video
 
-  curl -s -H 'Authorization: Key test-key' -H 'Content-Type: application/json' \\
+  curl -s -H {shlex.quote(f"Authorization: Key {key}")} -H 'Content-Type: application/json' \\
     -d '{{"prompt": "a cat", "image_urls": ["https://example.com/cat.png"]}}' {queue}
 
 Official clients, unmodified:
@@ -126,7 +133,7 @@ Official clients, unmodified:
           (sets FAL_KEY, HTTPS_PROXY={base_url} and SSL_CERT_FILE={bundle})
   JS:     fal.config({{ proxyUrl: {{ url: "{base_url}/fal/proxy", when: "always" }} }})
 
-Any non-empty key works (FAL_KEY=test-key). Press Ctrl+C to stop.
+{who} Press Ctrl+C to stop.
 """
 
 
@@ -244,10 +251,11 @@ def _run(argv: list[str]) -> int:
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
         [sys.executable, "-m", "mock_server", "env", "--port", str(port), "--ca-dir", str(ca_dir)]
+        + (["--key", args.key[0]] if args.key else [])
     )
     authority = CertificateAuthority(ca_dir)
     base_url = _base_url(host, port)
-    text = banner(base_url, authority.bundle_path, env_command)
+    text = banner(base_url, authority.bundle_path, env_command, args.key)
     if not is_loopback(args.host):
         text += f"\nWarning: listening on {args.host}: {_EXPOSED}\n"
     print(text, file=sys.stderr, flush=True)

@@ -42,7 +42,11 @@ def defaults(path: Path, command: str) -> dict[str, Any]:
                 " dashes, see falfake serve --help)"
             )
         parsed = _value(commands["serve"], action, key, value, path)
-        if action.dest in wanted:
+        if action.dest == "key" and command == "env":
+            # `env` exports one key, the first the fake accepts; an empty list accepts any.
+            if parsed:
+                values["key"] = parsed[0]
+        elif action.dest in wanted:
             values[action.dest] = parsed
     return values
 
@@ -58,8 +62,12 @@ def render(args: argparse.Namespace) -> str:
         lines += ["", f"# {title}"]
         for action in keys:
             lines.append(f"# {flags.help_text(action)}")
-            value = _toml_value(action, getattr(args, action.dest))
-            if value is None:
+            current = getattr(args, action.dest)
+            value = _toml_value(action, current)
+            if isinstance(current, Path) and current == action.default:
+                # A default path is this machine's (under its home): the file stays portable.
+                lines.append(f"# {_key(action)} is the default, {flags.shown_default(action)}")
+            elif value is None:
                 lines.append(f"# {_key(action)} is not set")
             else:
                 lines.append(f"{_key(action)} = {_dumps(value)}")
@@ -110,12 +118,22 @@ def _toml_value(action: argparse.Action, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, Path):
-        return str(value)
+        return _portable(value)
     if action.type is flag_values.video_size:
         return f"{value[0]}x{value[1]}"
     if isinstance(value, list | tuple | frozenset):
         return [str(item) for item in value]
     return value
+
+
+def _portable(path: Path) -> str:
+    """A path as a committed file should hold it: relative to the current folder (where the
+    printed file is saved) when under it, else under `~`, else as it is."""
+    for base, shown in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            relative = path.relative_to(base).as_posix()
+            return f"{shown}{relative}" if relative != "." else (shown.rstrip("/") or ".")
+    return str(path)
 
 
 def _shown(value: Any) -> str:

@@ -107,7 +107,8 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     server.add_argument(
         "--print-config",
         action="store_true",
-        help="print the effective configuration as TOML (a --config file) and exit",
+        help="print the effective configuration as TOML (a --config file; paths relative to the"
+        " current folder, where the file is to be saved) and exit",
     )
     control = serve.add_argument_group("control plane")
     control.add_argument(

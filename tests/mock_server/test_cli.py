@@ -321,3 +321,15 @@ def test_the_banner_says_where_the_fake_and_its_dashboard_are(tmp_path: Path) ->
     assert text.startswith("falfake is serving fal's queue API on http://127.0.0.1:8123\n")
     assert "Dashboard: http://127.0.0.1:8123/_falfake/ui/\n" in text
     assert 'eval "$(python -m mock_server env)"' in text
+
+
+def test_with_restricted_keys_the_banner_uses_the_first_and_says_only_they_work(
+    tmp_path: Path,
+) -> None:
+    from mock_server.cli import banner
+
+    text = banner("http://127.0.0.1:8123", tmp_path / "ca.pem", "env", ["ci:secret", "b:c"])
+    assert "-H 'Authorization: Key ci:secret'" in text
+    assert "Only the keys given by --key work (FAL_KEY=ci:secret)." in text
+    assert "test-key" not in text
+    assert "Any non-empty key works" in banner("http://127.0.0.1:1", tmp_path, "env")

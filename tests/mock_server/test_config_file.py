@@ -141,3 +141,56 @@ def test_the_readme_example_is_a_valid_config(config: Callable[[str], Path]) -> 
     example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     args = parse("serve", "--config", str(config(example)))
     assert (args.port, args.key, args.video_size) == (8123, ["ci:secret"], (640, 360))
+
+
+@pytest.mark.parametrize(
+    ("keys", "exported"),
+    [('key = ["ci:secret", "team:secret"]', "ci:secret"), ("key = []", "test-key")],
+)
+def test_env_exports_the_first_key_the_fake_accepts(
+    config: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    keys: str,
+    exported: str,
+) -> None:
+    path = config(f'{keys}\nca-dir = "{tmp_path / "ca"}"\n')
+    assert main(["env", "--config", str(path)]) == 0
+    assert f"export FAL_KEY={exported}\n" in capsys.readouterr().out
+
+
+def test_env_on_the_command_line_wins_over_the_files_keys(
+    config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = config(f'key = ["ci:secret"]\nca-dir = "{tmp_path / "ca"}"\n')
+    assert main(["env", "--config", str(path), "--key", "mine:key"]) == 0
+    assert "export FAL_KEY=mine:key\n" in capsys.readouterr().out
+
+
+def test_print_config_writes_no_path_of_this_machine(
+    config: Callable[[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    project = config("").parent
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    arguments = ["serve", "--data-dir", ".falfake", "--safety-rules", str(_rules(tmp_path))]
+    assert main([*arguments, "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert 'data-dir = ".falfake"\n' in printed
+    assert 'safety-rules = "~/rules.json"\n' in printed
+    assert "# ca-dir is the default, " in printed
+    assert str(tmp_path) not in printed
+    (project / "falfake.toml").write_text(printed)
+    assert settings_from(parse("serve", "--config", "falfake.toml")) == settings_from(
+        parse(*arguments)
+    )
+
+
+def _rules(tmp_path: Path) -> Path:
+    path = tmp_path / "home" / "rules.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"prompt_terms": ["no"]}')
+    return path
