@@ -42,6 +42,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--max-paid-requests", type=int, default=3)
     verify = commands.choices["verify"]
     verify.add_argument("--target", default="fake", help="fake, live, or a falfake URL")
+    verify.add_argument(
+        "--key",
+        default=None,
+        help="the key sent to a falfake URL (one of its --key values) [default: $FAL_KEY, else"
+        " test-key]; live runs always use $FAL_KEY",
+    )
     commands.choices["record"].add_argument("--live", action="store_true", required=True)
     return root
 
@@ -71,17 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "record":
         asyncio.run(_record(chosen, where))
         return 0
-    report = asyncio.run(_verify(chosen, where))
+    report = asyncio.run(_verify(chosen, where, args.key))
     print("\n".join(report.lines()))
     return EXIT_DRIFT if report.drifts else 0
 
 
-def _target(where: str) -> Target:
+def _target(where: str, key: str | None = None) -> Target:
     if where == "live":
         return http_target(None, os.environ["FAL_KEY"], wait_seconds=5.0)
     if where == "fake":
         return fake_target()
-    return http_target(where, os.environ.get("FAL_KEY", "test-key"), wait_seconds=0.2)
+    return http_target(where, key or os.environ.get("FAL_KEY", "test-key"), wait_seconds=0.2)
 
 
 def _live_refusal(chosen: list[Recording], confirmed: bool, cap: int) -> tuple[int, str] | None:
@@ -103,9 +109,9 @@ def _live_refusal(chosen: list[Recording], confirmed: bool, cap: int) -> tuple[i
     return None
 
 
-async def _verify(chosen: list[Recording], where: str) -> Report:
+async def _verify(chosen: list[Recording], where: str, key: str | None) -> Report:
     report = Report()
-    async with _target(where) as target:
+    async with _target(where, key) as target:
         for recording in chosen:
             await replay(recording, target, report)
     return report

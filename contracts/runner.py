@@ -118,14 +118,23 @@ async def replay(recording: Recording, target: Target, report: Report) -> list[t
     saved: dict[str, str] = {}
     replies: list[tuple[int, Any]] = []
     for index, step in enumerate(recording.exchanges):
+        template = step["wait"] if "wait" in step else step["request"]["path"]
+        missing = [name for name in _PLACEHOLDER.findall(template) if name not in saved]
+        if missing:
+            # An earlier reply drifted so far that it named no request to follow: the rest of
+            # this recording cannot be replayed, which is itself the drift to report.
+            report.drifts.append((recording, index, _cannot_follow(missing[0], replies)))
+            break
+        path = _PLACEHOLDER.sub(lambda m: saved[m.group(1)], template)
         if "wait" in step:
-            await _wait_until_completed(target, step["wait"].format(**saved))
+            if not await _wait_until_completed(target, path):
+                report.drifts.append((recording, index, Drift("wait", "COMPLETED", "timed out")))
+                break
             continue
         request = step["request"]
         headers = dict(request.get("headers", {}))
         if request.get("auth", True):
             headers["Authorization"] = f"Key {target.key}"
-        path = _PLACEHOLDER.sub(lambda m: saved[m.group(1)], request["path"])
         response = await target.send(
             request["service"], request["method"], path, headers, request.get("json")
         )
@@ -142,14 +151,21 @@ async def replay(recording: Recording, target: Target, report: Report) -> list[t
     return replies
 
 
-async def _wait_until_completed(target: Target, status_path: str) -> None:
+def _cannot_follow(name: str, replies: list[tuple[int, Any]]) -> Drift:
+    status, body = replies[-1] if replies else (None, None)
+    hint = " (is FAL_KEY, or --key, one the target accepts?)" if status in (401, 403) else ""
+    return Drift(f"cannot go on: no {name} in the reply before{hint}", f"a reply with {name}", body)
+
+
+async def _wait_until_completed(target: Target, status_path: str) -> bool:
+    """Poll until the status is 200 (COMPLETED); False if it never gets there."""
     for _ in range(600):
         headers = {"Authorization": f"Key {target.key}"}
         response = await target.send("queue", "GET", status_path, headers, None)
         if response.status_code == 200:
-            return
+            return True
         await target.wait()
-    raise TimeoutError(f"{status_path} did not reach COMPLETED")
+    return False
 
 
 def _json_or_text(response: httpx.Response) -> Any:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+
 import pytest
 
 from contracts.__main__ import main
 from contracts.drift import Drift, body_drift, reply_drift
 from contracts.runner import generalised, recordings, schema_drift
+from mock_server import Auth
+from mock_server.runtime.tls import CertificateAuthority
+from tests.conftest import REAL_TIME, running_fake
 
 
 def test_every_recording_says_where_it_comes_from() -> None:
@@ -131,3 +137,40 @@ def test_live_bodies_are_generalised_before_recording() -> None:
         "status": "OK",
         "logs": [{"timestamp": "<volatile>"}],
     }
+
+
+@pytest.fixture(scope="module")
+def strict_fake(authority: CertificateAuthority) -> Iterator[str]:
+    """A fake that takes one key and validates at submit, as a team's falfake.toml may say."""
+    settings = dataclasses.replace(
+        REAL_TIME, auth=Auth(keys=frozenset({"a:b"})), validate_at="submit"
+    )
+    with running_fake(settings, authority) as url:
+        yield url
+
+
+def test_a_fake_that_refuses_the_key_is_a_drift_report_not_a_crash(
+    strict_fake: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    assert main(["verify", "--target", strict_fake, "--only", "submit_status_result"]) == 1
+    out = capsys.readouterr().out
+    assert "status: recorded 200, got 401" in out
+    assert "cannot go on: no request_id in the reply before (is FAL_KEY, or --key," in out
+
+
+def test_verify_sends_the_key_it_is_given(
+    strict_fake: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--target", strict_fake, "--key", "a:b", "--only", "sync_run"]) == 0
+    assert "0 differences" in capsys.readouterr().out
+
+
+def test_a_fake_validating_at_submit_drifts_where_fal_accepts(
+    strict_fake: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAL_KEY", "a:b")
+    assert main(["verify", "--target", strict_fake]) == 1
+    out = capsys.readouterr().out
+    assert "status: recorded 200, got 422" in out
+    assert "cannot go on: no request_id in the reply before:" in out
