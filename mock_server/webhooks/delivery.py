@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -104,10 +104,14 @@ class Deliveries:
         signer: WebhookSigner,
         clock: Clock,
         records: DeliveryRecords | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` paces retries (the fake's time, virtual or not); `wall` stamps signatures,
+        since a receiver checks the timestamp against its own clock (fal's 5-minute window)."""
         self._settings = settings
         self._signer = signer
         self._clock = clock
+        self._wall = wall
         self._records = records or NoDeliveryRecords()
         resumed, log = self._records.load()
         self._log: deque[Attempt] = deque(log, maxlen=_LOG_SIZE)
@@ -192,7 +196,7 @@ class Deliveries:
     async def _attempt(self, http: httpx.AsyncClient, delivery: PendingDelivery) -> bool:
         request_id, target, body = delivery.request_id, delivery.target, delivery.body
         now = self._clock.now()
-        timestamp = str(int(now))
+        timestamp = str(int(self._wall()))
         user_id = self._settings.user_id
         # The digest is signed and kept with the attempt, so the dashboard can check it later.
         digest = hashlib.sha256(body).hexdigest()

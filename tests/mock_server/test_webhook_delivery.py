@@ -396,3 +396,19 @@ async def test_the_log_without_a_request_id_holds_every_request(
     assert sorted(a.request_id for a in deliveries.attempts()) == ["req-a", "req-b"]
     assert [a.request_id for a in deliveries.attempts("req-b")] == ["req-b"]
     await deliveries.close(grace_seconds=0.0)
+
+
+@pytest.mark.anyio
+async def test_on_a_virtual_clock_signatures_carry_the_wall_clocks_time(
+    receiver: tuple[Receiver, str], records: RecordedDeliveries
+) -> None:
+    # The receiver checks the timestamp against its own clock; the fake's virtual time
+    # (1785000000 at start, and moved at will) would put every webhook outside fal's window.
+    state, url = receiver
+    signer = WebhookSigner(Ed25519PrivateKey.generate())
+    deliveries = Deliveries(WebhookSettings(timeout_seconds=5.0), signer, VirtualClock(), records)
+    deliveries.start(f"{url}/wall", "req-wall", b'{"status": "OK"}')
+    await async_eventually(lambda: bool(received(state, "req-wall")))
+    (delivery,) = received(state, "req-wall")
+    verify_webhook(delivery.headers, delivery.body, signer.jwks())  # now: this machine's clock
+    await deliveries.close(grace_seconds=0.0)
