@@ -25,6 +25,9 @@ from mock_server.http.request_parts import fake_of, read_body
 from mock_server.queue.replies import status_body
 
 _SMALL = 1024 * 1024
+# Control bodies are JSON whatever their Content-Type says: `curl -d '{"seconds": 5}'` sends
+# a form's type, and the README's one-liners should work as typed.
+ANY_TYPE_IS_JSON = None
 
 
 async def openapi(request: Request) -> Response:
@@ -69,7 +72,7 @@ async def add_scenario(request: Request) -> Response:
     raw = await read_body(request, _SMALL)
     from mock_server.http.bodies import SCENARIO, parse_json  # pydantic, on first use
 
-    scenario = parse_json(SCENARIO, raw, request.headers.get("content-type"))
+    scenario = parse_json(SCENARIO, raw, ANY_TYPE_IS_JSON)
     scenario_id = fake_of(request).scenarios.add(scenario)
     return JSONResponse({"id": scenario_id, **scenario.to_json()}, status_code=201)
 
@@ -113,9 +116,7 @@ async def clock(request: Request) -> Response:
 async def advance(request: Request) -> Response:
     from mock_server.http.bodies import Advance, parse_model  # pydantic, on first use
 
-    body = parse_model(
-        Advance, await read_body(request, _SMALL), request.headers.get("content-type")
-    )
+    body = parse_model(Advance, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
     return JSONResponse({"now": fake_of(request).advance(body.seconds)})
 
 
@@ -123,9 +124,7 @@ async def run_until(request: Request) -> Response:
     from mock_server.http.bodies import RunUntil, parse_model  # pydantic, on first use
 
     fake = fake_of(request)
-    body = parse_model(
-        RunUntil, await read_body(request, _SMALL), request.headers.get("content-type")
-    )
+    body = parse_model(RunUntil, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
     snapshot = fake.run_until(body.request_id, body.status)
     root = f"{str(request.base_url).rstrip('/')}/queue"
     return JSONResponse(status_body(snapshot, root, with_logs=True))

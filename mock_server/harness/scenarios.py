@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
@@ -42,6 +42,9 @@ class Scenario:
     drop: bool = False
     stuck: bool = False
     content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
+    # Read by pydantic, which validates scenarios from JSON: a misspelt field is a 422 naming it,
+    # not a scenario that silently does nothing.
+    __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
 
     def __post_init__(self) -> None:
         """Bounds that keep a scenario from breaking the fake itself (a status no HTTP reply
@@ -115,8 +118,12 @@ class Scenarios:
         self._matched.clear()
 
     def listed(self) -> list[dict[str, Any]]:
+        """Each scenario with `matched` (the calls it counted: skipped by `after`, then applied)
+        and `used_up` (it has applied `times` times and matches nothing more)."""
         return [
-            {"id": i, "matched": self._matched[i], **s.to_json()} for i, s in self._active.items()
+            {"id": i, "matched": self._matched[i], "used_up": _used_up(s, self._matched[i])}
+            | s.to_json()
+            for i, s in self._active.items()
         ]
 
     def __bool__(self) -> bool:
@@ -125,13 +132,11 @@ class Scenarios:
     def match(self, call: Call) -> Scenario | None:
         """The first scenario for this call, counting it as matched; None if none applies."""
         for scenario_id, scenario in self._active.items():
-            if not _matches(scenario, call):
-                continue
             count = self._matched[scenario_id]
+            if _used_up(scenario, count) or not _matches(scenario, call):
+                continue
             self._matched[scenario_id] = count + 1
             if count < scenario.after:
-                continue
-            if scenario.times is not None and count >= scenario.after + scenario.times:
                 continue
             return scenario
         return None
@@ -140,6 +145,10 @@ class Scenarios:
         return any(
             s.input is not None and s.operation in (operation, "any") for s in self._active.values()
         )
+
+
+def _used_up(scenario: Scenario, matched: int) -> bool:
+    return scenario.times is not None and matched >= scenario.after + scenario.times
 
 
 def _matches(scenario: Scenario, call: Call) -> bool:

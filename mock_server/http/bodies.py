@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from contracts.detail import validation_detail
 from contracts.wire import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
@@ -62,9 +62,13 @@ def parse_model(model: type[ModelT], raw: bytes, content_type: str | None) -> Mo
 
 
 class Advance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     seconds: float = Field(ge=0, le=10 * 365 * 24 * 3600)
 
 
 class RunUntil(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     request_id: str
     status: str = Field(default="COMPLETED", pattern="^(IN_QUEUE|IN_PROGRESS|COMPLETED)$")

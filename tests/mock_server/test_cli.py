@@ -128,6 +128,16 @@ def test_scenarios_file_is_loaded_as_the_control_plane_would(tmp_path: Path) -> 
     assert [(s.operation, s.status, s.times) for s in scenarios(path)] == [("submit", 429, 2)]
 
 
+def test_a_misspelt_field_in_the_scenarios_file_stops_the_start_naming_it(
+    start: Callable[..., str], tmp_path: Path
+) -> None:
+    path = tmp_path / "scenarios.json"
+    path.write_text('[{"endpoint": "fal-ai/flux/dev",\n  "statsu": 503}]')
+    assert start("--scenarios", str(path)) == (
+        f"--scenarios {path}: scenario 1 (line 1), statsu: Unexpected keyword argument"
+    )
+
+
 @pytest.fixture
 def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
     """Runs `falfake serve ARGS` in this process; returns the one line it printed, having

@@ -72,6 +72,39 @@ async def test_a_bad_scenario_is_a_422(http: httpx.AsyncClient, body: object) ->
     assert response.json()["detail"]
 
 
+async def test_a_misspelt_field_is_a_422_naming_it(http: httpx.AsyncClient) -> None:
+    body = {"endpoint": "fal-ai/flux/dev", "statsu": 503}
+    response = await http.post("/_falfake/scenarios", json=body)
+    assert response.status_code == 422
+    (entry,) = response.json()["detail"]
+    assert entry["loc"] == ["body", "statsu"]
+    assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+    typo = await http.post("/_falfake/clock/run-until", json={"request_id": "r", "statuss": "x"})
+    assert typo.status_code == 422
+
+
+async def test_control_bodies_are_json_whatever_their_content_type(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """What `curl -X POST URL -d '{"seconds": 5}'` sends: a form's content type."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    moved = await http.post("/_falfake/clock/advance", content=b'{"seconds": 5}', headers=form)
+    assert moved.json() == {"now": clock.now()}
+    added = await http.post("/_falfake/scenarios", content=b'{"status": 503}', headers=form)
+    assert added.status_code == 201
+    not_json = await http.post("/_falfake/clock/advance", content=b"seconds=5", headers=form)
+    assert not_json.status_code == 422
+
+
+async def test_a_used_up_scenario_says_so_and_stops_counting(http: httpx.AsyncClient) -> None:
+    scenario = {"operation": "submit", "status": 429, "times": 2}
+    scenario_id = (await http.post("/_falfake/scenarios", json=scenario)).json()["id"]
+    statuses = [(await http.post(SUBMIT_URL, json=VALID_INPUT)).status_code for _ in range(3)]
+    assert statuses == [429, 429, 200]
+    (listed,) = (await http.get("/_falfake/scenarios")).json()["scenarios"]
+    assert (listed["id"], listed["matched"], listed["used_up"]) == (scenario_id, 2, True)
+
+
 async def test_an_error_type_no_header_can_carry_is_refused_and_the_fake_keeps_serving(
     http: httpx.AsyncClient,
 ) -> None:
