@@ -2,8 +2,8 @@
 `contracts/endpoints/`, and those a user loads (`--endpoint FILE`, `--endpoints-dir DIR`).
 
 A user's document replaces a built-in one of the same id (fal's own document is newer than ours);
-the seed endpoint is ours alone, and two user documents for one id are an error, since which one
-wins would be a guess.
+the seed endpoint is ours alone (a document of it is left aside with a warning), and two user
+documents for one id are an error, since which one wins would be a guess.
 """
 
 from __future__ import annotations
@@ -36,10 +36,14 @@ def served(files: Sequence[Path] = (), folder: Path | None = None) -> Served:
     """Every endpoint to serve; `DocumentError` names the first file that cannot be served."""
     documents = {doc.endpoint_id: doc for doc in built_in_documents()}
     own: dict[str, str] = {}
+    ignored: list[str] = []
     for path in [*(documents_in(folder) if folder is not None else []), *files]:
         document = read_document(path)
         if document.endpoint_id == REFERENCE_TO_VIDEO.endpoint_id:
-            raise DocumentError(str(path), f"{document.endpoint_id} is falfake's own model")
+            # fal's own document of the seed (or a copy of contracts/endpoints/) in a folder of
+            # documents: the seed keeps its own models, richer than any document.
+            ignored.append(f"{path}: {document.endpoint_id} is served by falfake's own model")
+            continue
         if document.endpoint_id in own and own[document.endpoint_id] != str(path):
             raise DocumentError(
                 str(path), f"{document.endpoint_id} is described by {own[document.endpoint_id]} too"
@@ -53,7 +57,7 @@ def served(files: Sequence[Path] = (), folder: Path | None = None) -> Served:
         for eid, doc in sorted(documents.items())
         if eid != REFERENCE_TO_VIDEO.endpoint_id
     }
-    warnings = tuple(
+    warnings = tuple(ignored) + tuple(
         f"{doc.source}: {ref} is not defined; that field accepts anything"
         for doc in documents.values()
         for ref in doc.missing_refs

@@ -11,6 +11,17 @@ from mock_server.harness.journal import Journal, Seen
 
 _BODY_KEPT = 64 * 1024
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
+_REQUESTS = "/requests/"
+
+
+def request_id_in_path(path: str) -> str | None:
+    """The fal request a queue path names (`…/requests/{id}`, `/status`, `/status/stream`,
+    `/cancel`): polls' replies carry no request-id header, and a request's page lists them too."""
+    at = path.find(_REQUESTS)
+    if at == -1 or not path.startswith("/queue/"):
+        return None
+    request_id = path[at + len(_REQUESTS) :].split("/", 1)[0]
+    return request_id or None
 
 
 def _may_have_body(scope: Scope) -> bool:
@@ -66,7 +77,7 @@ class Recording:
                 headers=tuple(scope["headers"]),
                 body=bytes(self._body),
                 status=self._status,
-                request_id=self._request_id,
+                request_id=self._request_id or request_id_in_path(scope["path"]),
                 duration_ms=(time.perf_counter() - self._started) * 1000,
             )
         )

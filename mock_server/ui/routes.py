@@ -47,7 +47,7 @@ def _templates() -> Any:
     from starlette.templating import Jinja2Templates
 
     templates = Jinja2Templates(directory=_HERE / "templates")
-    templates.env.globals.update(prefix=PREFIX, pretty=views.pretty)
+    templates.env.globals.update(prefix=PREFIX, pretty=views.pretty, moment=views.moment)
     return templates
 
 

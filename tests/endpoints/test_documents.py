@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from contracts.documents import DocumentError, built_in_documents, parse_document, read_document
+from contracts.paths import contract_path
 from contracts.rules import ENDPOINT_ID as SEED_ID
 from mock_server.endpoints.reference_to_video import REFERENCE_TO_VIDEO
 from mock_server.endpoints.registry import served
@@ -125,9 +126,19 @@ def test_two_documents_for_one_id_are_refused(sketch_file: Path, tmp_path: Path)
         served([sketch_file, twin])
 
 
-def test_the_seed_endpoint_cannot_be_replaced(sketch: dict[str, Any], tmp_path: Path) -> None:
-    text = json.dumps(sketch).replace(ENDPOINT_ID, "google/gemini-omni-flash/reference-to-video")
-    path = tmp_path / "seed.json"
-    path.write_text(text)
-    with pytest.raises(DocumentError, match="falfake's own model"):
-        served([path])
+def test_a_document_of_the_seed_endpoint_is_left_aside_with_a_warning(
+    sketch_file: Path, tmp_path: Path
+) -> None:
+    """A folder that holds fal's document of the seed, or a copy of contracts/endpoints/, is
+    served; the seed keeps its own models."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    for built_in in contract_path("endpoints").glob("*.json"):
+        shutil.copy(built_in, folder)
+    shutil.copy(sketch_file, folder)
+    endpoints = served(folder=folder)
+    seed = SEED_ID
+    assert endpoints.endpoints[seed] is REFERENCE_TO_VIDEO
+    assert ENDPOINT_ID in endpoints.endpoints
+    document = folder / "google--gemini-omni-flash--reference-to-video.json"
+    assert f"{document}: {seed} is served by falfake's own model" in endpoints.warnings

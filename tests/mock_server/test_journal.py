@@ -141,3 +141,18 @@ async def test_the_newest_are_paged_and_decoded_alone() -> None:
         "/queue/1",
     ]
     assert journal.newest(3, method="GET") == []
+
+
+async def test_polls_results_and_cancels_name_the_request_in_their_path() -> None:
+    journal = Journal()
+    app = "/queue/google/gemini-omni-flash/requests"
+    for suffix in ("/status", "/status/stream", "", "/cancel"):
+        await record(journal, f"{app}/r1{suffix}", b"")
+    await record(journal, "/files/b/requests/r9", b"")  # not a queue path
+    assert [e.path.removeprefix(app) for e in journal.about("r1")] == [
+        "/r1/status",
+        "/r1/status/stream",
+        "/r1",
+        "/r1/cancel",
+    ]
+    assert journal.entries()[-1].request_id is None

@@ -278,6 +278,7 @@ async def test_the_journal_and_files_pages_show_what_the_fake_holds(
     journal = (await http.get("/_falfake/ui/journal", params={"path": "/cdn/"})).text
     assert journal.count("<details>") == 1
     assert "/cdn/files/upload" in journal
+    assert "<td><time>2026-07-25 17:20:00.000</time></td>" in journal  # the clock's start, UTC
 
 
 @pytest.mark.anyio
@@ -360,3 +361,15 @@ async def test_deleting_an_odd_scenario_id_changes_nothing(http: httpx.AsyncClie
         answer = await http.post(f"/_falfake/ui/scenarios/{odd}/delete")
         assert answer.status_code == 303
     assert len((await http.get("/_falfake/scenarios")).json()["scenarios"]) == 1
+
+
+@pytest.mark.anyio
+async def test_a_requests_page_lists_its_polls_as_well_as_its_submit(
+    http: httpx.AsyncClient,
+) -> None:
+    request_id = (await http.post(SUBMIT, json=INPUT)).json()["request_id"]
+    status = f"/queue/{ENDPOINT.rsplit('/', 1)[0]}/requests/{request_id}/status"
+    await http.get(status, params={"logs": "1"})
+    page = (await http.get(f"/_falfake/ui/requests/{request_id}")).text
+    assert f"GET 127.0.0.1:8000{status}?logs=1 → 202" in page
+    assert f"POST 127.0.0.1:8000{SUBMIT} → 200" in page
