@@ -96,6 +96,7 @@ def create_app(
         new_output_path=lambda: f"b/{file_segment()}",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
         close_storage=None if data is None else data.close,
+        **({} if data is None else {"storage_problem": data.problem, "storage": "sqlite"}),
     )
     app = Starlette(
         routes=route_table(endpoints.endpoints.values()),

@@ -87,5 +87,14 @@ def control_document() -> dict[str, Any]:
             "/_falfake/reset": {
                 "post": {"summary": "forget everything", "responses": {"204": _ok("done")}}
             },
+            "/_falfake/health": {
+                "get": {
+                    "summary": "ready to serve: the storage answers",
+                    "responses": {
+                        "200": _ok("ready", _OBJECT),
+                        "503": _ok("not ready, with the reason", _OBJECT),
+                    },
+                }
+            },
         },
     }

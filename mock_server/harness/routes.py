@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Callable, Sequence
 
 from starlette.requests import Request
@@ -130,6 +131,46 @@ async def run_until(request: Request) -> Response:
     return JSONResponse(status_body(snapshot, root, with_logs=True))
 
 
+async def health(request: Request) -> Response:
+    """Ready when the fake can serve: its storage answers (a load balancer's or a readiness
+    probe's check). 503 with the reason otherwise."""
+    fake = fake_of(request)
+    problem = fake.storage_problem()
+    if problem is not None:
+        return JSONResponse(
+            {"status": "unavailable", "storage": fake.storage, "detail": problem},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "storage": fake.storage})
+
+
+async def index(request: Request) -> Response:
+    """What a person (or a script) who opens the fake's address finds: what this is, and where
+    the rest is."""
+    base = str(request.base_url).rstrip("/")
+    p = f"{base}{CONTROL_PREFIX}"
+    return JSONResponse(
+        {
+            "service": "falfake",
+            "description": "An offline fake of fal.ai's queue API",
+            "version": _version(),
+            "dashboard": f"{p}/ui/",
+            "health": f"{p}/health",
+            "openapi": f"{base}/openapi.json",
+            "control_openapi": f"{p}/openapi.json",
+            "endpoints": sorted(request.app.state.endpoints.endpoints),
+            "queue": f"{base}/queue/{{endpoint_id}}",
+        }
+    )
+
+
+def _version() -> str:
+    try:
+        return version("falfake")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 async def reset(request: Request) -> Response:
     fake_of(request).reset()
     return Response(status_code=204)
@@ -155,4 +196,6 @@ def control_routes() -> list[BaseRoute]:
         Route(f"{p}/clock/advance", advance, methods=["POST"]),
         Route(f"{p}/clock/run-until", run_until, methods=["POST"]),
         Route(f"{p}/reset", reset, methods=["POST"]),
+        Route(f"{p}/health", health, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
     ]

@@ -79,6 +79,17 @@ class DataDir:
         self.uploads = SqliteUploads(self._db)
         self.deliveries = SqliteDeliveries(self._db, attempts_kept)
 
+    def problem(self) -> str | None:
+        """Why the directory cannot serve now (its database unreadable, its files folder gone),
+        or None: what `GET /_falfake/health` reports."""
+        try:
+            self._db.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            return f"the data directory's database cannot be read: {exc}"
+        if not self.files.folder.is_dir():
+            return f"the data directory's files folder {self.files.folder} is missing"
+        return None
+
     def saved_at(self) -> float | None:
         """The fake's time when it last looked, as the request records keep it."""
         return self.requests.saved_at()

@@ -107,6 +107,10 @@ class DiskFiles:
         self._root = root
         root.mkdir(exist_ok=True)
 
+    @property
+    def folder(self) -> Path:
+        return self._root
+
     def entries(self) -> list[FileEntry]:
         rows = self._db.execute("SELECT path, content_type, size, created_at FROM files")
         return [FileEntry(*row) for row in rows]

@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -208,3 +209,36 @@ def test_on_a_virtual_clock_time_moves_only_when_told(
                 json=VALID_INPUT,
                 timeout=httpx.Timeout(10, read=0.3),
             )
+
+
+async def test_health_is_ok_while_the_storage_answers(http: httpx.AsyncClient) -> None:
+    response = await http.get("/_falfake/health", headers={"Authorization": ""})
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "storage": "memory"})
+
+
+async def test_health_is_a_503_with_the_reason_when_the_data_directory_breaks(
+    tmp_path: Path,
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path / "data"), clock=ManualClock())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        health = await client.get("/_falfake/health")
+        assert health.json() == {"status": "ok", "storage": "sqlite"}
+        (tmp_path / "data" / "files").rename(tmp_path / "moved")
+        broken = await client.get("/_falfake/health")
+        assert broken.status_code == 503
+        assert broken.json()["status"] == "unavailable"
+        assert "files folder" in broken.json()["detail"]
+        app.state.fake.close()  # the database closed under it
+        closed = await client.get("/_falfake/health")
+        assert "cannot be read" in closed.json()["detail"]
+
+
+async def test_the_root_says_what_this_is_and_where_the_rest_is(http: httpx.AsyncClient) -> None:
+    body = (await http.get("/")).json()
+    assert body["service"] == "falfake"
+    assert body["dashboard"] == f"{BASE_URL}/_falfake/ui/"
+    assert body["health"] == f"{BASE_URL}/_falfake/health"
+    assert "fal-ai/flux/dev" in body["endpoints"]
+    assert (await http.get(body["dashboard"])).status_code == 200
+    assert (await http.get(body["openapi"])).status_code == 200
