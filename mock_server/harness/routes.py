@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib.metadata import PackageNotFoundError, version
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from starlette.requests import Request
 from starlette.responses import Response
