@@ -96,7 +96,8 @@ def create_app(
         new_output_path=lambda: f"b/{file_segment()}",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
         close_storage=None if data is None else data.close,
-        **({} if data is None else {"storage_problem": data.problem, "storage": "sqlite"}),
+        storage_problem=_in_memory if data is None else data.problem,
+        storage="memory" if data is None else "sqlite",
     )
     app = Starlette(
         routes=route_table(endpoints.endpoints.values()),
@@ -117,6 +118,10 @@ def create_app(
     app.state.endpoints = endpoints
     app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
+
+
+def _in_memory() -> None:
+    """Memory is always there to serve from."""
 
 
 def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:

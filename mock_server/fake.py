@@ -37,11 +37,11 @@ class Fake:
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
+    # Why the storage cannot serve now, or None (memory always can): the health check's answer.
+    storage_problem: Callable[[], str | None]
+    storage: str  # memory or sqlite, as the health check says
     # Lets go of the data directory, if any (state is saved as it changes).
     close_storage: Callable[[], None] | None = None
-    # Why the storage cannot serve now, or None (memory always can): the health check's answer.
-    storage_problem: Callable[[], str | None] = lambda: None
-    storage: str = "memory"
     work: Work = field(default_factory=Work)  # renders and image checks, off the loop
 
     def close(self) -> None:
