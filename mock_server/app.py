@@ -35,6 +35,7 @@ from mock_server.queue.rate_limit import RateLimiter
 from mock_server.queue.routes import queue_routes
 from mock_server.queue.run_routes import run_routes
 from mock_server.queue.store import RequestStore
+from mock_server.runtime.front_door import PassThrough
 from mock_server.settings import Settings
 from mock_server.ui.routes import ui_routes
 from mock_server.webhooks.delivery import Deliveries
@@ -118,6 +119,17 @@ def create_app(
     app.state.endpoints = endpoints
     app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
+
+
+def journaled_pass_through(fake: Fake, *, remote_clients: bool = False) -> PassThrough:
+    """Tunnels to hosts that are not fal's, each one in the fake's journal."""
+    journal, now = fake.journal, fake.clock.now
+    return PassThrough(
+        opened=lambda host, port, status, seconds: journal.tunnelled(
+            now(), host, port, status, seconds
+        ),
+        remote_clients=remote_clients,
+    )
 
 
 def _in_memory() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from contracts import InputLimits
 from contracts.documents import DocumentError
 from contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
-from mock_server.app import create_app
+from mock_server.app import create_app, journaled_pass_through
 from mock_server.clock import SystemClock, VirtualClock
 from mock_server.commandline import config_file, flags
 from mock_server.commandline.flags import UsageError
@@ -261,7 +261,15 @@ def _run(argv: list[str]) -> int:
     print(text, file=sys.stderr, flush=True)
     for scenario in loaded:
         app.state.fake.scenarios.add(scenario)
-    server = Server(app, authority.server_context, log_level=args.log_level, owns_process=True)
+    server = Server(
+        app,
+        authority.server_context,
+        log_level=args.log_level,
+        owns_process=True,
+        pass_through=None
+        if args.no_pass_through
+        else journaled_pass_through(app.state.fake, remote_clients=args.pass_through_remote),
+    )
     server.run(sockets=[sock])
     return 0
 

@@ -24,7 +24,7 @@ import pytest
 import respx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from mock_server.app import create_app
+from mock_server.app import create_app, journaled_pass_through
 from mock_server.clock import Clock, ManualClock, SystemClock
 from mock_server.fake import Fake
 from mock_server.harness.journal import JournalEntry
@@ -160,7 +160,9 @@ def falfake_server(
     settings = Settings(timing=Timing(0.05, 0.2, 4), video_width=160, video_height=90)
     app = create_app(settings, clock=SystemClock())
     sock = bind("127.0.0.1", 0)
-    server = Server(app, authority.server_context, log_level="warning")
+    # The app under test may call other HTTPS hosts through HTTPS_PROXY too: they pass.
+    through = journaled_pass_through(app.state.fake)
+    server = Server(app, authority.server_context, log_level="warning", pass_through=through)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -84,6 +84,18 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         " control plane included)",
     )
     server.add_argument(
+        "--no-pass-through",
+        action="store_true",
+        help="refuse CONNECT to hosts that are not fal's (for suites that must prove nothing else"
+        " is called); by default the proxy tunnels them untouched for loopback clients",
+    )
+    server.add_argument(
+        "--pass-through-remote",
+        action="store_true",
+        help="also tunnel other hosts for clients that are not on the loopback (with"
+        " --allow-non-loopback: the fake is then a proxy for whoever reaches it)",
+    )
+    server.add_argument(
         "--log-level",
         type=str.lower,
         choices=LOG_LEVELS,

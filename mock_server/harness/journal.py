@@ -80,6 +80,23 @@ class Journal:
         ):
             self._bytes -= len(self._seen.popleft().body)
 
+    def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None:
+        """A CONNECT passed through to a host that is not fal's (nothing of it is seen but that
+        it was asked for): method CONNECT, path `host:port`, 200 or 502."""
+        target = f"{host}:{port}"
+        self.add(
+            Seen(
+                at=at,
+                method="CONNECT",
+                path=target,
+                query=b"",
+                headers=((b"host", target.encode("latin-1", errors="replace")),),
+                body=b"",
+                status=status,
+                duration_ms=seconds * 1000,
+            )
+        )
+
     def entries(
         self, *, method: str | None = None, path: str | None = None, host: str | None = None
     ) -> list[JournalEntry]:

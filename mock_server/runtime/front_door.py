@@ -5,8 +5,12 @@ Each accepted connection is peeked at before any transport reads it (PROTOCOL.md
 certificate; a first byte 0x16 is a TLS ClientHello (FAL_RUN_HOST=127.0.0.1:PORT mode); anything
 else is plain HTTP. Every case ends in uvicorn's own HTTP protocol on the resulting transport.
 
-CONNECT to any host that is not fal's, or to a port other than 443, is refused: the fake is never an
-open proxy and never forwards anything; it is the destination itself.
+For fal's hosts the fake is the destination itself (CONNECT to one on a port other than 443 is
+refused). A CONNECT to any other host is, with `PassThrough`, a tunnel to that host, byte for byte:
+nothing is decrypted or changed, so an app under test still reaches S3, OpenAI or PyPI with
+`HTTPS_PROXY` pointing here. Only loopback clients get one unless asked otherwise, so a fake
+reachable from a network is never an open relay by accident; without `PassThrough` they are
+refused.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 
-from mock_server.hosts import FAL_HOSTS
+from mock_server.hosts import FAL_HOSTS, is_loopback
 from mock_server.http.render import refusal_bytes
 
 logger = logging.getLogger("falfake")
@@ -35,6 +41,17 @@ _LINGER_BYTES = 1024 * 1024
 HEAD_TIMEOUT_SECONDS = 10.0
 _PARTIAL_WAIT_SECONDS = 0.005
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
+_RELAY_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class PassThrough:
+    """Tunnels to hosts that are not fal's. `opened(host, port, status, seconds)` hears of each
+    one asked for: 200 once connected, 502 when the host could not be reached."""
+
+    opened: Callable[[str, int, int, float], None]
+    remote_clients: bool = False  # also for clients that are not on the loopback
+    connect_timeout_seconds: float = 10.0
 
 
 def connect_target(head: bytes) -> tuple[str, int] | None:
@@ -87,10 +104,12 @@ class FrontDoor:
         tls: LazyTls | None,
         *,
         head_timeout_seconds: float = HEAD_TIMEOUT_SECONDS,
+        pass_through: PassThrough | None = None,
     ) -> None:
         self._sock = sock
         self._protocol_factory = protocol_factory
         self._tls = tls
+        self._pass_through = pass_through
         self._head_timeout = head_timeout_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting: asyncio.Task[None] | None = None
@@ -129,6 +148,7 @@ class FrontDoor:
     async def _admit(self, client: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         handed_over = False
+        relay: Relay | None = None
         try:
             async with asyncio.timeout(self._head_timeout):
                 first = await _peek(client)
@@ -138,6 +158,9 @@ class FrontDoor:
                 if first == _CONNECT:
                     tunnel = await self._open_tunnel(client)
                     if tunnel is None:
+                        return
+                    if isinstance(tunnel, Relay):
+                        relay = tunnel
                         return
                     tls = await tunnel.context()
                 elif first[0] == _TLS_HANDSHAKE and self._tls is not None:
@@ -152,12 +175,15 @@ class FrontDoor:
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             logger.info("dropped a connection before HTTP: %r", exc)
         finally:
+            if relay is not None:  # outside the head's deadline: a tunnel lasts as it likes
+                await relay.run(client)
             if not handed_over:
                 client.close()
 
-    async def _open_tunnel(self, client: socket.socket) -> LazyTls | None:
-        """Read the CONNECT head; answer 200 for fal's hosts (the tunnel's TLS is returned), or
-        an error, which closes it (None)."""
+    async def _open_tunnel(self, client: socket.socket) -> LazyTls | Relay | None:
+        """Read the CONNECT head; answer 200 for fal's hosts (the tunnel's TLS is returned) or,
+        passing through, for a host that could be reached (the relay is returned); else an
+        error, which closes it (None)."""
         loop = asyncio.get_running_loop()
         head = await _read_head(client)
         target = None if head is None else connect_target(head)
@@ -165,6 +191,8 @@ class FrontDoor:
             await _refuse(client, refusal_bytes("Malformed CONNECT request", "400 Bad Request"))
             return None
         host, port = target
+        if host not in FAL_HOSTS and self._passes(client):
+            return await self._connect_through(client, host, port)
         if host not in FAL_HOSTS or port != 443:
             reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
             await _refuse(client, refusal_bytes(reason))
@@ -174,6 +202,60 @@ class FrontDoor:
             return None
         await loop.sock_sendall(client, ESTABLISHED)
         return self._tls
+
+    def _passes(self, client: socket.socket) -> bool:
+        through = self._pass_through
+        if through is None:
+            return False
+        return through.remote_clients or is_loopback(client.getpeername()[0])
+
+    async def _connect_through(self, client: socket.socket, host: str, port: int) -> Relay | None:
+        assert self._pass_through is not None, "only called when passing through"
+        through = self._pass_through
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(through.connect_timeout_seconds):
+                reader, writer = await asyncio.open_connection(host.strip("[]"), port)
+        except (OSError, TimeoutError) as exc:
+            through.opened(host, port, 502, time.perf_counter() - started)
+            reason = f"falfake could not reach {host}:{port} to pass the tunnel through: {exc!r}"
+            await _refuse(client, refusal_bytes(reason, "502 Bad Gateway"))
+            return None
+        through.opened(host, port, 200, time.perf_counter() - started)
+        await asyncio.get_running_loop().sock_sendall(client, ESTABLISHED)
+        return Relay(reader, writer)
+
+
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A passed-through tunnel: bytes copied both ways, untouched, until both sides are done."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    async def run(self, client: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def upward() -> None:
+            while chunk := await loop.sock_recv(client, _RELAY_CHUNK):
+                self.writer.write(chunk)
+                await self.writer.drain()
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+
+        async def downward() -> None:
+            while chunk := await self.reader.read(_RELAY_CHUNK):
+                await loop.sock_sendall(client, chunk)
+            client.shutdown(socket.SHUT_WR)
+
+        try:
+            async with asyncio.TaskGroup() as both:
+                both.create_task(upward())
+                both.create_task(downward())
+        except* OSError as exc:  # either side reset: the other was stopped with it
+            logger.info("a passed-through tunnel ended: %r", exc.exceptions)
+        finally:
+            self.writer.close()
 
 
 async def _refuse(sock: socket.socket, reply: bytes) -> None:

@@ -19,7 +19,12 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from mock_server.runtime.batched_writes import batching
-from mock_server.runtime.front_door import HEAD_TIMEOUT_SECONDS, FrontDoor, LazyTls
+from mock_server.runtime.front_door import (
+    HEAD_TIMEOUT_SECONDS,
+    FrontDoor,
+    LazyTls,
+    PassThrough,
+)
 
 # Loaded after start rather than at import, so the fake answers sooner; loaded in the background
 # right away, so the first submit does not wait for pydantic either.
@@ -52,12 +57,14 @@ class Server(uvicorn.Server):
         log_level: str,
         head_timeout_seconds: float = HEAD_TIMEOUT_SECONDS,
         owns_process: bool = False,
+        pass_through: PassThrough | None = None,
     ) -> None:
         """`tls` makes the context for CONNECT tunnels and direct TLS; it runs once, in a worker
         thread, when the first such connection arrives (plain HTTP never waits for it).
 
         `owns_process` (`falfake serve`, not a fixture inside someone's test run) lets it tune
-        the process-wide garbage collector once started."""
+        the process-wide garbage collector once started. `pass_through` tunnels CONNECTs to other
+        hosts instead of refusing them."""
         config = uvicorn.Config(
             app,
             http="auto",
@@ -76,6 +83,7 @@ class Server(uvicorn.Server):
         self._tls = None if tls is None else LazyTls(tls)
         self._head_timeout = head_timeout_seconds
         self._owns_process = owns_process
+        self._pass_through = pass_through
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if not sockets:
@@ -98,7 +106,13 @@ class Server(uvicorn.Server):
             return protocol
 
         doors = [
-            FrontDoor(sock, create_protocol, self._tls, head_timeout_seconds=self._head_timeout)
+            FrontDoor(
+                sock,
+                create_protocol,
+                self._tls,
+                head_timeout_seconds=self._head_timeout,
+                pass_through=self._pass_through,
+            )
             for sock in sockets
         ]
         for door in doors:

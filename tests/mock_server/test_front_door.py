@@ -1,4 +1,5 @@
-"""The fake's one port over real sockets: CONNECT tunnels to fal's hosts only, TLS, plain HTTP."""
+"""The fake's one port over real sockets: CONNECT tunnels to fal's hosts (others passed through
+untouched when asked), TLS, plain HTTP."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,10 +21,17 @@ import pytest
 
 from mock_server import create_app
 from mock_server.runtime import front_door
-from mock_server.runtime.front_door import ESTABLISHED, FrontDoor, _refuse, connect_target
+from mock_server.runtime.front_door import (
+    ESTABLISHED,
+    FrontDoor,
+    PassThrough,
+    _refuse,
+    connect_target,
+)
 from mock_server.runtime.server import Server, bind
 from mock_server.runtime.tls import CertificateAuthority
-from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT
+from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT, running_fake
+from tests.loopback import QuietHandler, serving
 
 
 @pytest.fixture
@@ -136,7 +145,7 @@ def test_the_python_client_stack_fails_loudly_on_a_refused_tunnel(
 
 
 def test_absolute_form_requests_are_answered_not_forwarded(port: int) -> None:
-    request = b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
+    request = b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"
     reply = exchange(port, request)
     assert reply.startswith(b"HTTP/1.1 404")
 
@@ -463,3 +472,110 @@ async def test_a_refusal_stops_reading_a_client_that_goes_quiet(
     async with asyncio.timeout(10):
         await _refuse(fake, b"reply")
     assert client.recv(100) == b"reply"
+
+
+@pytest.fixture
+def tunnels() -> list[tuple[str, int, int]]:
+    """What the pass-through reported: (host, port, status) of each tunnel asked for."""
+    return []
+
+
+@pytest.fixture
+def passing(tunnels: list[tuple[str, int, int]], authority: CertificateAuthority) -> Iterator[int]:
+    """A fake that passes other hosts through, on a free port."""
+    through = PassThrough(opened=lambda host, port, status, _: tunnels.append((host, port, status)))
+    with fake_on_its_own(tls=authority.server_context, pass_through=through) as fake_port:
+        yield fake_port
+
+
+@pytest.fixture
+def foreign_https(tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
+    """An HTTPS server on the loopback whose certificate comes from another CA than the fake's:
+    a client that trusts only that CA can talk to it only if nothing in between decrypts."""
+    other = CertificateAuthority(tmp_path / "other-ca").ensure()
+    with running_fake(REAL_TIME, other) as url:
+        yield (
+            url.replace("http://", "https://"),
+            ssl.create_default_context(cafile=str(other.cert_path)),
+        )
+
+
+def test_other_https_hosts_pass_through_untouched(
+    passing: int,
+    foreign_https: tuple[str, ssl.SSLContext],
+    tunnels: list[tuple[str, int, int]],
+) -> None:
+    url, trust_other = foreign_https
+    with httpx.Client(proxy=f"http://127.0.0.1:{passing}", verify=trust_other) as client:
+        response = client.get(f"{url}/_falfake/health")
+    assert response.json() == {"status": "ok", "storage": "memory"}
+    assert tunnels == [("127.0.0.1", int(url.rsplit(":", 1)[1]), 200)]
+
+
+def test_a_passed_through_tunnel_carries_bytes_both_ways(passing: int) -> None:
+    class Echo(QuietHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[::-1])
+
+    payload = bytes(range(256)) * 1000
+    with serving(Echo) as url:
+        target = url.removeprefix("http://").encode()
+        request = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        request += b"Content-Length: %d\r\n\r\n" % len(payload) + payload
+        reply = exchange(passing, b"CONNECT " + target + b" HTTP/1.1\r\n\r\n", request)
+    assert reply.startswith(ESTABLISHED + b"HTTP/1.0 200 OK\r\n")
+    assert reply.endswith(b"\r\n\r\n" + payload[::-1])
+
+
+def test_a_host_that_cannot_be_reached_is_a_502(
+    passing: int, tunnels: list[tuple[str, int, int]]
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = closed.getsockname()[1]
+    reply = exchange(passing, b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % nowhere)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+    assert json.loads(body)["detail"].startswith(f"falfake could not reach 127.0.0.1:{nowhere}")
+    assert tunnels == [("127.0.0.1", nowhere, 502)]
+
+
+def test_fal_hosts_are_still_answered_by_the_fake_when_passing_through(
+    passing: int, trust: ssl.SSLContext, tunnels: list[tuple[str, int, int]]
+) -> None:
+    with httpx.Client(proxy=f"http://127.0.0.1:{passing}", verify=trust, headers=KEY) as client:
+        assert client.post(f"https://queue.fal.run/{ENDPOINT}", json=VALID_INPUT).status_code == 200
+    reply = exchange(passing, b"CONNECT queue.fal.run:80 HTTP/1.1\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert tunnels == []
+
+
+class _Peer:
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def getpeername(self) -> tuple[str, int]:
+        return self.address, 40000
+
+
+@pytest.mark.parametrize(
+    ("peer", "remote_clients", "passes"),
+    [
+        ("127.0.0.1", False, True),
+        ("::1", False, True),
+        ("10.0.0.5", False, False),
+        ("192.168.1.9", False, False),
+        ("10.0.0.5", True, True),
+    ],
+)
+def test_only_loopback_clients_are_passed_through_unless_asked(
+    peer: str, remote_clients: bool, passes: bool
+) -> None:
+    through = PassThrough(opened=lambda *_: None, remote_clients=remote_clients)
+    with socket.socket() as unused:
+        door = FrontDoor(unused, lambda: asyncio.Protocol(), None, pass_through=through)
+        assert door._passes(_Peer(peer)) is passes  # type: ignore[arg-type]

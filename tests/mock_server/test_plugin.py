@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from client import ApiError, FalClient, Hosts, RateLimited, ServerError, Transpo
 from client.retry import RetryPolicy
 from mock_server.errors import Conflict
 from mock_server.pytest_plugin import Falfake, InProcessFalfake
+from tests.loopback import QuietHandler, serving
 
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
 INPUT = {
@@ -166,6 +168,20 @@ def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
     )
     assert finished.stdout.startswith(falfake_server.base_url)
     assert falfake_server.requests(host="queue.fal.run", method="POST")
+
+
+def test_the_server_fixture_passes_other_hosts_through(falfake_server: Falfake) -> None:
+    """An app under test calls more than fal through HTTPS_PROXY: those calls are tunnelled."""
+    with serving(QuietHandler) as other:
+        target = other.removeprefix("http://").encode()
+        port = int(falfake_server.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"CONNECT " + target + b" HTTP/1.1\r\n\r\n")
+            assert sock.recv(4096) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.0 501")  # the other server's own answer
+    (entry,) = falfake_server.requests(method="CONNECT")
+    assert (entry.path, entry.status) == (target.decode(), 200)
 
 
 def test_helpers_for_common_scenarios(falfake: Falfake, ours: FalClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import APP, ENDPOINT, KEY, VALID_INPUT
+from tests.loopback import QuietHandler, serving
 
 
 @pytest.fixture
@@ -74,6 +76,35 @@ def test_command_line_prints_where_it_serves_and_serves(tmp_path: Path) -> None:
                 response = client.post(f"/run/{ENDPOINT}", json=VALID_INPUT)
             assert response.status_code == 200
             assert response.json()["video"]["file_name"] == "output.mp4"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("flags", "answer"),
+    [((), b"HTTP/1.1 200 Connection established"), (("--no-pass-through",), b"HTTP/1.1 403")],
+)
+def test_the_command_passes_other_hosts_through_unless_told_not_to(
+    tmp_path: Path, flags: tuple[str, ...], answer: bytes
+) -> None:
+    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", *flags]
+    command += ["--ca-dir", str(tmp_path)]
+    with (
+        subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process,
+        serving(QuietHandler) as other,
+    ):
+        try:
+            assert process.stderr is not None
+            match = re.search(r"on (http://127\.0\.0\.1:(\d+))$", process.stderr.readline().strip())
+            assert match
+            target = other.removeprefix("http://").encode()
+            with socket.create_connection(("127.0.0.1", int(match.group(2))), timeout=10) as sock:
+                sock.sendall(b"CONNECT " + target + b" HTTP/1.1\r\n\r\n")
+                assert sock.recv(4096).startswith(answer)
+            journal = httpx.get(f"{match.group(1)}/_falfake/requests", params={"method": "CONNECT"})
+            passed = [(e["path"], e["status"]) for e in journal.json()["requests"]]
+            assert passed == ([(target.decode(), 200)] if not flags else [])
         finally:
             process.terminate()
             process.wait(timeout=10)
