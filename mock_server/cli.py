@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from contracts import InputLimits
 from contracts.documents import DocumentError
@@ -22,6 +23,7 @@ from mock_server.commandline.flags import UsageError
 from mock_server.endpoints.registry import Served, served
 from mock_server.harness.scenarios import Scenario
 from mock_server.hosts import is_loopback
+from mock_server.queue.stubs import FILE
 from mock_server.runtime.data_dir import DataDirError
 from mock_server.runtime.server import Server, bind
 from mock_server.runtime.tls import CertificateAuthority
@@ -167,7 +169,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
     loaded = []
     for number, item in enumerate(items, start=1):
         try:
-            loaded.append(SCENARIO.validate_python(item))
+            loaded.append(SCENARIO.validate_python(_paths_from(path.parent, item)))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the scenario"
@@ -176,6 +178,19 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
                 f"--scenarios {path}: scenario {number} (line {line}), {where}: {first['msg']}"
             ) from None
     return tuple(loaded)
+
+
+def _paths_from(folder: Path, node: Any) -> Any:
+    """`node` with each given file's relative path (`{"$file": "golden.mp4"}`) made relative
+    to `folder`, where the scenarios file is, as `--config` does with its paths."""
+    if isinstance(node, dict):
+        found = {key: _paths_from(folder, value) for key, value in node.items()}
+        if isinstance(found.get(FILE), str):
+            found[FILE] = str(folder / Path(found[FILE]).expanduser())
+        return found
+    if isinstance(node, list):
+        return [_paths_from(folder, value) for value in node]
+    return node
 
 
 def _item_lines(text: str) -> list[int]:

@@ -14,6 +14,7 @@ Both give the same handle: `scenario(...)`, `requests(...)`, `advance(...)`, `ru
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,23 @@ class Falfake:
     def scenario(self, **fields: Any) -> int:
         """Add a `Scenario` (its fields as keywords); returns its id."""
         return self.fake.scenarios.add(Scenario(**fields))
+
+    @staticmethod
+    def file(
+        source: bytes | str | Path, content_type: str | None = None, file_name: str | None = None
+    ) -> dict[str, Any]:
+        """A file for a scenario's `output` or `output_fields`, from bytes or a local path: the
+        fake serves it at its own URL, like the files it renders."""
+        marker: dict[str, Any] = (
+            {"$bytes": base64.b64encode(source).decode()}
+            if isinstance(source, bytes)
+            else {"$file": str(source)}
+        )
+        if content_type is not None:
+            marker["content_type"] = content_type
+        if file_name is not None:
+            marker["file_name"] = file_name
+        return marker
 
     def rate_limited(
         self, times: int = 1, operation: str = "submit", retry_after: float = 0

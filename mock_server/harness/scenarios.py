@@ -3,17 +3,23 @@
 A scenario matches requests (by operation, endpoint, JSON input fields, a header, and how many
 matched before) and applies behaviours: added latency, its own time in queue or running, a typed
 fal error (any status, `error_type`, `Retry-After`, with or without fal's request-id header), a
-dropped connection, a request stuck forever, or a forced content-policy rejection.
+dropped connection, a request stuck forever, a forced content-policy rejection, or an output
+and logs of its own (given files read when the scenario is made).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+from mock_server.queue.stubs import BYTES, FILE, Stub, is_file_marker
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
@@ -42,6 +48,10 @@ class Scenario:
     drop: bool = False
     stuck: bool = False
     content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
+    # What a matching submit or run outputs and prints instead (`mock_server.queue.stubs`).
+    output: dict[str, Any] | None = None
+    output_fields: dict[str, Any] | None = None
+    logs: tuple[str, ...] | None = None
     # Read by pydantic, which validates scenarios from JSON: a misspelt field is a 422 naming it,
     # not a scenario that silently does nothing.
     __pydantic_config__: ClassVar[dict[str, str]] = {"extra": "forbid"}
@@ -64,9 +74,58 @@ class Scenario:
         if self.error_type is not None and _HEADER_TOKEN.fullmatch(self.error_type) is None:
             # It is sent as X-Fal-Error-Type too, and a header carries no other characters.
             raise ValueError("error_type must be 1 to 200 printable ASCII characters, no spaces")
+        # Given files are read now, so a missing one is a 422 (or a start-up error) naming it.
+        for name in ("output", "output_fields"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _files_read(value, name))
+
+    @property
+    def stub(self) -> Stub:
+        return Stub(self.output, self.output_fields, self.logs)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """As listed: given files' bytes shown by their size."""
+        listed = asdict(self)
+        for name in ("output", "output_fields"):
+            listed[name] = _bytes_shown(listed[name])
+        return listed
+
+
+def _files_read(node: Any, where: str) -> Any:
+    """`node` with each `{"$file": PATH}` read into `{"$bytes": ...}` and each `$bytes` checked."""
+    if is_file_marker(node):
+        marker = dict(node)
+        if FILE in marker:
+            path = Path(str(marker.pop(FILE))).expanduser()
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ValueError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+            marker[BYTES] = base64.b64encode(data).decode()
+            marker.setdefault("file_name", path.name)
+        try:
+            if not isinstance(marker[BYTES], str):
+                raise binascii.Error
+            base64.b64decode(marker[BYTES], validate=True)
+        except binascii.Error:
+            raise ValueError(f"{where}: {BYTES} must be base64") from None
+        return marker
+    if isinstance(node, dict):
+        return {key: _files_read(value, f"{where}.{key}") for key, value in node.items()}
+    if isinstance(node, list):
+        return [_files_read(value, f"{where}[{i}]") for i, value in enumerate(node)]
+    return node
+
+
+def _bytes_shown(node: Any) -> Any:
+    if is_file_marker(node):
+        return {**node, BYTES: f"<{len(base64.b64decode(node[BYTES]))} bytes>"}
+    if isinstance(node, dict):
+        return {key: _bytes_shown(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_bytes_shown(value) for value in node]
+    return node
 
 
 @dataclass(frozen=True, slots=True)

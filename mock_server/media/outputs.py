@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server.media.files import FileStore
-from mock_server.media.specs import CONTENT_TYPES, Generation, MediaSlot
+from mock_server.media.specs import CONTENT_TYPES, Generation, GivenFile, MediaSlot
 from mock_server.media.work import Work
 
 
@@ -61,10 +61,17 @@ async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Wo
 
     async def render_and_store() -> int:
         data = await work.run(render)
-        files.put(path, data, CONTENT_TYPES[slot.file_name.rpartition(".")[2]])
+        files.put(path, data, content_type_of(slot))
         return len(data)
 
     return await work.once(path, render_and_store)
+
+
+def content_type_of(slot: MediaSlot) -> str:
+    """A rendered file's type follows its extension; a given file says its own."""
+    if isinstance(slot.spec, GivenFile):
+        return slot.spec.content_type
+    return CONTENT_TYPES[slot.file_name.rpartition(".")[2]]
 
 
 def _data_uri(files: FileStore, path: str) -> str:

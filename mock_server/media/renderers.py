@@ -14,7 +14,7 @@ import math
 import textwrap
 import wave
 
-from mock_server.media.specs import AudioSpec, ImageSpec, MediaSpec, VideoSpec
+from mock_server.media.specs import AudioSpec, GivenFile, ImageSpec, MediaSpec, VideoSpec
 
 _AUDIO_RATE = 24_000
 _TONE_HZ = 220.0
@@ -29,6 +29,8 @@ def render(spec: MediaSpec) -> bytes:
         return render_video(spec)
     if isinstance(spec, ImageSpec):
         return render_image(spec)
+    if isinstance(spec, GivenFile):
+        return spec.data
     return render_audio(spec)
 
 

@@ -51,11 +51,21 @@ class AudioSpec:
     request_id: str = ""
 
 
-MediaSpec = VideoSpec | ImageSpec | AudioSpec
+@dataclass(frozen=True, slots=True)
+class GivenFile:
+    """A file a scenario sets as (part of) the output, a golden video or a fixed image: served
+    as it is, with its own content type."""
+
+    data: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
+
+
+MediaSpec = VideoSpec | ImageSpec | AudioSpec | GivenFile
 MEDIA_TYPES: dict[str, type[MediaSpec]] = {
     "video": VideoSpec,
     "image": ImageSpec,
     "audio": AudioSpec,
+    "given": GivenFile,
 }
 CONTENT_TYPES = {
     "mp4": "video/mp4",

@@ -31,6 +31,7 @@ from mock_server.queue.replies import (
 from mock_server.queue.safety import FORCE_HEADER, forced_stages
 from mock_server.queue.sse import SSE_HEADERS, status_events
 from mock_server.queue.store import NewRequest
+from mock_server.queue.stubs import stubbed
 from mock_server.validation import (
     parse_logs_flag,
     parse_max_queue_length,
@@ -59,6 +60,8 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     check_at_submit(job, fake.settings)
     scenario = scenario_of(request)
+    if scenario is not None:
+        job = stubbed(job, scenario.stub)
     snapshot = fake.store.submit(
         NewRequest(
             request_id=request_id,

@@ -23,6 +23,7 @@ from mock_server.queue.routes import (
     scenario_of,
     take_rate_token,
 )
+from mock_server.queue.stubs import stubbed
 from mock_server.validation import parse_request_timeout
 
 
@@ -39,6 +40,8 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     reject_early(job)
     scenario = scenario_of(request)
+    if scenario is not None:
+        job = stubbed(job, scenario.stub)
     if scenario is not None and scenario.stuck:
         await asyncio.Event().wait()  # until the client gives up and disconnects
     run_seconds = fake.settings.timing.run_seconds

@@ -7,6 +7,7 @@ were generic (a `video` instead of a `generation`) still decode, as the seed end
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from mock_server.errors import FalError
 from mock_server.media.specs import (
     MEDIA_TYPES,
     Generation,
+    GivenFile,
     ImageSource,
     MediaSlot,
     MediaSpec,
@@ -170,6 +172,8 @@ def _decode_generation(
 def _encode_spec(spec: MediaSpec) -> dict[str, Any]:
     if isinstance(spec, VideoSpec):
         return _encode_video(spec)
+    if isinstance(spec, GivenFile):
+        return {"data": base64.b64encode(spec.data).decode(), "content_type": spec.content_type}
     return dataclasses.asdict(spec)
 
 
@@ -178,6 +182,8 @@ def _decode_spec(
 ) -> MediaSpec:
     if kind == "video":
         return _decode_video(record, image_data)
+    if kind == "given":
+        return GivenFile(base64.b64decode(record["data"]), record["content_type"])
     return MEDIA_TYPES[kind](**record)
 
 

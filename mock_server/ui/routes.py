@@ -268,6 +268,9 @@ def _scenario_of(form: Mapping[str, str]) -> dict[str, Any]:
         scenario["content_policy"] = [value or "prompt"]
     elif kind == "stuck":
         scenario["stuck"] = True
+    elif kind in ("output", "output_fields", "logs"):
+        # JSON as the control API takes it: an object (files as {"$file": PATH}), or a list.
+        scenario[kind] = json.loads(value)
     else:
         raise ValueError(f"unknown kind of scenario: {kind!r}")
     return scenario

@@ -138,6 +138,17 @@ def test_a_misspelt_field_in_the_scenarios_file_stops_the_start_naming_it(
     )
 
 
+def test_a_given_file_in_the_scenarios_file_is_read_from_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "golden.mp4").write_bytes(b"golden")
+    path = tmp_path / "scenarios.json"
+    path.write_text('[{"output": {"video": {"$file": "golden.mp4"}}}]')
+    monkeypatch.chdir("/")
+    (loaded,) = scenarios(path)
+    assert loaded.output == {"video": {"$bytes": "Z29sZGVu", "file_name": "golden.mp4"}}
+
+
 @pytest.fixture
 def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., str]:
     """Runs `falfake serve ARGS` in this process; returns the one line it printed, having

@@ -20,6 +20,7 @@ from mock_server.errors import (
 from mock_server.media.specs import (
     AudioSpec,
     Generation,
+    GivenFile,
     ImageSource,
     ImageSpec,
     MediaSlot,
@@ -46,6 +47,17 @@ PICTURES = Generation(
     ),
     billable_units="2",
     inline=True,
+)
+GIVEN = Generation(
+    body={"video": {}},
+    slots=(
+        MediaSlot(
+            at=("video",),
+            spec=GivenFile(b"\x00golden\xff", "video/mp4"),
+            file_name="given0_golden.mp4",
+            fields={"content_type": "video/mp4", "file_name": "golden.mp4"},
+        ),
+    ),
 )
 SPEECH = Generation(
     body={"audio": None},
@@ -99,8 +111,9 @@ def request(job: Job, **changes: object) -> QueuedRequest:
         ),
         request(Job(logs=(), outcome=PICTURES)),
         request(Job(logs=(), outcome=SPEECH)),
+        request(Job(logs=(LogLine(0.5, "stubbed"),), outcome=GIVEN)),
     ],
-    ids=["queued", "running-with-images", "cancelled", "failing", "images", "speech"],
+    ids=["queued", "running-with-images", "cancelled", "failing", "images", "speech", "given"],
 )
 def test_a_request_round_trips(original: QueuedRequest) -> None:
     images = {IMAGE.digest: IMAGE.data}

@@ -106,6 +106,45 @@ async def test_a_used_up_scenario_says_so_and_stops_counting(http: httpx.AsyncCl
     assert (listed["id"], listed["matched"], listed["used_up"]) == (scenario_id, 2, True)
 
 
+async def test_a_scenario_sets_the_output_and_the_fake_serves_its_file(
+    http: httpx.AsyncClient, clock: ManualClock, tmp_path: Path
+) -> None:
+    golden = tmp_path / "golden.mp4"
+    golden.write_bytes(b"golden bytes")
+    scenario = {"operation": "submit", "output_fields": {"video": {"$file": str(golden)}}}
+    added = await http.post("/_falfake/scenarios", json=scenario)
+    assert added.status_code == 201
+    shown = {"$bytes": "<12 bytes>", "file_name": "golden.mp4"}
+    assert added.json()["output_fields"] == {"video": shown}
+    request_id = (await http.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    clock.advance(60)
+    video = (await http.get(f"/queue/{APP}/requests/{request_id}")).json()["video"]
+    assert (video["file_name"], video["content_type"], video["file_size"]) == (
+        "golden.mp4",
+        "video/mp4",
+        12,
+    )
+    served = await http.get(video["url"])
+    assert (served.content, served.headers["content-type"]) == (b"golden bytes", "video/mp4")
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ({"video": {"$file": "/no/such/golden.mp4"}}, "cannot read /no/such/golden.mp4"),
+        ({"video": {"$bytes": "not base64!"}}, "output_fields.video: $bytes must be base64"),
+        ({"video": {"$bytes": 12}}, "output_fields.video: $bytes must be base64"),
+    ],
+)
+async def test_a_given_file_that_cannot_be_had_is_a_422(
+    http: httpx.AsyncClient, output: dict[str, object], message: str
+) -> None:
+    response = await http.post("/_falfake/scenarios", json={"output_fields": output})
+    assert response.status_code == 422
+    assert message in response.text
+    assert (await http.post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
+
+
 async def test_an_error_type_no_header_can_carry_is_refused_and_the_fake_keeps_serving(
     http: httpx.AsyncClient,
 ) -> None:

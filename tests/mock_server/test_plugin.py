@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import fal_client
 import httpx
@@ -196,3 +197,37 @@ def test_helpers_for_common_scenarios(falfake: Falfake, ours: FalClient) -> None
     falfake.flagged("prompt", operation="run")
     with pytest.raises(ContentPolicyViolation):
         ours.run(INPUT)
+
+
+def test_a_scenario_sets_the_output_fal_client_gets(falfake: Falfake, tmp_path: Path) -> None:
+    golden = tmp_path / "golden.mp4"
+    golden.write_bytes(b"the product's golden video")
+    falfake.scenario(
+        operation="submit",
+        output_fields={"video": falfake.file(golden), "seed": 7},
+        logs=["Loading the golden path", "Done"],
+    )
+    logs: list[str] = []
+
+    def on_update(update: object) -> None:
+        if isinstance(update, fal_client.InProgress | fal_client.Completed):
+            logs.extend(line["message"] for line in update.logs or [])
+
+    result = fal_client.subscribe(ENDPOINT, INPUT, with_logs=True, on_queue_update=on_update)
+    assert result["seed"] == 7
+    assert (result["video"]["file_name"], result["video"]["content_type"]) == (
+        "golden.mp4",
+        "video/mp4",
+    )
+    assert httpx.get(result["video"]["url"]).content == b"the product's golden video"
+    assert list(dict.fromkeys(logs)) == ["Loading the golden path", "Done"]
+
+
+def test_a_scenario_can_give_the_whole_output(falfake: Falfake) -> None:
+    picture = falfake.file(b"\x89PNG fixed", content_type="image/png", file_name="fixed.png")
+    falfake.scenario(operation="run", output={"images": [picture], "note": "stubbed"})
+    result = fal_client.run("fal-ai/flux/dev", {"prompt": "a red cube"})
+    assert result["note"] == "stubbed"
+    (image,) = result["images"]
+    assert (image["content_type"], image["file_size"]) == ("image/png", 10)
+    assert httpx.get(image["url"]).content == b"\x89PNG fixed"

@@ -174,3 +174,16 @@ def test_a_flux_bound_is_a_validation_error_with_fals_entry(outcomes: dict[str, 
     assert (outcome["name"], outcome["status"]) == ("ValidationError", 422)
     (entry,) = outcome["body"]["detail"]
     assert (entry["type"], entry["loc"]) == ("less_than_equal", ["body", "num_inference_steps"])
+
+
+def test_a_scenario_sets_the_output_and_logs_it_gets(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = outcomes["stubbed"]
+    assert outcome["added"] == 201
+    video = outcome["data"]["video"]
+    assert video["url"].startswith(f"{strict_server_url}/files/b/")
+    assert (video["file_name"], video["content_type"]) == ("golden.mp4", "video/mp4")
+    assert video["file_size"] == len("golden video")
+    assert outcome["video"] == "golden video"
+    assert outcome["logs"] == ["Loading the golden path", "Done"]

@@ -185,6 +185,9 @@ async def test_a_reset_needs_its_box_ticked(http: httpx.AsyncClient) -> None:
         ({"kind": "teleport"}, "unknown kind of scenario"),
         ({"kind": "content_policy", "value": "soul"}, "content_policy"),
         ({"kind": "latency", "times": "x"}, "invalid literal"),
+        ({"kind": "output_fields", "value": "{seed: 7}"}, "Expecting property name"),
+        ({"kind": "logs", "value": '"one line"'}, "logs"),
+        ({"kind": "output", "value": '{"v": {"$file": "/nope"}}'}, "cannot read /nope"),
     ],
 )
 async def test_a_bad_scenario_form_says_why_and_adds_nothing(
@@ -194,6 +197,22 @@ async def test_a_bad_scenario_form_says_why_and_adds_nothing(
     assert answer.status_code == 422
     assert problem in answer.text
     assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+@pytest.mark.anyio
+async def test_the_form_sets_an_output_and_logs(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    for kind, value in [("output_fields", '{"seed": 7}'), ("logs", '["stubbed"]')]:
+        form = {"operation": "submit", "kind": kind, "value": value, "times": "1"}
+        assert (await http.post("/_falfake/ui/scenarios", data=form)).status_code == 303
+    # The first scenario that matches applies, once each: the first submit, then the second.
+    first, second = [(await http.post(SUBMIT, json=INPUT)).json()["request_id"] for _ in "12"]
+    clock.advance(60)
+    requests = f"/queue/{ENDPOINT.rsplit('/', 1)[0]}/requests"
+    assert (await http.get(f"{requests}/{first}")).json()["seed"] == 7
+    status = await http.get(f"{requests}/{second}/status", params={"logs": 1})
+    assert [line["message"] for line in status.json()["logs"]] == ["stubbed"]
 
 
 @pytest.mark.anyio

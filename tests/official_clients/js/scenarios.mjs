@@ -137,6 +137,29 @@ const scenarios = {
     }
     return { data, statuses, sizes };
   },
+  async stubbed() {
+    // A scenario sets this input's output and logs (a given file, served by the fake).
+    const prompt = "A stubbed cat <IMAGE_REF_0>";
+    const scenario = {
+      operation: "submit",
+      input: { prompt },
+      output_fields: {
+        video: { $bytes: Buffer.from("golden video").toString("base64"), content_type: "video/mp4", file_name: "golden.mp4" },
+      },
+      logs: ["Loading the golden path", "Done"],
+      times: 1,
+    };
+    const added = await fetch(`${base}/_falfake/scenarios`, { method: "POST", body: JSON.stringify(scenario) });
+    const logs = [];
+    const { data } = await fal.subscribe(ENDPOINT, {
+      input: { ...input, prompt },
+      logs: true,
+      pollInterval: 50,
+      onQueueUpdate: (update) => logs.push(...(update.logs ?? []).map((line) => line.message)),
+    });
+    const video = await (await fetch(data.video.url)).text();
+    return { added: added.status, data, logs: [...new Set(logs)], video };
+  },
   async flux_bound() {
     try {
       await fal.subscribe("fal-ai/flux/schnell", { input: { prompt: "x", num_inference_steps: 13 } });
