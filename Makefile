@@ -30,11 +30,18 @@ $(JS_STAMP): $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
 	touch $(JS_STAMP)
 
 run: compiled
-	$(PY) -m mock_server serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
+	$(PY) -m falfake serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT)) $(ARGS)
+
+# mypy reads no import hook: it sees mock_server/, client/ and contracts/ as the installed
+# `falfake` through a tree of links, laid anew each time (a new module needs no step of its own).
+TYPED := $(VENV)/typed/falfake
 
 lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	rm -rf $(VENV)/typed && mkdir -p $(TYPED)
+	for entry in mock_server/*; do ln -s "$(CURDIR)/$$entry" $(TYPED)/; done
+	ln -s "$(CURDIR)/client" "$(CURDIR)/contracts" $(TYPED)/
 	$(PY) -m mypy
 
 test: lint compiled $(JS_STAMP) browser-deps

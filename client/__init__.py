@@ -1,9 +1,9 @@
 """A small typed client for google/gemini-omni-flash/reference-to-video, on fal or on falfake;
 `FalClient.endpoint(endpoint_id)` calls any other fal endpoint, untyped."""
 
-from client.aio import AsyncEndpoint, AsyncFalClient
-from client.config import Hosts
-from client.errors import (
+from falfake.client.aio import AsyncEndpoint, AsyncFalClient
+from falfake.client.config import Hosts
+from falfake.client.errors import (
     ApiError,
     AuthenticationError,
     ContentPolicyViolation,
@@ -19,11 +19,11 @@ from client.errors import (
     UnexpectedResponse,
     ValidationError,
 )
-from client.models import Completed, InProgress, LogEntry, Queued, Status, Submitted
-from client.retry import RetryPolicy
-from client.sync import Endpoint, FalClient
-from client.webhooks import JwksCache, WebhookVerificationError, verify_webhook
-from contracts import AspectRatioEnum, File, ReferenceToVideoInput, ReferenceToVideoOutput
+from falfake.client.models import Completed, InProgress, LogEntry, Queued, Status, Submitted
+from falfake.client.retry import RetryPolicy
+from falfake.client.sync import Endpoint, FalClient
+from falfake.client.webhooks import JwksCache, WebhookVerificationError, verify_webhook
+from falfake.contracts import AspectRatioEnum, File, ReferenceToVideoInput, ReferenceToVideoOutput
 
 __all__ = [
     "ApiError",

@@ -1,5 +1,5 @@
-"""`python -m client`: the command line in `client.cli`."""
+"""`python -m falfake.client`: the command line in `client.cli`."""
 
-from client.cli import main
+from falfake.client.cli import main
 
 raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""`python -m client generate`: make a video from a prompt and reference images, with progress."""
+"""`python -m falfake.client generate`: make a video from a prompt and reference images, with
+progress."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from client.config import Hosts, resolve_key
-from client.errors import ApiError, FalClientError, MissingCredentials, ValidationError
-from client.models import InProgress, LogEntry, Queued, Status
-from client.retry import RetryPolicy
-from client.sync import FalClient
-from contracts import ENDPOINT_ID, AspectRatioEnum, ReferenceToVideoInput
+from falfake.client.config import Hosts, resolve_key
+from falfake.client.errors import ApiError, FalClientError, MissingCredentials, ValidationError
+from falfake.client.models import InProgress, LogEntry, Queued, Status
+from falfake.client.retry import RetryPolicy
+from falfake.client.sync import FalClient
+from falfake.contracts import ENDPOINT_ID, AspectRatioEnum, ReferenceToVideoInput
 
 EXIT_FAILED = 1
 EXIT_REJECTED = 2
@@ -27,7 +28,7 @@ TEST_KEY = "falfake-test-key"
 def parser() -> argparse.ArgumentParser:
     fields = ReferenceToVideoInput.model_fields
     duration, shape = fields["duration"], fields["aspect_ratio"]
-    root = argparse.ArgumentParser(prog="python -m client", description=__doc__)
+    root = argparse.ArgumentParser(prog="python -m falfake.client", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     generate = commands.add_parser(
         "generate",

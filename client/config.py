@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from client.errors import MissingCredentials
+from falfake.client.errors import MissingCredentials
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from client.errors import LocalFileError
+from falfake.client.errors import LocalFileError
 
 _URL_PREFIXES = ("http://", "https://", "data:")
 _MAGIC = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from client.errors import UnexpectedResponse
-from contracts import ReferenceToVideoInput, ReferenceToVideoOutput
+from falfake.client.errors import UnexpectedResponse
+from falfake.contracts import ReferenceToVideoInput, ReferenceToVideoOutput
 
 __all__ = [
     "Completed",

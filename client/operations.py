@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, Generic, TypeVar
 import httpx
 import pydantic
 
-from client.config import Hosts, resolve_key
-from client.errors import (
+from falfake.client.config import Hosts, resolve_key
+from falfake.client.errors import (
     ApiError,
     FalClientError,
     SubscribeTimeout,
@@ -29,8 +29,8 @@ from client.errors import (
     ValidationError,
     error_class,
 )
-from client.files import FileData, read_file
-from client.models import (
+from falfake.client.files import FileData, read_file
+from falfake.client.models import (
     Completed,
     LogEntry,
     Status,
@@ -38,10 +38,15 @@ from client.models import (
     parse_status,
     parse_submitted,
 )
-from client.retry import RetryPolicy, should_retry, should_retry_error
-from contracts import ENDPOINT_ID, InputLimits, ReferenceToVideoInput, ReferenceToVideoOutput
-from contracts import validate_input as validate_contract
-from contracts.detail import validation_detail
+from falfake.client.retry import RetryPolicy, should_retry, should_retry_error
+from falfake.contracts import (
+    ENDPOINT_ID,
+    InputLimits,
+    ReferenceToVideoInput,
+    ReferenceToVideoOutput,
+)
+from falfake.contracts import validate_input as validate_contract
+from falfake.contracts.detail import validation_detail
 
 T = TypeVar("T")
 Out = TypeVar("Out")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from client.errors import UnexpectedResponse
-from client.models import Status, parse_status
+from falfake.client.errors import UnexpectedResponse
+from falfake.client.models import Status, parse_status
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 

@@ -8,10 +8,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from client.config import Hosts
-from client.errors import TransportError
-from client.models import Completed, Status, Submitted
-from client.operations import (
+from falfake.client.config import Hosts
+from falfake.client.errors import TransportError
+from falfake.client.models import Completed, Status, Submitted
+from falfake.client.operations import (
     Calls,
     Input,
     LogCallback,
@@ -24,9 +24,9 @@ from client.operations import (
     api_error,
     seed_calls,
 )
-from client.retry import RetryPolicy
-from client.sse import SSEDecoder, status_from_event
-from contracts import InputLimits, ReferenceToVideoOutput
+from falfake.client.retry import RetryPolicy
+from falfake.client.sse import SSEDecoder, status_from_event
+from falfake.contracts import InputLimits, ReferenceToVideoOutput
 
 T = TypeVar("T")
 Out = TypeVar("Out")

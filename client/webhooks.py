@@ -18,7 +18,7 @@ import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from client.errors import FalClientError
+from falfake.client.errors import FalClientError
 
 FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
 TOLERANCE_SECONDS = 300

@@ -1,4 +1,5 @@
-"""`python -m contracts`: regenerate schemas, verify recordings against a target, record live."""
+"""`python -m falfake.contracts`: regenerate schemas, verify recordings against a target, record
+live."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import json
 import os
 import sys
 
-from contracts.drift import VOLATILE
-from contracts.paths import contract_path
-from contracts.runner import (
+from falfake.contracts.drift import VOLATILE
+from falfake.contracts.paths import contract_path
+from falfake.contracts.runner import (
     PRICE_PER_SECOND,
     Recording,
     Report,
@@ -22,14 +23,14 @@ from contracts.runner import (
     recordings,
     replay,
 )
-from contracts.schema_files import file_of, write_all
+from falfake.contracts.schema_files import file_of, write_all
 
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m contracts", description=__doc__)
+    root = argparse.ArgumentParser(prog="python -m falfake.contracts", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("schemas", help="rewrite contracts/schemas/*.json and openapi.json")
     for name in ("verify", "record"):
@@ -133,7 +134,7 @@ async def _record_one(recording: Recording, target: Target) -> None:
         "provenance": {
             "kind": "live",
             "date": datetime.date.today().isoformat(),
-            "source": "recorded from fal with python -m contracts record --live",
+            "source": "recorded from fal with python -m falfake.contracts record --live",
         },
         "endpoint": recording.endpoint,
         "exchanges": recording.exchanges,

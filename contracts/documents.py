@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contracts.paths import contract_path
+from falfake.contracts.paths import contract_path
 
 BUILT_IN_FOLDER = contract_path("endpoints")
 REF_PREFIX = "#/components/schemas/"

@@ -14,14 +14,14 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from contracts.documents import EndpointDocument, plain_schema
-from contracts.reference_to_video import (
+from falfake.contracts.documents import EndpointDocument, plain_schema
+from falfake.contracts.reference_to_video import (
     CATEGORY,
     ENDPOINT_ID,
     ReferenceToVideoInput,
     ReferenceToVideoOutput,
 )
-from contracts.wire import (
+from falfake.contracts.wire import (
     CONTENT_TYPE_MAX_LENGTH,
     CONTENT_TYPE_PATTERN,
     WIRE_MODELS,
@@ -302,8 +302,9 @@ def _other_paths() -> dict[str, Any]:
 
 def openapi(documents: Sequence[EndpointDocument] = ()) -> dict[str, Any]:
     """The whole document, for the seed endpoint and each of `documents` (the seed's own among
-    them is skipped: the models describe it); `python -m contracts schemas` writes it, with the
-    built-in documents, to contracts/openapi.json, and the fake serves it with those it loaded."""
+    them is skipped: the models describe it); `python -m falfake.contracts schemas` writes it,
+    with the built-in documents, to contracts/openapi.json, and the fake serves it with those it
+    loaded."""
     models: list[type[BaseModel]] = [ReferenceToVideoInput, ReferenceToVideoOutput, *WIRE_MODELS]
     _, definitions = models_json_schema(
         [(model, "serialization") for model in models], ref_template=REF

@@ -11,7 +11,7 @@ import functools
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import InitErrorDetails
 
-from contracts.rules import (
+from falfake.contracts.rules import (
     CATEGORY,
     DEFAULT_MAX_IMAGES,
     ENDPOINT_ID,

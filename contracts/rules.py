@@ -1,8 +1,8 @@
 """The facts of google/gemini-omni-flash/reference-to-video that need no schema library: its id,
 aspect ratios, the limits fal leaves open, and the `<IMAGE_REF_n>` rule.
 
-Kept apart from the pydantic models (`contracts.reference_to_video`) so that importing them costs
-next to nothing: the fake starts serving before pydantic is loaded.
+Kept apart from the pydantic models (`falfake.contracts.reference_to_video`) so that importing
+them costs next to nothing: the fake starts serving before pydantic is loaded.
 """
 
 from __future__ import annotations

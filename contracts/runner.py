@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from contracts import wire
-from contracts.drift import Drift, reply_drift
-from contracts.paths import contract_path
-from contracts.reference_to_video import ENDPOINT_ID, ReferenceToVideoOutput
+from falfake.contracts import wire
+from falfake.contracts.drift import Drift, reply_drift
+from falfake.contracts.paths import contract_path
+from falfake.contracts.reference_to_video import ENDPOINT_ID, ReferenceToVideoOutput
 
 FAL_ROOTS = {
     "queue": "https://queue.fal.run",
@@ -190,8 +190,8 @@ def output_model(endpoint: str) -> type[BaseModel]:
     """The output model of a built-in endpoint: the seed's, or the one its document describes."""
     if endpoint == ENDPOINT_ID:
         return ReferenceToVideoOutput
-    from contracts.documents import built_in_documents
-    from contracts.schema_models import input_model
+    from falfake.contracts.documents import built_in_documents
+    from falfake.contracts.schema_models import input_model
 
     (document,) = [d for d in built_in_documents() if d.endpoint_id == endpoint]
     return input_model(document.output_schema, "Output")
@@ -223,7 +223,7 @@ def http_target(base_url: str | None, key: str, *, wait_seconds: float) -> Targe
 def fake_target() -> Target:
     """falfake itself, in this process, on a manual clock: replays take milliseconds."""
     # Imported here, not at the top: contracts/ is what the fake is built from, not the reverse.
-    from mock_server import ManualClock, Settings, create_app
+    from falfake import ManualClock, Settings, create_app
 
     clock = ManualClock()
     app = create_app(Settings(video_width=64, video_height=36), clock=clock)

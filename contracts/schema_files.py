@@ -8,15 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.documents import built_in_documents
-from contracts.openapi import endpoint_document, openapi
-from contracts.paths import contract_path
-from contracts.reference_to_video import (
+from falfake.contracts.documents import built_in_documents
+from falfake.contracts.openapi import endpoint_document, openapi
+from falfake.contracts.paths import contract_path
+from falfake.contracts.reference_to_video import (
     ENDPOINT_ID,
     ReferenceToVideoInput,
     ReferenceToVideoOutput,
 )
-from contracts.wire import WIRE_MODELS
+from falfake.contracts.wire import WIRE_MODELS
 
 
 def _snake(name: str) -> str:

@@ -1,5 +1,5 @@
-"""`python -m mock_server`: the command line in `mock_server.cli`."""
+"""`python -m falfake`: the command line in `falfake.cli`."""
 
-from mock_server.cli import main
+from falfake.cli import main
 
 raise SystemExit(main())

@@ -11,36 +11,36 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from mock_server.clock import Clock, SettableClock, SystemClock
-from mock_server.endpoints.registry import served
-from mock_server.errors import FalError
-from mock_server.fake import Fake
-from mock_server.harness.journal import Journal
-from mock_server.harness.routes import control_routes, openapi_of
-from mock_server.harness.scenarios import Scenarios
-from mock_server.http.ingress import Ingress
-from mock_server.http.render import render
-from mock_server.ids import file_segment, uuid7
-from mock_server.media.file_routes import file_routes
-from mock_server.media.files import FileStore
-from mock_server.media.images import http_fetch
-from mock_server.media.storage_routes import (
+from falfake.clock import Clock, SettableClock, SystemClock
+from falfake.endpoints.registry import served
+from falfake.errors import FalError
+from falfake.fake import Fake
+from falfake.harness.journal import Journal
+from falfake.harness.routes import control_routes, openapi_of
+from falfake.harness.scenarios import Scenarios
+from falfake.http.ingress import Ingress
+from falfake.http.render import render
+from falfake.ids import file_segment, uuid7
+from falfake.media.file_routes import file_routes
+from falfake.media.files import FileStore
+from falfake.media.images import http_fetch
+from falfake.media.storage_routes import (
     cdn_upload_routes,
     rest_storage_routes,
     signed_upload_routes,
 )
-from mock_server.media.uploads import Uploads
-from mock_server.queue.plans import Endpoint
-from mock_server.queue.rate_limit import RateLimiter
-from mock_server.queue.routes import queue_routes
-from mock_server.queue.run_routes import run_routes
-from mock_server.queue.store import RequestStore
-from mock_server.runtime.front_door import PassThrough
-from mock_server.settings import Settings
-from mock_server.ui.routes import ui_routes
-from mock_server.webhooks.delivery import Deliveries
-from mock_server.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, dispatch_due
-from mock_server.webhooks.signing import WebhookSigner
+from falfake.media.uploads import Uploads
+from falfake.queue.plans import Endpoint
+from falfake.queue.rate_limit import RateLimiter
+from falfake.queue.routes import queue_routes
+from falfake.queue.run_routes import run_routes
+from falfake.queue.store import RequestStore
+from falfake.runtime.front_door import PassThrough
+from falfake.settings import Settings
+from falfake.ui.routes import ui_routes
+from falfake.webhooks.delivery import Deliveries
+from falfake.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, dispatch_due
+from falfake.webhooks.signing import WebhookSigner
 
 
 def create_app(
@@ -59,7 +59,7 @@ def create_app(
     clock = clock or SystemClock()
     data = None
     if settings.data_dir is not None:
-        from mock_server.runtime.data_dir import DataDir  # SQLite and the codec only when asked for
+        from falfake.runtime.data_dir import DataDir  # SQLite and the codec only when asked for
 
         data = DataDir(settings.data_dir)
     saved_at = None if data is None else data.saved_at()
@@ -137,7 +137,7 @@ def _in_memory() -> None:
 
 
 def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
-    """Every route; fal's key is checked in front of them (`mock_server.http.ingress`)."""
+    """Every route; fal's key is checked in front of them (`falfake.http.ingress`)."""
     endpoints = list(endpoints)
     # The queue first, unmounted: status polls are most of the traffic, routes are tried in order.
     return [

@@ -1,4 +1,4 @@
-"""The `falfake` / `python -m mock_server` command line: flags in, a running fake out."""
+"""The `falfake` / `python -m falfake` command line: flags in, a running fake out."""
 
 from __future__ import annotations
 
@@ -13,21 +13,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from contracts import InputLimits
-from contracts.documents import DocumentError
-from contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
-from mock_server.app import create_app, journaled_pass_through
-from mock_server.clock import SystemClock, VirtualClock
-from mock_server.commandline import config_file, flags
-from mock_server.commandline.flags import UsageError
-from mock_server.endpoints.registry import Served, served
-from mock_server.harness.scenarios import Scenario
-from mock_server.hosts import is_loopback
-from mock_server.queue.stubs import FILE
-from mock_server.runtime.data_dir import DataDirError
-from mock_server.runtime.server import Server, bind
-from mock_server.runtime.tls import CertificateAuthority
-from mock_server.settings import (
+from falfake.app import create_app, journaled_pass_through
+from falfake.clock import SystemClock, VirtualClock
+from falfake.commandline import config_file, flags
+from falfake.commandline.flags import UsageError
+from falfake.contracts import InputLimits
+from falfake.contracts.documents import DocumentError
+from falfake.contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
+from falfake.endpoints.registry import Served, served
+from falfake.harness.scenarios import Scenario
+from falfake.hosts import is_loopback
+from falfake.queue.stubs import FILE
+from falfake.runtime.data_dir import DataDirError
+from falfake.runtime.server import Server, bind
+from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import (
     Auth,
     ImageLimits,
     Retention,
@@ -36,7 +36,7 @@ from mock_server.settings import (
     Timing,
     WebhookSettings,
 )
-from mock_server.webhooks.signing import WebhookSigner
+from falfake.webhooks.signing import WebhookSigner
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -161,7 +161,7 @@ def scenarios(path: Path) -> tuple[Scenario, ...]:
     """The `--scenarios` file: a JSON list, each checked as `POST /_falfake/scenarios` checks it."""
     from pydantic import ValidationError  # pydantic, only with --scenarios
 
-    from mock_server.http.bodies import SCENARIO
+    from falfake.http.bodies import SCENARIO
 
     text, items = _json_file(path, "--scenarios")
     if not isinstance(items, list):
@@ -265,7 +265,7 @@ def _run(argv: list[str]) -> int:
         raise UsageError(f"--data-dir {args.data_dir}: {exc}") from None
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
-        [sys.executable, "-m", "mock_server", "env", "--port", str(port), "--ca-dir", str(ca_dir)]
+        [sys.executable, "-m", "falfake", "env", "--port", str(port), "--ca-dir", str(ca_dir)]
         + (["--key", args.key[0]] if args.key else [])
     )
     authority = CertificateAuthority(ca_dir)

@@ -1,4 +1,4 @@
-"""The fake's error hierarchy, one class per wire error; `mock_server.http.render` answers them.
+"""The fake's error hierarchy, one class per wire error; `falfake.http.render` answers them.
 
 Request (infrastructure) errors have a flat body `{"detail": str, "error_type": str}` and the header
 `X-Fal-Error-Type` (PROTOCOL.md §9.4); model errors have a `detail` list (§9.1-9.2).

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mock_server.clock import Clock, SettableClock
-from mock_server.errors import Conflict
-from mock_server.harness.journal import Journal
-from mock_server.harness.scenarios import Scenarios
-from mock_server.media.files import FileStore
-from mock_server.media.images import Fetch
-from mock_server.media.uploads import Uploads
-from mock_server.media.work import Work
-from mock_server.queue.models import Snapshot, Status
-from mock_server.queue.rate_limit import RateLimiter
-from mock_server.queue.store import RequestStore
-from mock_server.settings import Settings
-from mock_server.webhooks.delivery import Deliveries
-from mock_server.webhooks.signing import WebhookSigner
+from falfake.clock import Clock, SettableClock
+from falfake.errors import Conflict
+from falfake.harness.journal import Journal
+from falfake.harness.scenarios import Scenarios
+from falfake.media.files import FileStore
+from falfake.media.images import Fetch
+from falfake.media.uploads import Uploads
+from falfake.media.work import Work
+from falfake.queue.models import Snapshot, Status
+from falfake.queue.rate_limit import RateLimiter
+from falfake.queue.store import RequestStore
+from falfake.settings import Settings
+from falfake.webhooks.delivery import Deliveries
+from falfake.webhooks.signing import WebhookSigner
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """fal's host names and which service each one is (PROTOCOL.md §17); loopback addresses.
 
-`mock_server.http.urls` routes requests by these names and builds the URLs replies carry.
+`falfake.http.urls` routes requests by these names and builds the URLs replies carry.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
   through untouched. Time is a manual clock that moves by itself as clients poll, so a whole
   lifecycle costs milliseconds; `falfake.auto_advance = False` hands the clock to the test.
 - `falfake_server`: a real fake on a free loopback port, with the environment of `python -m
-  mock_server env` set for the test (HTTPS_PROXY, SSL_CERT_FILE, FAL_KEY), for code that runs
+  falfake env` set for the test (HTTPS_PROXY, SSL_CERT_FILE, FAL_KEY), for code that runs
   in subprocesses or clients created during the test.
 
 Both give the same handle: `scenario(...)`, `requests(...)`, `advance(...)`, `run_until(...)`,
@@ -25,18 +25,18 @@ import pytest
 import respx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from mock_server.app import create_app, journaled_pass_through
-from mock_server.clock import Clock, ManualClock, SystemClock
-from mock_server.fake import Fake
-from mock_server.harness.journal import JournalEntry
-from mock_server.harness.scenarios import Scenario
-from mock_server.hosts import FAL_HOSTS
-from mock_server.http.scenario_runner import ConnectionDropped
-from mock_server.queue.models import Snapshot
-from mock_server.runtime.server import Server, bind
-from mock_server.runtime.tls import CertificateAuthority
-from mock_server.settings import Settings, Timing
-from mock_server.webhooks.dispatch import dispatch_due
+from falfake.app import create_app, journaled_pass_through
+from falfake.clock import Clock, ManualClock, SystemClock
+from falfake.fake import Fake
+from falfake.harness.journal import JournalEntry
+from falfake.harness.scenarios import Scenario
+from falfake.hosts import FAL_HOSTS
+from falfake.http.scenario_runner import ConnectionDropped
+from falfake.queue.models import Snapshot
+from falfake.runtime.server import Server, bind
+from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import Settings, Timing
+from falfake.webhooks.dispatch import dispatch_due
 
 MEDIA_ROOT = "https://v3b.fal.media"
 TEST_KEY = "falfake-test-key"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from contracts import InputLimits
+from falfake.contracts import InputLimits
 
 FLAGGED = (
     "The content could not be processed because it contained material flagged by a content checker."

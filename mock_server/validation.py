@@ -13,7 +13,7 @@ import json
 import math
 import re
 
-from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
+from falfake.errors import BadRequest, BodyNotParsed, InvalidInput
 
 _NON_NEGATIVE_INT = re.compile(r"[0-9]{1,9}")
 _LOGS_VALUES = {"1": True, "true": True, "0": False, "false": False}

@@ -18,12 +18,12 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.clock import Clock
-from mock_server.runtime.server import Server, bind
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import ManualClock, Settings, Timing, create_app
+from falfake.clock import Clock
+from falfake.runtime.server import Server, bind
+from falfake.runtime.tls import CertificateAuthority
 
-pytest_plugins = ("mock_server.pytest_plugin",)
+pytest_plugins = ("falfake.pytest_plugin",)
 
 _HOME = pytest.StashKey[tuple[pytest.MonkeyPatch, Path, list[Path]]]()
 

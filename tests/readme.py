@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mock_server.commandline import flags
+from falfake.commandline import flags
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- flags: made by `make readme` from falfake serve --help -->", "<!-- /flags -->"

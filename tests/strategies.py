@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from contracts.schema_files import generated
+from falfake.contracts.schema_files import generated
 
 INPUT_SCHEMA = generated("reference_to_video.input.json")
 

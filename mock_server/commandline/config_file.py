@@ -15,8 +15,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from mock_server.commandline import flag_values, flags
-from mock_server.commandline.flags import UsageError
+from falfake.commandline import flag_values, flags
+from falfake.commandline.flags import UsageError
 
 # The options that say where the configuration comes from are not configuration.
 _NOT_KEYS = frozenset({"config", "print_config"})

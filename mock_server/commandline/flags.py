@@ -13,8 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from contracts.rules import InputLimits
-from mock_server.commandline.flag_values import (
+from falfake.commandline.flag_values import (
     METAVARS,
     api_key,
     base_url,
@@ -31,8 +30,9 @@ from mock_server.commandline.flag_values import (
     size_in_bytes,
     video_size,
 )
-from mock_server.runtime.tls import default_ca_dir
-from mock_server.settings import ImageLimits, Retention, Settings, Timing, WebhookSettings
+from falfake.contracts.rules import InputLimits
+from falfake.runtime.tls import default_ca_dir
+from falfake.settings import ImageLimits, Retention, Settings, Timing, WebhookSettings
 
 _TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
 _IMAGES, _WEBHOOKS = ImageLimits(), WebhookSettings()

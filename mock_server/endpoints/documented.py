@@ -10,14 +10,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from contracts.documents import EndpointDocument
-from mock_server.endpoints.generated import Request, generate
-from mock_server.errors import InvalidInput
-from mock_server.media.images import load_images
-from mock_server.media.specs import ImageSource
-from mock_server.queue.models import Job, LogLine
-from mock_server.queue.plans import Endpoint, PlanContext
-from mock_server.queue.safety import input_flags, output_flag
+from falfake.contracts.documents import EndpointDocument
+from falfake.endpoints.generated import Request, generate
+from falfake.errors import InvalidInput
+from falfake.media.images import load_images
+from falfake.media.specs import ImageSource
+from falfake.queue.models import Job, LogLine
+from falfake.queue.plans import Endpoint, PlanContext
+from falfake.queue.safety import input_flags, output_flag
 
 # Input fields whose value is one reference image, or a list of them.
 _ONE_IMAGE = ("image_url", "start_image_url", "reference_image_url", "mask_url")
@@ -31,7 +31,7 @@ def documented_endpoint(document: EndpointDocument) -> Endpoint:
 
 
 def _input_model(document: EndpointDocument) -> Any:
-    from contracts.schema_models import input_model
+    from falfake.contracts.schema_models import input_model
 
     return input_model(document.input_schema, "Input")
 
@@ -41,7 +41,7 @@ async def _plan(
 ) -> Job:
     from pydantic_core import ValidationError  # pydantic looks lazy names up on each import
 
-    from contracts.detail import validation_detail
+    from falfake.contracts.detail import validation_detail
 
     settings = context.settings
     try:

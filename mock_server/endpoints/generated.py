@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.documents import REF_NAME
-from mock_server.media.specs import (
+from falfake.contracts.documents import REF_NAME
+from falfake.media.specs import (
     CONTENT_TYPES,
     AudioSpec,
     Generation,

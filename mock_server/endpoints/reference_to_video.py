@@ -6,20 +6,20 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from contracts.detail import validation_detail
-from contracts.rules import CATEGORY, ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
-from mock_server.errors import InvalidInput
-from mock_server.media.images import load_images
-from mock_server.media.specs import Generation, ImageSource, MediaSlot, VideoSpec
-from mock_server.queue.models import Job, LogLine
-from mock_server.queue.plans import Endpoint, PlanContext
-from mock_server.queue.safety import input_flags, output_flag
+from falfake.contracts.detail import validation_detail
+from falfake.contracts.rules import CATEGORY, ENDPOINT_ID, IMAGE_REF_TAG, AspectRatioEnum
+from falfake.errors import InvalidInput
+from falfake.media.images import load_images
+from falfake.media.specs import Generation, ImageSource, MediaSlot, VideoSpec
+from falfake.queue.models import Job, LogLine
+from falfake.queue.plans import Endpoint, PlanContext
+from falfake.queue.safety import input_flags, output_flag
 
 if TYPE_CHECKING:
     from pydantic_core import ValidationError
 
-    from contracts.reference_to_video import ReferenceToVideoInput
-    from contracts.rules import InputLimits
+    from falfake.contracts.reference_to_video import ReferenceToVideoInput
+    from falfake.contracts.rules import InputLimits
 
     Validate = Callable[[object, InputLimits], ReferenceToVideoInput]
 
@@ -31,7 +31,7 @@ def _validation() -> tuple[type[ValidationError], Validate]:
     up on each import, and kept, since an import statement costs a submit a microsecond."""
     from pydantic_core import ValidationError
 
-    from contracts.reference_to_video import validate_input
+    from falfake.contracts.reference_to_video import validate_input
 
     return ValidationError, validate_input
 

@@ -12,16 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.documents import (
+from falfake.contracts.documents import (
     DocumentError,
     EndpointDocument,
     built_in_documents,
     documents_in,
     read_document,
 )
-from mock_server.endpoints.documented import documented_endpoint
-from mock_server.endpoints.reference_to_video import REFERENCE_TO_VIDEO
-from mock_server.queue.plans import Endpoint
+from falfake.endpoints.documented import documented_endpoint
+from falfake.endpoints.reference_to_video import REFERENCE_TO_VIDEO
+from falfake.queue.plans import Endpoint
 
 
 @dataclass(frozen=True, slots=True)

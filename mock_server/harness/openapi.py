@@ -19,7 +19,7 @@ _BODY = {"requestBody": {"content": {"application/json": {"schema": _OBJECT}}}}
 @functools.cache
 def control_document() -> dict[str, Any]:
     """The document; made when first asked for, as the scenario schema needs pydantic."""
-    from mock_server.http.bodies import SCENARIO
+    from falfake.http.bodies import SCENARIO
 
     return {
         "openapi": "3.1.0",

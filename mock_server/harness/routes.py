@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from contracts.documents import EndpointDocument
-from mock_server.errors import NotFound
-from mock_server.harness.journal import CONTROL_PREFIX
-from mock_server.harness.openapi import control_document
-from mock_server.http.json_response import JSONResponse
-from mock_server.http.request_parts import fake_of, read_body
-from mock_server.queue.replies import status_body
+from falfake.contracts.documents import EndpointDocument
+from falfake.errors import NotFound
+from falfake.harness.journal import CONTROL_PREFIX
+from falfake.harness.openapi import control_document
+from falfake.http.json_response import JSONResponse
+from falfake.http.request_parts import fake_of, read_body
+from falfake.queue.replies import status_body
 
 _SMALL = 1024 * 1024
 # Control bodies are JSON whatever their Content-Type says: `curl -d '{"seconds": 5}'` sends
@@ -42,7 +42,7 @@ def openapi_of(documents: Sequence[EndpointDocument]) -> Callable[[], bytes]:
 
     @functools.cache
     def made() -> bytes:
-        from contracts.openapi import openapi
+        from falfake.contracts.openapi import openapi
 
         document = openapi(documents)
         return json.dumps(document, ensure_ascii=False).encode()
@@ -71,7 +71,7 @@ async def list_scenarios(request: Request) -> Response:
 
 async def add_scenario(request: Request) -> Response:
     raw = await read_body(request, _SMALL)
-    from mock_server.http.bodies import SCENARIO, parse_json  # pydantic, on first use
+    from falfake.http.bodies import SCENARIO, parse_json  # pydantic, on first use
 
     scenario = parse_json(SCENARIO, raw, ANY_TYPE_IS_JSON)
     scenario_id = fake_of(request).scenarios.add(scenario)
@@ -115,14 +115,14 @@ async def clock(request: Request) -> Response:
 
 
 async def advance(request: Request) -> Response:
-    from mock_server.http.bodies import Advance, parse_model  # pydantic, on first use
+    from falfake.http.bodies import Advance, parse_model  # pydantic, on first use
 
     body = parse_model(Advance, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
     return JSONResponse({"now": fake_of(request).advance(body.seconds)})
 
 
 async def run_until(request: Request) -> Response:
-    from mock_server.http.bodies import RunUntil, parse_model  # pydantic, on first use
+    from falfake.http.bodies import RunUntil, parse_model  # pydantic, on first use
 
     fake = fake_of(request)
     body = parse_model(RunUntil, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from mock_server.queue.stubs import BYTES, FILE, Stub, is_file_marker
+from falfake.queue.stubs import BYTES, FILE, Stub, is_file_marker
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
@@ -48,7 +48,7 @@ class Scenario:
     drop: bool = False
     stuck: bool = False
     content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
-    # What a matching submit or run outputs and prints instead (`mock_server.queue.stubs`).
+    # What a matching submit or run outputs and prints instead (`falfake.queue.stubs`).
     output: dict[str, Any] | None = None
     output_fields: dict[str, Any] | None = None
     logs: tuple[str, ...] | None = None

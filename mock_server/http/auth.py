@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mock_server.errors import Forbidden, Unauthorized
-from mock_server.settings import Auth
+from falfake.errors import Forbidden, Unauthorized
+from falfake.settings import Auth
 
 MISSING = "Missing authorization header"
 MALFORMED = "Invalid Key Authorization header format. Expected '<key_id>:<key_secret>'."

@@ -11,11 +11,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from contracts.detail import validation_detail
-from contracts.wire import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
-from mock_server.errors import InvalidInput
-from mock_server.harness.scenarios import Scenario
-from mock_server.validation import decode_body
+from falfake.contracts.detail import validation_detail
+from falfake.contracts.wire import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
+from falfake.errors import InvalidInput
+from falfake.harness.scenarios import Scenario
+from falfake.validation import decode_body
 
 SCENARIO = TypeAdapter(Scenario)
 ModelT = TypeVar("ModelT", bound=BaseModel)

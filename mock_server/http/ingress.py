@@ -13,15 +13,15 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_server.errors import FalError
-from mock_server.harness.journal import CONTROL_PREFIX, Journal
-from mock_server.harness.scenarios import Scenarios
-from mock_server.http.auth import check_authorization
-from mock_server.http.recording import Recording
-from mock_server.http.render import fal_error_response
-from mock_server.http.scenario_runner import ScenarioRunner
-from mock_server.http.urls import header, route_scope
-from mock_server.settings import Auth
+from falfake.errors import FalError
+from falfake.harness.journal import CONTROL_PREFIX, Journal
+from falfake.harness.scenarios import Scenarios
+from falfake.http.auth import check_authorization
+from falfake.http.recording import Recording
+from falfake.http.render import fal_error_response
+from falfake.http.scenario_runner import ScenarioRunner
+from falfake.http.urls import header, route_scope
+from falfake.settings import Auth
 
 # The services behind fal's key; the JWKS is public on fal's REST host too.
 KEYED_PREFIXES = ("/queue/", "/run/", "/rest/")

@@ -6,8 +6,8 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
-from mock_server.errors import REQUEST_ID_HEADER
-from mock_server.harness.journal import Journal, Seen
+from falfake.errors import REQUEST_ID_HEADER
+from falfake.harness.journal import Journal, Seen
 
 _BODY_KEPT = 64 * 1024
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()

@@ -11,8 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from mock_server.errors import REQUEST_ID_HEADER, FalError
-from mock_server.http.json_response import JSONResponse
+from falfake.errors import REQUEST_ID_HEADER, FalError
+from falfake.http.json_response import JSONResponse
 
 _INGRESS_PAGE = "<html><head><title>{status}</title></head><body><center>nginx</center></body>"
 

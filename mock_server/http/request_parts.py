@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from mock_server.errors import BadRequest, PayloadTooLarge
-from mock_server.fake import Fake
-from mock_server.http.urls import header
+from falfake.errors import BadRequest, PayloadTooLarge
+from falfake.fake import Fake
+from falfake.http.urls import header
 
 
 async def read_body(request: Request, limit: int) -> bytes:

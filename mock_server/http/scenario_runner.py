@@ -11,8 +11,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server.harness.scenarios import Call, Scenario, Scenarios, operation_of
-from mock_server.http.render import error_response, ingress_page
+from falfake.harness.scenarios import Call, Scenario, Scenarios, operation_of
+from falfake.http.render import error_response, ingress_page
 
 SCENARIO_KEY = "falfake.scenario"
 _DEFAULT_DETAIL = {429: "Too many requests", 499: "Request cancelled by the client."}

@@ -15,8 +15,8 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.types import Scope
 
-from mock_server.errors import BadRequest
-from mock_server.hosts import CANONICAL_HOSTS, FAL_HOSTS, host_name, split_url
+from falfake.errors import BadRequest
+from falfake.hosts import CANONICAL_HOSTS, FAL_HOSTS, host_name, split_url
 
 JS_PROXY_PATH = "/fal/proxy"
 TARGET_URL_HEADER = "x-fal-target-url"

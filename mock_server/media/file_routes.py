@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.http.request_parts import fake_of
-from mock_server.media.files import byte_range
+from falfake.http.request_parts import fake_of
+from falfake.media.files import byte_range
 
 
 async def get_file(request: Request) -> Response:

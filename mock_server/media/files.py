@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from mock_server.errors import NotFound, PayloadTooLarge, RangeNotSatisfiable
-from mock_server.settings import Retention
+from falfake.errors import NotFound, PayloadTooLarge, RangeNotSatisfiable
+from falfake.settings import Retention
 
 _RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
 

@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote_to_bytes
 
-from mock_server.errors import InvalidInput, NotFound
-from mock_server.hosts import FAL_HOSTS, is_loopback, split_url, unreachable_from_fal
-from mock_server.media.files import FileStore
-from mock_server.media.specs import ImageSource
-from mock_server.media.work import Work
-from mock_server.settings import ImageLimits
+from falfake.errors import InvalidInput, NotFound
+from falfake.hosts import FAL_HOSTS, is_loopback, split_url, unreachable_from_fal
+from falfake.media.files import FileStore
+from falfake.media.specs import ImageSource
+from falfake.media.work import Work
+from falfake.settings import ImageLimits
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -6,9 +6,9 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.media.files import FileStore
-from mock_server.media.specs import CONTENT_TYPES, Generation, GivenFile, MediaSlot
-from mock_server.media.work import Work
+from falfake.media.files import FileStore
+from falfake.media.specs import CONTENT_TYPES, Generation, GivenFile, MediaSlot
+from falfake.media.work import Work
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Wo
     def render() -> bytes:
         # In the worker thread: the first render imports PyAV, numpy or Pillow, which would hold
         # the event loop for a few hundred milliseconds.
-        from mock_server.media.renderers import render
+        from falfake.media.renderers import render
 
         return render(slot.spec)
 

@@ -14,7 +14,7 @@ import math
 import textwrap
 import wave
 
-from mock_server.media.specs import AudioSpec, GivenFile, ImageSpec, MediaSpec, VideoSpec
+from falfake.media.specs import AudioSpec, GivenFile, ImageSpec, MediaSpec, VideoSpec
 
 _AUDIO_RATE = 24_000
 _TONE_HZ = 220.0
@@ -24,7 +24,7 @@ _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 def render(spec: MediaSpec) -> bytes:
     """The file `spec` describes; the first call imports PyAV, numpy or Pillow; off the loop."""
     if isinstance(spec, VideoSpec):
-        from mock_server.media.video import render_video
+        from falfake.media.video import render_video
 
         return render_video(spec)
     if isinstance(spec, ImageSpec):

@@ -13,19 +13,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.fake import Fake
-from mock_server.http.json_response import JSONResponse
-from mock_server.http.request_parts import fake_of, read_body
-from mock_server.http.urls import media_root, service_root
-from mock_server.media.uploads import safe_file_name
-from mock_server.validation import parse_part_number
+from falfake.fake import Fake
+from falfake.http.json_response import JSONResponse
+from falfake.http.request_parts import fake_of, read_body
+from falfake.http.urls import media_root, service_root
+from falfake.media.uploads import safe_file_name
+from falfake.validation import parse_part_number
 
 _DEFAULT_TYPE = "application/octet-stream"
 _SMALL_BODY = 64 * 1024
 
 
-# The replies' shapes: what `contracts.wire` describes, without pydantic on the request path; a
-# contract test holds the two together.
+# The replies' shapes: what `falfake.contracts.wire` describes, without pydantic on the request
+# path; a contract test holds the two together.
 class CdnTokenBody(TypedDict):
     token: str
     token_type: str
@@ -101,7 +101,7 @@ async def initiate(request: Request) -> Response:
     """`POST rest.fal.ai/storage/upload/initiate[-multipart]`: where to PUT, and the file's URL."""
     fake = fake_of(request)
     raw = await read_body(request, _SMALL_BODY)
-    from mock_server.http.bodies import UploadRequest, parse_model  # pydantic, on first use
+    from falfake.http.bodies import UploadRequest, parse_model  # pydantic, on first use
 
     upload = parse_model(UploadRequest, raw, request.headers.get("content-type"))
     path = fake.new_upload_path(safe_file_name(upload.file_name))
@@ -137,7 +137,7 @@ async def complete(request: Request) -> Response:
     """Join the parts; the file is served at its URL from then on."""
     fake = fake_of(request)
     raw = await read_body(request, _SMALL_BODY)
-    from mock_server.http.bodies import CompleteRequest, parse_model  # pydantic, on first use
+    from falfake.http.bodies import CompleteRequest, parse_model  # pydantic, on first use
 
     body = parse_model(CompleteRequest, raw, request.headers.get("content-type"))
     parts = [(part.part_number, part.etag) for part in body.parts]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mock_server.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
+from falfake.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 
 TOKEN_SECONDS = 3600.0
 _MAX_PENDING = 10_000

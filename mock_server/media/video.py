@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from mock_server.media.specs import ImageSource, VideoSpec
+from falfake.media.specs import ImageSource, VideoSpec
 
 _AUDIO_RATE = 48_000
 _AUDIO_FRAME = 1024

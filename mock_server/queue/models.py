@@ -6,9 +6,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.errors import FalError
-from mock_server.media.specs import Generation
-from mock_server.validation import Priority
+from falfake.errors import FalError
+from falfake.media.specs import Generation
+from falfake.validation import Priority
 
 
 class Status(enum.StrEnum):

@@ -1,6 +1,6 @@
 """What the queue knows of an endpoint: an id, a plan from body to job, an output shape.
 
-`mock_server.endpoints.registry` lists the endpoints served; each lives in a module of its own
+`falfake.endpoints.registry` lists the endpoints served; each lives in a module of its own
 (`reference_to_video.py`) that builds one `Endpoint`.
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from mock_server.errors import BodyNotParsed, InvalidInput
-from mock_server.media.files import FileStore
-from mock_server.media.images import Fetch
-from mock_server.media.work import Work
-from mock_server.queue.models import Job, LogLine
-from mock_server.queue.replies import reject_early
-from mock_server.settings import Settings
-from mock_server.validation import decode_body
+from falfake.errors import BodyNotParsed, InvalidInput
+from falfake.media.files import FileStore
+from falfake.media.images import Fetch
+from falfake.media.work import Work
+from falfake.queue.models import Job, LogLine
+from falfake.queue.replies import reject_early
+from falfake.settings import Settings
+from falfake.validation import decode_body
 
 
 @dataclass(slots=True)  # not frozen, like NewRequest: made on every submit, read by one plan

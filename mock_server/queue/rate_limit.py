@@ -6,7 +6,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 
-from mock_server.errors import RateLimited
+from falfake.errors import RateLimited
 
 _KEYS_KEPT = 10_000  # buckets of keys seen least recently go first; a full bucket is the default
 

@@ -1,13 +1,13 @@
 """Where the store's requests outlive the process: the interface, and the in-memory default.
 
-`mock_server.runtime.sqlite_records.SqliteRequests` is the other implementation (`--data-dir`).
+`falfake.runtime.sqlite_records.SqliteRequests` is the other implementation (`--data-dir`).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from mock_server.queue.models import QueuedRequest
+from falfake.queue.models import QueuedRequest
 
 
 class RequestRecords(Protocol):

@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypedDict
 
-from mock_server.errors import FalError, StillInProgress
-from mock_server.media.specs import Generation
-from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
+from falfake.errors import FalError, StillInProgress
+from falfake.media.specs import Generation
+from falfake.queue.models import Job, QueuedRequest, Snapshot, Status
 
 
 class CancelBody(TypedDict):
-    """What `contracts.wire.CancelReply` describes; tests compare the two."""
+    """What `falfake.contracts.wire.CancelReply` describes; tests compare the two."""
 
     status: str
 
 
 class LogBody(TypedDict):
-    """What `contracts.wire.LogEntry` describes, built without pydantic (it is on every poll with
-    logs); tests compare the two."""
+    """What `falfake.contracts.wire.LogEntry` describes, built without pydantic (it is on every
+    poll with logs); tests compare the two."""
 
     message: str
     level: str

@@ -11,34 +11,34 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from mock_server.errors import REQUEST_ID_HEADER, UnknownApplication
-from mock_server.fake import Fake
-from mock_server.harness.scenarios import Scenario, scenario_queue_seconds
-from mock_server.http.json_response import JSONResponse
-from mock_server.http.request_parts import fake_of, query_value, read_body
-from mock_server.http.scenario_runner import SCENARIO_KEY
-from mock_server.http.urls import header, media_root, service_root
-from mock_server.media.outputs import Output, publish_output
-from mock_server.queue.models import Snapshot
-from mock_server.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
-from mock_server.queue.replies import (
+from falfake.errors import REQUEST_ID_HEADER, UnknownApplication
+from falfake.fake import Fake
+from falfake.harness.scenarios import Scenario, scenario_queue_seconds
+from falfake.http.json_response import JSONResponse
+from falfake.http.request_parts import fake_of, query_value, read_body
+from falfake.http.scenario_runner import SCENARIO_KEY
+from falfake.http.urls import header, media_root, service_root
+from falfake.media.outputs import Output, publish_output
+from falfake.queue.models import Snapshot
+from falfake.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
+from falfake.queue.replies import (
     cancel_body,
     finished_output,
     status_body,
     status_code,
     submit_body,
 )
-from mock_server.queue.safety import FORCE_HEADER, forced_stages
-from mock_server.queue.sse import SSE_HEADERS, status_events
-from mock_server.queue.store import NewRequest
-from mock_server.queue.stubs import stubbed
-from mock_server.validation import (
+from falfake.queue.safety import FORCE_HEADER, forced_stages
+from falfake.queue.sse import SSE_HEADERS, status_events
+from falfake.queue.store import NewRequest
+from falfake.queue.stubs import stubbed
+from falfake.validation import (
     parse_logs_flag,
     parse_max_queue_length,
     parse_priority,
     parse_request_timeout,
 )
-from mock_server.webhooks.payloads import checked_target
+from falfake.webhooks.payloads import checked_target
 
 SERVICE = "queue"
 

@@ -10,21 +10,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mock_server.errors import REQUEST_ID_HEADER
-from mock_server.http.json_response import JSONResponse
-from mock_server.http.request_parts import fake_of, read_body
-from mock_server.http.urls import header, media_root
-from mock_server.media.outputs import publish_output
-from mock_server.queue.plans import Endpoint, plan_job
-from mock_server.queue.replies import job_output, reject_early
-from mock_server.queue.routes import (
+from falfake.errors import REQUEST_ID_HEADER
+from falfake.http.json_response import JSONResponse
+from falfake.http.request_parts import fake_of, read_body
+from falfake.http.urls import header, media_root
+from falfake.media.outputs import publish_output
+from falfake.queue.plans import Endpoint, plan_job
+from falfake.queue.replies import job_output, reject_early
+from falfake.queue.routes import (
     UnknownApplicationRoute,
     plan_context,
     scenario_of,
     take_rate_token,
 )
-from mock_server.queue.stubs import stubbed
-from mock_server.validation import parse_request_timeout
+from falfake.queue.stubs import stubbed
+from falfake.validation import parse_request_timeout
 
 
 async def run(request: Request, *, endpoint: Endpoint) -> Response:

@@ -15,8 +15,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from mock_server.media.specs import ImageSource
-from mock_server.settings import SafetyRules
+from falfake.media.specs import ImageSource
+from falfake.settings import SafetyRules
 
 URL = "https://docs.fal.ai/errors#content_policy_violation"
 FORCE_HEADER = b"x-falfake-safety"  # as ASGI scopes spell header names

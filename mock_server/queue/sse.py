@@ -6,8 +6,8 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from mock_server.clock import Clock
-from mock_server.errors import RequestNotFound
+from falfake.clock import Clock
+from falfake.errors import RequestNotFound
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 KEEPALIVE = ": keep-alive\n\n"

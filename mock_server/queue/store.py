@@ -4,7 +4,7 @@ Nothing runs in the background: every operation first replays, in time order, wh
 did since the last call (starts, finishes, start-timeouts) up to `clock()`. So progress follows any
 clock, including a manual one, and the same calls at the same times always give the same answers.
 
-Finding the next event never scans (`mock_server.queue.timetable`): each operation costs
+Finding the next event never scans (`falfake.queue.timetable`): each operation costs
 O(log n) in the requests held.
 
 The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
@@ -18,7 +18,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from mock_server.errors import (
+from falfake.errors import (
     AlreadyCompleted,
     CancelTargetNotFound,
     ClientCancelled,
@@ -27,11 +27,11 @@ from mock_server.errors import (
     RequestNotFound,
     StartTimeout,
 )
-from mock_server.queue.models import Job, QueuedRequest, Snapshot, Status
-from mock_server.queue.records import NoRecords, RequestRecords
-from mock_server.queue.timetable import Timetable
-from mock_server.settings import Retention, Timing
-from mock_server.validation import Priority
+from falfake.queue.models import Job, QueuedRequest, Snapshot, Status
+from falfake.queue.records import NoRecords, RequestRecords
+from falfake.queue.timetable import Timetable
+from falfake.settings import Retention, Timing
+from falfake.validation import Priority
 
 
 # Not frozen: a frozen dataclass sets each field through `object.__setattr__`, and this one is

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mock_server.media.specs import Generation, GivenFile, MediaSlot
-from mock_server.queue.models import Job, LogLine
+from falfake.media.specs import Generation, GivenFile, MediaSlot
+from falfake.queue.models import Job, LogLine
 
 FILE = "$file"
 BYTES = "$bytes"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sortedcontainers import SortedList
 
-from mock_server.queue.models import QueuedRequest
+from falfake.queue.models import QueuedRequest
 
 QueueKey = tuple[int, int, str]  # (priority rank, seq, id): the serving order
 Event = tuple[str, tuple[float, str]]  # ("start" | "finish" | "deadline", (time, id))

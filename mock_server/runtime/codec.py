@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from mock_server import errors
-from mock_server.errors import FalError
-from mock_server.media.specs import (
+from falfake import errors
+from falfake.errors import FalError
+from falfake.media.specs import (
     MEDIA_TYPES,
     Generation,
     GivenFile,
@@ -24,8 +24,8 @@ from mock_server.media.specs import (
     MediaSpec,
     VideoSpec,
 )
-from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
-from mock_server.validation import Priority
+from falfake.queue.models import Job, LogLine, QueuedRequest, Status
+from falfake.validation import Priority
 
 _SCALARS = (
     "request_id",
@@ -121,7 +121,7 @@ def _decode_job(record: dict[str, Any], image_data: Callable[[str], bytes | None
     if record["error"] is not None:
         outcome = decode_error(record["error"])
     elif "video" in record:
-        from mock_server.endpoints.reference_to_video import video_output
+        from falfake.endpoints.reference_to_video import video_output
 
         outcome = video_output(_decode_video(record["video"], image_data))
     else:

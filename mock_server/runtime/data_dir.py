@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import IO
 
-from mock_server.runtime.sqlite_records import (
+from falfake.runtime.sqlite_records import (
     DiskFiles,
     SqliteDeliveries,
     SqliteRequests,

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from mock_server.hosts import FAL_HOSTS, is_loopback
-from mock_server.http.render import refusal_bytes
+from falfake.hosts import FAL_HOSTS, is_loopback
+from falfake.http.render import refusal_bytes
 
 logger = logging.getLogger("falfake")
 

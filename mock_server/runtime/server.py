@@ -18,8 +18,8 @@ from collections.abc import Callable
 import uvicorn
 from starlette.types import ASGIApp
 
-from mock_server.runtime.batched_writes import batching
-from mock_server.runtime.front_door import (
+from falfake.runtime.batched_writes import batching
+from falfake.runtime.front_door import (
     HEAD_TIMEOUT_SECONDS,
     FrontDoor,
     LazyTls,
@@ -28,7 +28,7 @@ from mock_server.runtime.front_door import (
 
 # Loaded after start rather than at import, so the fake answers sooner; loaded in the background
 # right away, so the first submit does not wait for pydantic either.
-_LOADED_AFTER_START = ("contracts.reference_to_video", "mock_server.http.bodies")
+_LOADED_AFTER_START = ("falfake.contracts.reference_to_video", "falfake.http.bodies")
 _FIRST_GENERATION = 50_000
 
 

@@ -13,11 +13,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from mock_server.media.files import FileEntry
-from mock_server.media.uploads import Pending
-from mock_server.queue.models import QueuedRequest
-from mock_server.runtime.codec import decode_request, encode_request, stored_images
-from mock_server.webhooks.delivery import Attempt, PendingDelivery
+from falfake.media.files import FileEntry
+from falfake.media.uploads import Pending
+from falfake.queue.models import QueuedRequest
+from falfake.runtime.codec import decode_request, encode_request, stored_images
+from falfake.webhooks.delivery import Attempt, PendingDelivery
 
 _SEEN_EVERY_SECONDS = 1.0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mock_server.hosts import FAL_HOSTS
+from falfake.hosts import FAL_HOSTS
 
 if TYPE_CHECKING:
     from cryptography import x509

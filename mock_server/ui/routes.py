@@ -1,4 +1,4 @@
-"""The dashboard's pages and live streams under `/_falfake/ui/` (see `mock_server.ui`).
+"""The dashboard's pages and live streams under `/_falfake/ui/` (see `falfake.ui`).
 
 Forms post back here and redirect (303) to the page they came from. A post whose `Origin` is
 another site is refused: the control plane is reachable from any page the user's browser opens,
@@ -20,19 +20,19 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mock_server.clock import SettableClock
-from mock_server.errors import Conflict, FalError, Forbidden, NotFound
-from mock_server.harness.journal import CONTROL_PREFIX
-from mock_server.hosts import split_url
-from mock_server.http.request_parts import fake_of, read_body
-from mock_server.http.urls import media_root, service_root
-from mock_server.queue.models import Snapshot, Status
-from mock_server.queue.replies import status_body
-from mock_server.queue.routes import finished_result
-from mock_server.queue.sse import SSE_HEADERS
-from mock_server.ui import views
-from mock_server.webhooks.delivery import Attempt
-from mock_server.webhooks.signing import WebhookSigner, digest_message, verifies
+from falfake.clock import SettableClock
+from falfake.errors import Conflict, FalError, Forbidden, NotFound
+from falfake.harness.journal import CONTROL_PREFIX
+from falfake.hosts import split_url
+from falfake.http.request_parts import fake_of, read_body
+from falfake.http.urls import media_root, service_root
+from falfake.queue.models import Snapshot, Status
+from falfake.queue.replies import status_body
+from falfake.queue.routes import finished_result
+from falfake.queue.sse import SSE_HEADERS
+from falfake.ui import views
+from falfake.webhooks.delivery import Attempt
+from falfake.webhooks.signing import WebhookSigner, digest_message, verifies
 
 PREFIX = f"{CONTROL_PREFIX}/ui"
 _HERE = Path(__file__).parent
@@ -241,7 +241,7 @@ async def add_scenario(request: Request) -> Response:
     form = await _form(request)
     try:
         scenario = _scenario_of(form)
-        from mock_server.http.bodies import SCENARIO, parse_json  # pydantic, on first use
+        from falfake.http.bodies import SCENARIO, parse_json  # pydantic, on first use
 
         parsed = parse_json(SCENARIO, json.dumps(scenario).encode(), "application/json")
     except (FalError, ValueError) as exc:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.queue.models import Snapshot, Status
+from falfake.queue.models import Snapshot, Status
 
 PAGE_SIZE = 50
 MEDIA_KINDS = {"video": "video", "image": "img", "audio": "audio"}

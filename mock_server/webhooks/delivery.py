@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mock_server.clock import Clock
-from mock_server.queue.replies import log_timestamp
-from mock_server.settings import WebhookSettings
-from mock_server.webhooks.signing import WebhookSigner, digest_message
+from falfake.clock import Clock
+from falfake.queue.replies import log_timestamp
+from falfake.settings import WebhookSettings
+from falfake.webhooks.signing import WebhookSigner, digest_message
 
 if TYPE_CHECKING:
     import httpx

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mock_server.fake import Fake
-from mock_server.media.outputs import publish_output
-from mock_server.queue.models import QueuedRequest
-from mock_server.queue.replies import job_output
-from mock_server.webhooks.payloads import failure_body, success_body
+from falfake.fake import Fake
+from falfake.media.outputs import publish_output
+from falfake.queue.models import QueuedRequest
+from falfake.queue.replies import job_output
+from falfake.webhooks.payloads import failure_body, success_body
 
 POLL_SECONDS = 0.05
 CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops

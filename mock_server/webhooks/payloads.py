@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from mock_server.errors import BadRequest, FalError
-from mock_server.hosts import is_loopback, split_url
-from mock_server.settings import WebhookSettings
+from falfake.errors import BadRequest, FalError
+from falfake.hosts import is_loopback, split_url
+from falfake.settings import WebhookSettings
 
 
 class PayloadBody(TypedDict):
-    """What `contracts.wire.WebhookPayload` describes; a contract test holds the two together."""
+    """What `falfake.contracts.wire.WebhookPayload` describes; a contract test holds the two
+    together."""
 
     error: str | None
     gateway_request_id: str

@@ -47,7 +47,7 @@ def verifies(jwks: JwksBody, message: bytes, signature_hex: str) -> bool:
 
 
 class JwkBody(TypedDict):
-    """What `contracts.wire.Jwk` describes; a contract test holds the two together."""
+    """What `falfake.contracts.wire.Jwk` describes; a contract test holds the two together."""
 
     kty: str
     crv: str

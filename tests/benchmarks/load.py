@@ -273,7 +273,7 @@ def serving(
 
 def fake_command(port: int, ca_dir: str, *flags: str) -> list[str]:
     return [
-        *(sys.executable, "-m", "mock_server", "serve", "--port", str(port)),
+        *(sys.executable, "-m", "falfake", "serve", "--port", str(port)),
         *("--ca-dir", ca_dir, "--video-size", "64x36"),
         *flags,
     ]

@@ -14,8 +14,8 @@ import time
 
 from PIL import Image
 
-from mock_server.media.specs import ImageSource, VideoSpec
-from mock_server.media.video import render_video
+from falfake.media.specs import ImageSource, VideoSpec
+from falfake.media.video import render_video
 
 REQUEST_ID = "019e1951-c778-7120-9c82-16efcf40ec82"
 PROMPT = "A cat <IMAGE_REF_0> plays with <IMAGE_REF_1> in a sunlit living room."

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import httpx
 
-from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.clock import VirtualClock
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.media.specs import VideoSpec
-from mock_server.queue.models import Job, LogLine
-from mock_server.queue.records import RequestRecords
-from mock_server.queue.replies import finished_output, status_body
-from mock_server.queue.store import NewRequest, RequestStore
-from mock_server.runtime.data_dir import DataDir
-from mock_server.settings import Retention
+from falfake import ManualClock, Settings, Timing, create_app
+from falfake.clock import VirtualClock
+from falfake.endpoints.reference_to_video import video_output
+from falfake.media.specs import VideoSpec
+from falfake.queue.models import Job, LogLine
+from falfake.queue.records import RequestRecords
+from falfake.queue.replies import finished_output, status_body
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.runtime.data_dir import DataDir
+from falfake.settings import Retention
 
 KEY = {"Authorization": "Key bench"}
 APP = "google/gemini-omni-flash"

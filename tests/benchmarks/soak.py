@@ -31,9 +31,9 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from client import FalClient, FalClientError, Hosts, verify_webhook
-from client.models import Completed
-from client.webhooks import WebhookVerificationError
+from falfake.client import FalClient, FalClientError, Hosts, verify_webhook
+from falfake.client.models import Completed
+from falfake.client.webhooks import WebhookVerificationError
 from tests.benchmarks.load import free_port
 from tests.loopback import QuietHandler, serving
 
@@ -57,14 +57,14 @@ class Tally:
 
 
 class Fake:
-    """`python -m mock_server serve` in a child process, on a fixed port and data directory."""
+    """`python -m falfake serve` in a child process, on a fixed port and data directory."""
 
     def __init__(self, port: int, root: Path, run_seconds: float) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self._command = [
             sys.executable,
             "-m",
-            "mock_server",
+            "falfake",
             "serve",
             *("--port", str(port), "--data-dir", str(root / "data"), "--ca-dir", str(root / "ca")),
             *("--queue-seconds", "0.2", "--run-seconds", str(run_seconds), "--runners", "8"),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import respx
 
-from client import FalClient, Hosts
+from falfake.client import FalClient, Hosts
 
 QUEUE = "https://queue.fal.run"
 SUBMIT = f"{QUEUE}/google/gemini-omni-flash/reference-to-video"

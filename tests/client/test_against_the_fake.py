@@ -12,7 +12,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from client import (
+from falfake import ManualClock
+from falfake.client import (
     AsyncFalClient,
     Completed,
     ContentPolicyViolation,
@@ -25,7 +26,6 @@ from client import (
     SubscribeTimeout,
     ValidationError,
 )
-from mock_server import ManualClock
 from tests.conftest import BASE_URL, png
 
 pytestmark = pytest.mark.anyio
@@ -93,7 +93,7 @@ async def test_subscribe_timeout_cancels_the_request_in_process(
 async def test_validation_error_from_the_server_in_process(
     clock: ManualClock, app: Starlette
 ) -> None:
-    from contracts import InputLimits
+    from falfake.contracts import InputLimits
 
     # A client with looser limits than the fake: the fake's 422 must arrive as the same exception.
     async def sleep(seconds: float) -> None:

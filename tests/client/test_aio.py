@@ -10,7 +10,15 @@ import httpx
 import pytest
 import respx
 
-from client import AsyncFalClient, Completed, FalClient, Hosts, InProgress, Queued, ServerError
+from falfake.client import (
+    AsyncFalClient,
+    Completed,
+    FalClient,
+    Hosts,
+    InProgress,
+    Queued,
+    ServerError,
+)
 from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, cdn_token, queued
 
 pytestmark = pytest.mark.anyio

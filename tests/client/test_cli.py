@@ -1,4 +1,5 @@
-"""`python -m client generate`: a video on disk, or one readable line and a non-zero exit."""
+"""`python -m falfake.client generate`: a video on disk, or one readable line and a non-zero
+exit."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import pytest
 import respx
 from rich.console import Console
 
-from client.cli import main, parser
-from mock_server import Auth
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import Auth
+from falfake.client.cli import main, parser
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, png, running_fake
 
 PNG = png()
@@ -89,7 +90,9 @@ def test_an_unknown_key_exits_1_with_fals_message(
 
 def test_the_module_runs_as_a_command() -> None:
     finished = subprocess.run(
-        [sys.executable, "-m", "client", "generate", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "falfake.client", "generate", "--help"],
+        capture_output=True,
+        text=True,
     )
     assert finished.returncode == 0
     assert "--aspect-ratio" in finished.stdout
@@ -102,7 +105,9 @@ def readme_command() -> str:
     return line
 
 
-README_COMMAND_START = ".venv/bin/python -m client generate --falfake http://127.0.0.1:8000 "
+README_COMMAND_START = (
+    ".venv/bin/python -m falfake.client generate --falfake http://127.0.0.1:8000 "
+)
 
 
 def without_keys(env: dict[str, str]) -> dict[str, str]:

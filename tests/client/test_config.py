@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from client import FalClient, Hosts, MissingCredentials
-from client.config import resolve_key
+from falfake.client import FalClient, Hosts, MissingCredentials
+from falfake.client.config import resolve_key
 
 
 def test_key_from_argument_then_fal_key_then_id_and_secret() -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from client import (
+from falfake.client import (
     ApiError,
     AuthenticationError,
     ContentPolicyViolation,
@@ -123,7 +123,7 @@ def test_the_message_names_the_first_field(fal: FalClient, mock: respx.MockRoute
 
 
 def test_a_success_that_is_not_json_is_unexpected(fal: FalClient, mock: respx.MockRouter) -> None:
-    from client import UnexpectedResponse
+    from falfake.client import UnexpectedResponse
 
     mock.get(f"{REQUESTS}/r1").mock(return_value=httpx.Response(200, text="<html>"))
     with pytest.raises(UnexpectedResponse, match="not JSON"):

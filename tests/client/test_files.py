@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from client import LocalFileError
-from client.files import FileData, read_file
+from falfake.client import LocalFileError
+from falfake.client.files import FileData, read_file
 
 PNG = b"\x89PNG\r\n\x1a\nrest"
 

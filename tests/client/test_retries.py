@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from client import (
+from falfake.client import (
     ApiError,
     AuthenticationError,
     FalClient,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from client.sse import SSEDecoder
+from falfake.client.sse import SSEDecoder
 
 
 def decode(*chunks: str) -> list[str]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from client import (
+from falfake.client import (
     ApiError,
     Completed,
     FalClient,
@@ -22,7 +22,7 @@ from client import (
     UnexpectedResponse,
     ValidationError,
 )
-from client import operations as operations_module
+from falfake.client import operations as operations_module
 from tests.client.conftest import INPUT, OUTPUT, REQUESTS, RUN, SUBMIT, cdn_token, queued
 
 LOG = {"message": "step", "level": "INFO", "source": "USER", "timestamp": "2026-08-01T10:30:01"}
@@ -56,7 +56,7 @@ def test_submit_sends_the_input_with_fals_headers_and_options(
 
 
 def test_submit_of_a_typed_input_sends_every_field(fal: FalClient, mock: respx.MockRouter) -> None:
-    from client import ReferenceToVideoInput
+    from falfake.client import ReferenceToVideoInput
 
     route = mock.post(SUBMIT).respond(200, json=queued())
     fal.submit(ReferenceToVideoInput.model_validate({**INPUT, "duration": "5"}))
@@ -210,7 +210,7 @@ def test_subscribe_surfaces_a_failed_request_as_the_results_error(
     mock.get(f"{REQUESTS}/r1/status").respond(200, json=completed(error="x", error_type="y"))
     detail = [{"loc": ["body", "prompt"], "msg": "flagged", "type": "content_policy_violation"}]
     mock.get(f"{REQUESTS}/r1").respond(422, json={"detail": detail})
-    from client import ContentPolicyViolation
+    from falfake.client import ContentPolicyViolation
 
     with pytest.raises(ContentPolicyViolation) as caught:
         fal.subscribe(INPUT)

@@ -11,8 +11,8 @@ import respx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from client import JwksCache, WebhookVerificationError, verify_webhook
-from client.webhooks import FAL_JWKS_URL
+from falfake.client import JwksCache, WebhookVerificationError, verify_webhook
+from falfake.client.webhooks import FAL_JWKS_URL
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 PUBLIC = KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

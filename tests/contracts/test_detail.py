@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from contracts import validate_input
-from contracts.detail import validation_detail
+from falfake.contracts import validate_input
+from falfake.contracts.detail import validation_detail
 
 
 def test_validation_detail_prefixes_body_and_makes_ctx_json() -> None:

@@ -15,18 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from contracts import ReferenceToVideoOutput
-from contracts.wire import QueueStatus, ValidationErrorBody
-from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.errors import AlreadyCompleted, FalError, StillInProgress
-from mock_server.media.specs import VideoSpec
-from mock_server.queue.models import Job, LogLine, Snapshot, Status
-from mock_server.queue.replies import finished_output, status_body
-from mock_server.queue.store import NewRequest, RequestStore
-from mock_server.runtime.codec import encode_request
-from mock_server.runtime.data_dir import DataDir
-from mock_server.settings import Retention
+from falfake import ManualClock, Settings, Timing, create_app
+from falfake.contracts import ReferenceToVideoOutput
+from falfake.contracts.wire import QueueStatus, ValidationErrorBody
+from falfake.endpoints.reference_to_video import video_output
+from falfake.errors import AlreadyCompleted, FalError, StillInProgress
+from falfake.media.specs import VideoSpec
+from falfake.queue.models import Job, LogLine, Snapshot, Status
+from falfake.queue.replies import finished_output, status_body
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.runtime.codec import encode_request
+from falfake.runtime.data_dir import DataDir
+from falfake.settings import Retention
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL
 from tests.strategies import near_inputs, valid_inputs
 

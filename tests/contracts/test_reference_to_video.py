@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts import AspectRatioEnum, InputLimits, validate_input
-from contracts.reference_to_video import image_ref_problem
+from falfake.contracts import AspectRatioEnum, InputLimits, validate_input
+from falfake.contracts.reference_to_video import image_ref_problem
 
 DEFAULT_LIMITS = InputLimits()
 

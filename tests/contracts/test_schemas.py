@@ -6,13 +6,15 @@ import json
 
 import pytest
 
-from contracts.schema_files import OPENAPI_FILE, SCHEMAS, SEED_DOCUMENT, file_of, generated
+from falfake.contracts.schema_files import OPENAPI_FILE, SCHEMAS, SEED_DOCUMENT, file_of, generated
 
 
 @pytest.mark.parametrize("name", [*sorted(SCHEMAS), OPENAPI_FILE, SEED_DOCUMENT])
 def test_schema_file_matches_the_models(name: str) -> None:
     on_disk = json.loads(file_of(name).read_text())
-    assert on_disk == generated(name), "run `python -m contracts schemas` and commit the result"
+    assert on_disk == generated(name), (
+        "run `python -m falfake.contracts schemas` and commit the result"
+    )
 
 
 def test_input_schema_states_fals_constraints() -> None:

@@ -17,7 +17,7 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from mock_server import Settings, Timing, create_app
+from falfake import Settings, Timing, create_app
 from tests.conftest import KEY
 
 # Instant lifecycle and tiny videos, so results exist as soon as a test asks for them.

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from contracts.__main__ import main
-from contracts.drift import Drift, body_drift, reply_drift
-from contracts.runner import generalised, recordings, schema_drift
-from mock_server import Auth
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import Auth
+from falfake.contracts.__main__ import main
+from falfake.contracts.drift import Drift, body_drift, reply_drift
+from falfake.contracts.runner import generalised, recordings, schema_drift
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, running_fake
 
 
@@ -95,7 +95,7 @@ def test_reply_drift_checks_status_and_headers_that_matter() -> None:
 def test_drift_makes_a_non_zero_exit_with_a_report(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import contracts.__main__ as cli
+    import falfake.contracts.__main__ as cli
 
     (original,) = [r for r in recordings() if r.name == "unknown_request"]
     original.exchanges[0]["response"]["body"] = {"detail": "Gone"}

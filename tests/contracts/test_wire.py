@@ -1,4 +1,5 @@
-"""The replies the fake builds without pydantic have exactly the keys `contracts.wire` describes.
+"""The replies the fake builds without pydantic have exactly the keys `falfake.contracts.wire`
+describes.
 
 The fake types its hot and simple replies as TypedDicts, so a key renamed on either side would
 otherwise drift unseen; the recorded exchanges cover only the queue.
@@ -12,11 +13,11 @@ from typing import get_type_hints
 import pytest
 from pydantic import BaseModel
 
-from contracts import wire
-from mock_server.errors import BadRequest
-from mock_server.media import storage_routes
-from mock_server.queue import replies
-from mock_server.webhooks import payloads, signing
+from falfake.contracts import wire
+from falfake.errors import BadRequest
+from falfake.media import storage_routes
+from falfake.queue import replies
+from falfake.webhooks import payloads, signing
 
 PAIRS: list[tuple[type, type[BaseModel]]] = [
     (replies.CancelBody, wire.CancelReply),

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from contracts import contract_path
-from mock_server import ManualClock, Settings, create_app
-from mock_server.endpoints.generated import CHARACTERS_PER_SECOND
+from falfake import ManualClock, Settings, create_app
+from falfake.contracts import contract_path
+from falfake.endpoints.generated import CHARACTERS_PER_SECOND
 from tests.conftest import BASE_URL, KEY
 from tests.endpoints.conftest import ENDPOINT_ID
 

@@ -8,11 +8,16 @@ from typing import Any
 
 import pytest
 
-from contracts.documents import DocumentError, built_in_documents, parse_document, read_document
-from contracts.paths import contract_path
-from contracts.rules import ENDPOINT_ID as SEED_ID
-from mock_server.endpoints.reference_to_video import REFERENCE_TO_VIDEO
-from mock_server.endpoints.registry import served
+from falfake.contracts.documents import (
+    DocumentError,
+    built_in_documents,
+    parse_document,
+    read_document,
+)
+from falfake.contracts.paths import contract_path
+from falfake.contracts.rules import ENDPOINT_ID as SEED_ID
+from falfake.endpoints.reference_to_video import REFERENCE_TO_VIDEO
+from falfake.endpoints.registry import served
 from tests.endpoints.conftest import ENDPOINT_ID
 
 

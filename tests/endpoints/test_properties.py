@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.schema_models import input_model
-from contracts.wire import ValidationErrorBody
-from mock_server import ManualClock, Settings, Timing, create_app
-from mock_server.endpoints.registry import served
+from falfake import ManualClock, Settings, Timing, create_app
+from falfake.contracts.schema_models import input_model
+from falfake.contracts.wire import ValidationErrorBody
+from falfake.endpoints.registry import served
 from tests.conftest import BASE_URL, KEY
 
 PROPERTY = settings(

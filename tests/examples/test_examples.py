@@ -2,7 +2,7 @@
 import fal_client
 import pytest
 
-from mock_server.pytest_plugin import Falfake
+from falfake.pytest_plugin import Falfake
 
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
 INPUT = {"prompt": "A cat <IMAGE_REF_0> plays", "image_urls": ["https://example.com/cat.png"]}

@@ -1,6 +1,6 @@
 # A pipeline with the minimal client: a FLUX image, then a video made from it.
-from client import FalClient
-from mock_server.pytest_plugin import Falfake
+from falfake.client import FalClient
+from falfake.pytest_plugin import Falfake
 
 
 def test_flux_image_then_video(falfake: Falfake) -> None:

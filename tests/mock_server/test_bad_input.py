@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from mock_server import Auth, ManualClock, Settings, create_app
+from falfake import Auth, ManualClock, Settings, create_app
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -525,7 +525,7 @@ async def test_an_image_ref_with_thousands_of_digits_is_a_malformed_tag(
 
 
 async def test_accepted_unknown_tags_of_any_length_still_render(clock: ManualClock) -> None:
-    from contracts import InputLimits
+    from falfake.contracts import InputLimits
 
     settings = Settings(limits=InputLimits(image_refs="accept"), video_width=64, video_height=36)
     app = create_app(settings, clock=clock)

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from mock_server.runtime.batched_writes import BatchedTransport, batching
+from falfake.runtime.batched_writes import BatchedTransport, batching
 
 pytestmark = pytest.mark.anyio
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from contracts import InputLimits
-from mock_server import Auth, Retention, Settings, Timing
-from mock_server.cli import environment, main, scenarios, settings_from
-from mock_server.commandline import flags
-from mock_server.commandline.flags import parser
-from mock_server.settings import ImageLimits, SafetyRules, WebhookSettings
+from falfake import Auth, Retention, Settings, Timing
+from falfake.cli import environment, main, scenarios, settings_from
+from falfake.commandline import flags
+from falfake.commandline.flags import parser
+from falfake.contracts import InputLimits
+from falfake.settings import ImageLimits, SafetyRules, WebhookSettings
 from tests import readme
 
 
@@ -268,7 +268,7 @@ def test_a_bad_json_file_says_where_and_what(
 
 def test_the_installed_command_answers_a_mistake_in_one_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "mock_server", "serve", "--queue-seconds", "-1"],
+        [sys.executable, "-m", "falfake", "serve", "--queue-seconds", "-1"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -336,18 +336,18 @@ def test_a_broken_endpoint_document_stops_the_start_naming_it(
 
 
 def test_the_banner_says_where_the_fake_and_its_dashboard_are(tmp_path: Path) -> None:
-    from mock_server.cli import banner
+    from falfake.cli import banner
 
-    text = banner("http://127.0.0.1:8123", tmp_path / "ca.pem", "python -m mock_server env")
+    text = banner("http://127.0.0.1:8123", tmp_path / "ca.pem", "python -m falfake env")
     assert text.startswith("falfake is serving fal's queue API on http://127.0.0.1:8123\n")
     assert "Dashboard: http://127.0.0.1:8123/_falfake/ui/\n" in text
-    assert 'eval "$(python -m mock_server env)"' in text
+    assert 'eval "$(python -m falfake env)"' in text
 
 
 def test_with_restricted_keys_the_banner_uses_the_first_and_says_only_they_work(
     tmp_path: Path,
 ) -> None:
-    from mock_server.cli import banner
+    from falfake.cli import banner
 
     text = banner("http://127.0.0.1:8123", tmp_path / "ca.pem", "env", ["ci:secret", "b:c"])
     assert "-H 'Authorization: Key ci:secret'" in text

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.errors import (
+from falfake.endpoints.reference_to_video import video_output
+from falfake.errors import (
     AlreadyCompleted,
     BodyNotParsed,
     ClientCancelled,
@@ -17,7 +17,7 @@ from mock_server.errors import (
     RateLimited,
     StartTimeout,
 )
-from mock_server.media.specs import (
+from falfake.media.specs import (
     AudioSpec,
     Generation,
     GivenFile,
@@ -26,9 +26,9 @@ from mock_server.media.specs import (
     MediaSlot,
     VideoSpec,
 )
-from mock_server.queue.models import Job, LogLine, QueuedRequest, Status
-from mock_server.runtime.codec import decode_error, decode_request, encode_error, encode_request
-from mock_server.validation import Priority
+from falfake.queue.models import Job, LogLine, QueuedRequest, Status
+from falfake.runtime.codec import decode_error, decode_request, encode_error, encode_request
+from falfake.validation import Priority
 
 IMAGE = ImageSource(digest="d1", label="cat.png", index=0, data=b"\x89PNG bytes")
 PLACEHOLDER = ImageSource(digest="d2", label="reference image: https://x/y.png", index=1)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.cli import main, settings_from
-from mock_server.commandline import flags
-from mock_server.commandline.config_file import defaults
+from falfake.cli import main, settings_from
+from falfake.commandline import flags
+from falfake.commandline.config_file import defaults
 
 TEAM_CONFIG = """\
 queue-seconds = 2

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.clock import VirtualClock
-from mock_server.runtime.server import Server, bind
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import ManualClock, Settings, create_app
+from falfake.clock import VirtualClock
+from falfake.runtime.server import Server, bind
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio

@@ -40,7 +40,7 @@ def start(tmp_path: Path) -> Iterator[Callable[[], tuple[subprocess.Popen[str], 
     started: list[tuple[subprocess.Popen[str], httpx.Client]] = []
 
     def run() -> tuple[subprocess.Popen[str], httpx.Client]:
-        command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--clock"]
+        command = [sys.executable, "-m", "falfake", "serve", "--port", "0", "--clock"]
         command += ["virtual", "--data-dir", str(tmp_path / "data"), "--ca-dir"]
         command += [str(tmp_path / "ca"), "--runners", "1", "--queue-seconds", "1"]
         command += ["--run-seconds", "5", "--video-size", "64x36"]

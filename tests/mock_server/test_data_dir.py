@@ -17,9 +17,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.runtime.data_dir import DataDir, DataDirError
-from mock_server.webhooks.delivery import Attempt, PendingDelivery
+from falfake import ManualClock, Settings, create_app
+from falfake.runtime.data_dir import DataDir, DataDirError
+from falfake.webhooks.delivery import Attempt, PendingDelivery
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
 
 pytestmark = pytest.mark.anyio
@@ -340,7 +340,7 @@ def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path
             [
                 sys.executable,
                 "-m",
-                "mock_server",
+                "falfake",
                 "serve",
                 "--port",
                 "0",

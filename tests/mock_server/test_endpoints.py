@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from contracts import File, ReferenceToVideoOutput
-from mock_server.endpoints.reference_to_video import in_prompt_order, video_output
-from mock_server.media.files import FileStore
-from mock_server.media.outputs import publish_output
-from mock_server.media.specs import ImageSource, VideoSpec
-from mock_server.media.work import Work
-from mock_server.settings import Retention
+from falfake.contracts import File, ReferenceToVideoOutput
+from falfake.endpoints.reference_to_video import in_prompt_order, video_output
+from falfake.media.files import FileStore
+from falfake.media.outputs import publish_output
+from falfake.media.specs import ImageSource, VideoSpec
+from falfake.media.work import Work
+from falfake.settings import Retention
 
 IMAGES = tuple(ImageSource(f"d{i}", f"image {i}", i) for i in range(3))
 

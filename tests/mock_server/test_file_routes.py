@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from mock_server.fake import Fake
+from falfake.fake import Fake
 
 pytestmark = pytest.mark.anyio
 

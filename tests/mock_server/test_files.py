@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from mock_server import ManualClock
-from mock_server.errors import NotFound, PayloadTooLarge, RangeNotSatisfiable
-from mock_server.media.files import FileStore, byte_range
-from mock_server.settings import Retention
+from falfake import ManualClock
+from falfake.errors import NotFound, PayloadTooLarge, RangeNotSatisfiable
+from falfake.media.files import FileStore, byte_range
+from falfake.settings import Retention
 
 
 @pytest.fixture

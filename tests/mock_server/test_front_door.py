@@ -19,17 +19,17 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server import create_app
-from mock_server.runtime import front_door
-from mock_server.runtime.front_door import (
+from falfake import create_app
+from falfake.runtime import front_door
+from falfake.runtime.front_door import (
     ESTABLISHED,
     FrontDoor,
     PassThrough,
     _refuse,
     connect_target,
 )
-from mock_server.runtime.server import Server, bind
-from mock_server.runtime.tls import CertificateAuthority
+from falfake.runtime.server import Server, bind
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT, running_fake
 from tests.loopback import QuietHandler, serving
 

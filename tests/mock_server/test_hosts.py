@@ -8,8 +8,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from mock_server import ManualClock
-from mock_server.hosts import _split, _split_cached, split_url, unreachable_from_fal
+from falfake import ManualClock
+from falfake.hosts import _split, _split_cached, split_url, unreachable_from_fal
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -43,7 +43,7 @@ async def test_run_host_serves_sync_run(app: Starlette) -> None:
 
 
 async def test_media_links_point_at_the_public_url_when_set(clock: ManualClock) -> None:
-    from mock_server import Settings, create_app
+    from falfake import Settings, create_app
 
     app = create_app(Settings(public_url="http://127.0.0.1:9999/"), clock=clock)
     async with client(app, "https://fal.run") as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from mock_server.ids import RandomPool, file_segment, uuid7
+from falfake.ids import RandomPool, file_segment, uuid7
 
 
 def test_uuid7_has_version_variant_and_the_time_in_milliseconds() -> None:

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 from starlette.applications import Starlette
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.media.images import data_uri_bytes, own_file_path
-from mock_server.settings import ImageLimits
+from falfake import ManualClock, Settings, create_app
+from falfake.media.images import data_uri_bytes, own_file_path
+from falfake.settings import ImageLimits
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, png
 from tests.loopback import QuietHandler, serving
 

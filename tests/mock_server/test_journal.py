@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.types import Message, Scope
 
-from mock_server.harness.journal import Journal
-from mock_server.http.recording import Recording
+from falfake.harness.journal import Journal
+from falfake.http.recording import Recording
 
 pytestmark = pytest.mark.anyio
 

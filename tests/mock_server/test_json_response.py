@@ -9,8 +9,8 @@ import pydantic_core  # noqa: F401 -- loaded, so the fast encoder is the one und
 import pytest
 from hypothesis import given
 
-from mock_server.http.json_response import encode
-from mock_server.queue.models import Status
+from falfake.http.json_response import encode
+from falfake.queue.models import Status
 from tests.strategies import any_json_values, typed
 
 

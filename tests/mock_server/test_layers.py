@@ -37,7 +37,7 @@ def modules() -> dict[str, Path]:
 
 
 def imports(path: Path) -> Iterator[str]:
-    """Every module `path` imports, at the top or inside functions (`mock_server.` removed)."""
+    """Every module `path` imports, at the top or inside functions (`falfake.` removed)."""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -46,7 +46,7 @@ def imports(path: Path) -> Iterator[str]:
         else:
             continue
         for name in names:
-            yield name.removeprefix("mock_server.") if name.startswith("mock_server.") else name
+            yield name.removeprefix("falfake.") if name.startswith("falfake.") else name
 
 
 def is_route_module(name: str) -> bool:

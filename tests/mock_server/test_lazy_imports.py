@@ -19,20 +19,20 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_the_command_line_and_a_new_app_load_none_of_them() -> None:
-    assert loaded_after("import mock_server.cli\nmock_server.cli.create_app()") == set()
+    assert loaded_after("import falfake.cli\nfalfake.cli.create_app()") == set()
 
 
 FIRST_USES = {
-    "a render": "from mock_server.media.video import render_video",
+    "a render": "from falfake.media.video import render_video",
     "an image check": (
         "import contextlib\n"
-        "from mock_server.media.images import ImageProblem, check_image\n"
-        "from mock_server.settings import ImageLimits\n"
+        "from falfake.media.images import ImageProblem, check_image\n"
+        "from falfake.settings import ImageLimits\n"
         "with contextlib.suppress(ImageProblem):\n"
         "    check_image(b'not an image', ImageLimits())"
     ),
     "a JWKS": (
-        "from mock_server.webhooks.signing import WebhookSigner\nWebhookSigner.generated().jwks()"
+        "from falfake.webhooks.signing import WebhookSigner\nWebhookSigner.generated().jwks()"
     ),
     "an input model": "import contracts\ncontracts.ReferenceToVideoInput",
 }

@@ -10,8 +10,8 @@ import av
 import numpy as np
 import pytest
 
-from mock_server.media.specs import ImageSource, VideoSpec
-from mock_server.media.video import render_video
+from falfake.media.specs import ImageSource, VideoSpec
+from falfake.media.video import render_video
 from tests.conftest import png
 
 RED, BLUE = (220, 30, 30), (30, 40, 220)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.media.files import FileStore
-from mock_server.media.outputs import publish_output
-from mock_server.media.specs import Generation, ImageSpec, MediaSlot
-from mock_server.media.work import Work
-from mock_server.settings import Retention
+from falfake.media.files import FileStore
+from falfake.media.outputs import publish_output
+from falfake.media.specs import Generation, ImageSpec, MediaSlot
+from falfake.media.work import Work
+from falfake.settings import Retention
 
 pytestmark = pytest.mark.anyio
 ROOT = "http://127.0.0.1:8000"

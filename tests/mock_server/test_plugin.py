@@ -13,10 +13,10 @@ import fal_client
 import httpx
 import pytest
 
-from client import ApiError, FalClient, Hosts, RateLimited, ServerError, TransportError
-from client.retry import RetryPolicy
-from mock_server.errors import Conflict
-from mock_server.pytest_plugin import Falfake, InProcessFalfake
+from falfake.client import ApiError, FalClient, Hosts, RateLimited, ServerError, TransportError
+from falfake.client.retry import RetryPolicy
+from falfake.errors import Conflict
+from falfake.pytest_plugin import Falfake, InProcessFalfake
 from tests.loopback import QuietHandler, serving
 
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
@@ -123,7 +123,7 @@ def test_a_stuck_request_never_starts(falfake: Falfake, ours: FalClient) -> None
 
 
 def test_forced_content_policy_by_input_field(falfake: Falfake, ours: FalClient) -> None:
-    from client import ContentPolicyViolation
+    from falfake.client import ContentPolicyViolation
 
     falfake.scenario(operation="submit", input={"duration": 4}, content_policy=("output",))
     assert ours.subscribe(INPUT, poll_interval=0).video.file_name == "output.mp4"
@@ -186,7 +186,7 @@ def test_the_server_fixture_passes_other_hosts_through(falfake_server: Falfake) 
 
 
 def test_helpers_for_common_scenarios(falfake: Falfake, ours: FalClient) -> None:
-    from client import ContentPolicyViolation
+    from falfake.client import ContentPolicyViolation
 
     falfake.rate_limited(times=1, operation="run")
     assert ours.run(INPUT).video.file_name == "output.mp4"  # retried once

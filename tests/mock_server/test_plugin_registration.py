@@ -7,4 +7,4 @@ from importlib.metadata import entry_points
 
 def test_the_plugin_is_registered_for_pytest() -> None:
     (plugin,) = [e for e in entry_points(group="pytest11") if e.name == "falfake"]
-    assert plugin.value == "mock_server.pytest_plugin"
+    assert plugin.value == "falfake.pytest_plugin"

@@ -13,8 +13,8 @@ import av
 import httpx
 import pytest
 
-import mock_server.media.video
-from mock_server import ManualClock, Retention, Settings, create_app
+import falfake.media.video
+from falfake import ManualClock, Retention, Settings, create_app
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -65,7 +65,7 @@ async def test_submit_answers_in_queue_with_every_key_fal_sends(http: httpx.Asyn
 
 
 async def test_real_request_ids_are_uuid7(app: Any) -> None:
-    from mock_server import create_app
+    from falfake import create_app
 
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
@@ -232,13 +232,13 @@ async def test_result_gets_at_once_share_one_render(
     http: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     renders: list[object] = []
-    real = mock_server.media.video.render_video
+    real = falfake.media.video.render_video
 
     def counted(spec: Any) -> bytes:
         renders.append(spec)
         return real(spec)
 
-    monkeypatch.setattr(mock_server.media.video, "render_video", counted)
+    monkeypatch.setattr(falfake.media.video, "render_video", counted)
     await submit(http)
     clock.advance(3.0)
     replies = await asyncio.gather(*(http.get(status_url(suffix="")) for _ in range(4)))

@@ -7,9 +7,9 @@ import dataclasses
 import httpx
 import pytest
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.errors import RateLimited
-from mock_server.queue.rate_limit import RateLimiter
+from falfake import ManualClock, Settings, create_app
+from falfake.errors import RateLimited
+from falfake.queue.rate_limit import RateLimiter
 from tests.conftest import APP, BASE_URL, ENDPOINT, SUBMIT_URL, VALID_INPUT
 
 

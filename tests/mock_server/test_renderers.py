@@ -9,8 +9,8 @@ import av
 import pytest
 from PIL import Image
 
-from mock_server.media.renderers import render, render_audio, render_image
-from mock_server.media.specs import AudioSpec, ImageSpec
+from falfake.media.renderers import render, render_audio, render_image
+from falfake.media.specs import AudioSpec, ImageSpec
 
 
 @pytest.mark.parametrize(("fmt", "pil_name"), [("jpeg", "JPEG"), ("png", "PNG"), ("webp", "WEBP")])

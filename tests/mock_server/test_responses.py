@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from contracts.wire import CancelReply, QueueStatus
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.errors import ClientCancelled, InvalidInput
-from mock_server.media.specs import VideoSpec
-from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
-from mock_server.queue.replies import cancel_body, status_body, submit_body
-from mock_server.validation import Priority
+from falfake.contracts.wire import CancelReply, QueueStatus
+from falfake.endpoints.reference_to_video import video_output
+from falfake.errors import ClientCancelled, InvalidInput
+from falfake.media.specs import VideoSpec
+from falfake.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
+from falfake.queue.replies import cancel_body, status_body, submit_body
+from falfake.validation import Priority
 
 ROOT = "https://queue.fal.run"
 JOB = Job(

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from mock_server import ManualClock
+from falfake import ManualClock
 from tests.conftest import BASE_URL, ENDPOINT, VALID_INPUT
 
 pytestmark = pytest.mark.anyio

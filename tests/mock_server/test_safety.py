@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.queue.safety import forced_stages
-from mock_server.settings import FLAGGED, SafetyRules
+from falfake import ManualClock, Settings, create_app
+from falfake.queue.safety import forced_stages
+from falfake.settings import FLAGGED, SafetyRules
 from tests.conftest import APP, BASE_URL, ENDPOINT, KEY, SUBMIT_URL, png
 
 pytestmark = pytest.mark.anyio

@@ -64,7 +64,7 @@ def test_a_fake_inside_a_test_run_leaves_the_runs_garbage_collector_alone(
 
 
 def test_command_line_prints_where_it_serves_and_serves(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--run-seconds", "0.05"]
+    command = [sys.executable, "-m", "falfake", "serve", "--port", "0", "--run-seconds", "0.05"]
     command += ["--video-size", "64x36", "--ca-dir", str(tmp_path)]
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
         try:
@@ -88,7 +88,7 @@ def test_command_line_prints_where_it_serves_and_serves(tmp_path: Path) -> None:
 def test_the_command_passes_other_hosts_through_unless_told_not_to(
     tmp_path: Path, flags: tuple[str, ...], answer: bytes
 ) -> None:
-    command = [sys.executable, "-m", "mock_server", "serve", "--port", "0", *flags]
+    command = [sys.executable, "-m", "falfake", "serve", "--port", "0", *flags]
     command += ["--ca-dir", str(tmp_path)]
     with (
         subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process,

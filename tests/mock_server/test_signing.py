@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client.webhooks import verify_webhook
-from mock_server.webhooks.signing import (
+from falfake.client.webhooks import verify_webhook
+from falfake.webhooks.signing import (
     KEY_FILE,
     WebhookSigner,
     digest_message,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from mock_server import ManualClock
-from mock_server.errors import RequestNotFound
-from mock_server.queue.sse import KEEPALIVE, status_events
+from falfake import ManualClock
+from falfake.errors import RequestNotFound
+from falfake.queue.sse import KEEPALIVE, status_events
 
 pytestmark = pytest.mark.anyio
 

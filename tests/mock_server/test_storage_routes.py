@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from mock_server import ManualClock, Retention, Settings, create_app
+from falfake import ManualClock, Retention, Settings, create_app
 from tests.conftest import BASE_URL, KEY
 
 pytestmark = pytest.mark.anyio

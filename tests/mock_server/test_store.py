@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mock_server import ManualClock
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.errors import (
+from falfake import ManualClock
+from falfake.endpoints.reference_to_video import video_output
+from falfake.errors import (
     AlreadyCompleted,
     CancelTargetNotFound,
     ClientCancelled,
@@ -19,12 +19,12 @@ from mock_server.errors import (
     RequestNotFound,
     StartTimeout,
 )
-from mock_server.media.specs import ImageSource, VideoSpec
-from mock_server.queue.models import Job, LogLine, Status
-from mock_server.queue.store import NewRequest, RequestStore
-from mock_server.runtime.data_dir import DataDir
-from mock_server.settings import Retention, Timing
-from mock_server.validation import Priority
+from falfake.media.specs import ImageSource, VideoSpec
+from falfake.queue.models import Job, LogLine, Status
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.runtime.data_dir import DataDir
+from falfake.settings import Retention, Timing
+from falfake.validation import Priority
 
 APP = "owner/app"
 VIDEO_JOB = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(320, 180, 3)))

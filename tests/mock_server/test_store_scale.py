@@ -15,15 +15,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import ManualClock
-from mock_server.endpoints.reference_to_video import video_output
-from mock_server.errors import FalError
-from mock_server.media.specs import VideoSpec
-from mock_server.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
-from mock_server.queue.store import NewRequest, RequestStore
-from mock_server.queue.timetable import Timetable
-from mock_server.settings import Retention, Timing
-from mock_server.validation import Priority
+from falfake import ManualClock
+from falfake.endpoints.reference_to_video import video_output
+from falfake.errors import FalError
+from falfake.media.specs import VideoSpec
+from falfake.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.queue.timetable import Timetable
+from falfake.settings import Retention, Timing
+from falfake.validation import Priority
 
 APP = "o/a"
 JOB = Job(logs=(LogLine(0.0, "start"),), outcome=video_output(VideoSpec(64, 36, 3)))

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from mock_server.errors import InvalidInput
-from mock_server.media.specs import Generation, GivenFile, ImageSpec, MediaSlot
-from mock_server.queue.models import Job, LogLine
-from mock_server.queue.stubs import Stub, stubbed
+from falfake.errors import InvalidInput
+from falfake.media.specs import Generation, GivenFile, ImageSpec, MediaSlot
+from falfake.queue.models import Job, LogLine
+from falfake.queue.stubs import Stub, stubbed
 
 RENDERED = MediaSlot(
     at=("images", 0),

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from mock_server.hosts import FAL_HOSTS
-from mock_server.runtime.tls import CertificateAuthority, default_ca_dir
+from falfake.hosts import FAL_HOSTS
+from falfake.runtime.tls import CertificateAuthority, default_ca_dir
 
 
 def test_the_ca_is_made_once_and_reused(tmp_path: Path) -> None:

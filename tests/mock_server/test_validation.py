@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server.errors import BadRequest, BodyNotParsed, InvalidInput
-from mock_server.validation import (
+from falfake.errors import BadRequest, BodyNotParsed, InvalidInput
+from falfake.validation import (
     Priority,
     decode_body,
     parse_logs_flag,

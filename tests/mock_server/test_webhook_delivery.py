@@ -16,12 +16,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client import WebhookVerificationError, verify_webhook
-from mock_server.clock import VirtualClock
-from mock_server.runtime.tls import CertificateAuthority
-from mock_server.settings import WebhookSettings
-from mock_server.webhooks.delivery import Attempt, Deliveries, PendingDelivery
-from mock_server.webhooks.signing import WebhookSigner
+from falfake.client import WebhookVerificationError, verify_webhook
+from falfake.clock import VirtualClock
+from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import WebhookSettings
+from falfake.webhooks.delivery import Attempt, Deliveries, PendingDelivery
+from falfake.webhooks.signing import WebhookSigner
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, eventually, running_fake
 from tests.loopback import Receiver, received, receiving
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.errors import BadRequest, ClientCancelled, InvalidInput
-from mock_server.settings import WebhookSettings
-from mock_server.webhooks.payloads import (
+from falfake.errors import BadRequest, ClientCancelled, InvalidInput
+from falfake.settings import WebhookSettings
+from falfake.webhooks.payloads import (
     checked_target,
     failure_body,
     success_body,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mock_server.media.work import Work
+from falfake.media.work import Work
 
 pytestmark = pytest.mark.anyio
 WAIT = 10.0  # seconds: only ever reached when the behaviour is broken

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server import Auth, Timing
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import Auth, Timing
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, running_fake
 
 HERE = Path(__file__).parent

@@ -1,6 +1,6 @@
 """The unmodified Python fal-client against falfake, configured only through the environment.
 
-Run by tests/official_clients in a fresh process with the variables `python -m mock_server env`
+Run by tests/official_clients in a fresh process with the variables `python -m falfake env`
 prints (or the FAL_RUN_HOST ones); prints one JSON object of each scenario's observations.
 Usage: python python_scenarios.py <bad key> <scenario> [<scenario> ...]
 """

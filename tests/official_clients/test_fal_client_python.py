@@ -1,6 +1,6 @@
 """The unmodified Python `fal-client` 1.0.3 against a real fake, set up only by environment.
 
-Scenarios run in a fresh process, as a user's app would, after `eval "$(python -m mock_server env)"`
+Scenarios run in a fresh process, as a user's app would, after `eval "$(python -m falfake env)"`
 (HTTPS_PROXY through the fake's CONNECT proxy, SSL_CERT_FILE its CA), or with FAL_RUN_HOST and
 FAL_QUEUE_RUN_HOST pointing at the fake's own TLS.
 """
@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mock_server.clock import VirtualClock
-from mock_server.runtime.tls import CertificateAuthority
+from falfake.clock import VirtualClock
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.official_clients.conftest import (
     BAD_KEY,
@@ -45,9 +45,9 @@ def through_env(
     scenarios: list[str],
     extra: dict[str, str] | None = None,
 ) -> list[str]:
-    """The scenario script in a shell set up by `eval "$(python -m mock_server env ...)"`."""
+    """The scenario script in a shell set up by `eval "$(python -m falfake env ...)"`."""
     port = url.rsplit(":", 1)[1]
-    env_command = [sys.executable, "-m", "mock_server", "env", "--port", port]
+    env_command = [sys.executable, "-m", "falfake", "env", "--port", port]
     env_command += ["--ca-dir", str(authority.folder), "--key", KEY]
     exports = "".join(f"export {k}={shlex.quote(v)} && " for k, v in (extra or {}).items())
     script = shlex.join([sys.executable, SCRIPT, BAD_KEY, *scenarios])

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server import ManualClock, Settings, Timing
-from mock_server.runtime.tls import CertificateAuthority
+from falfake import ManualClock, Settings, Timing
+from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import running_fake
 
 INSTALL = "make browser-deps  (as root: apt-get install -y chromium fonts-dejavu-core)"

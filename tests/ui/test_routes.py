@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from mock_server import ManualClock, Settings, create_app
-from mock_server.ui import views
+from falfake import ManualClock, Settings, create_app
+from falfake.ui import views
 from tests.conftest import BASE_URL, KEY, eventually
 from tests.loopback import receiving
 from tests.ui.conftest import advance

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mock_server.ui import views
+from falfake.ui import views
 
 
 def test_media_are_found_anywhere_in_an_output_by_content_type() -> None:
