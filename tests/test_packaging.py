@@ -4,6 +4,7 @@ project, which runs the README's pytest examples."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,9 @@ import sysconfig
 import tomllib
 import venv
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh environment with the wheel alone installed in it; its dependencies (and pytest and
     fal-client) are read from this run's environment, so nothing is downloaded."""
     home = tmp_path_factory.mktemp("env")
@@ -82,14 +83,23 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # falfake among them) are not run.
     Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
-        + [str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            wheel,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert installed.returncode == 0, installed.stderr
-    yield python
+    return python
 
 
 USERS_CONFTEST = """\
@@ -132,3 +142,17 @@ def test_a_user_project_with_its_own_contracts_and_client_runs_the_readme_exampl
         check=True,
     )
     assert where.stdout.startswith(str(installed.parents[1]))
+
+
+def test_the_installed_command_serves(installed: Path, tmp_path: Path) -> None:
+    command = [str(installed.parent / "falfake"), "serve", "--port", "0", "--ca-dir", str(tmp_path)]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stderr is not None
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)$", process.stderr.readline().strip())
+            assert match
+            health = httpx.get(f"{match.group(1)}/_falfake/health", timeout=10)
+            assert health.json() == {"status": "ok", "storage": "memory"}
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
