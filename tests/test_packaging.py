@@ -133,7 +133,7 @@ def test_a_user_project_with_its_own_contracts_and_client_runs_the_readme_exampl
         timeout=300,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "5 passed" in ran.stdout
+    assert "6 passed" in ran.stdout
     where = subprocess.run(
         [str(installed), "-c", "import falfake, falfake.client; print(falfake.__file__)"],
         cwd=project,

@@ -1,5 +1,8 @@
-# Testing your app with falfake: the README's three examples, run as they are written there.
+# Testing your app with falfake: the README's four examples, run as they are written there.
+from pathlib import Path
+
 import fal_client
+import httpx
 import pytest
 
 from falfake.pytest_plugin import Falfake
@@ -27,3 +30,12 @@ def test_content_policy_error(falfake: Falfake) -> None:
         fal_client.subscribe(ENDPOINT, INPUT)
     assert caught.value.status_code == 422
     assert "content_policy_violation" in str(caught.value.message)
+
+
+def test_golden_output(falfake: Falfake, tmp_path: Path) -> None:
+    golden = tmp_path / "golden.mp4"  # the clip your post-processing is tested against
+    golden.write_bytes(b"golden video bytes")
+    falfake.scenario(operation="submit", output_fields={"video": falfake.file(golden)})
+    result = fal_client.subscribe(ENDPOINT, INPUT)
+    assert result["video"]["file_name"] == "golden.mp4"
+    assert httpx.get(result["video"]["url"]).content == b"golden video bytes"
