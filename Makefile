@@ -84,7 +84,8 @@ stress: compiled $(JS_STAMP)
 	$(PY) -m tests.stress $(STRESS_ARGS)
 
 # Mutation testing of the riskiest modules (mutmut, [tool.mutmut] in pyproject.toml): a score per
-# module, survivors not yet reviewed listed. Results are kept in mutants/, so a rerun is quicker.
+# module, survivors not yet reviewed listed. Results are kept in build/mutate/mutants/, so a rerun
+# is quicker.
 mutate: $(STAMP)
 	$(PY) -m tests.mutate
 

@@ -7,6 +7,11 @@ equivalent (the change cannot be observed), each with the reason; they count as 
 survived; so do survivors that only change the case of an SQL statement (`case_only_sql`).
 mutmut keeps its results in `mutants/`, so a second run only redoes what changed.
 
+mutmut names a module by its file's path, while the tests import it by its installed name
+(`mock_server/queue/store.py` is `falfake.queue.store`), so it runs in a stage, build/mutate/,
+where the sources lie as the installed package does (`falfake/`, with `client/` and `contracts/`
+in it), beside the tests; its `mutants/` is kept there.
+
     python -m tests.mutate [--max-children N] [--floor 85] [--report-only]
 """
 
@@ -16,20 +21,52 @@ import argparse
 import ast
 import collections
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+import tomli_w
+
 ROOT = Path(__file__).resolve().parent.parent
 REVIEWED = ROOT / "tests" / "mutation_survivors.txt"
+STAGE = ROOT / "build" / "mutate"
+# Where each folder of the tree lies in the installed package.
+INSTALLED = {"mock_server": "falfake", "client": "falfake/client", "contracts": "falfake/contracts"}
+
+
+def staged(path: str) -> str:
+    """A path of the tree (`mock_server/queue/store.py`) as it lies in the stage."""
+    folder, _, rest = path.partition("/")
+    return f"{INSTALLED[folder]}/{rest}"
 
 
 def modules() -> list[str]:
-    """The modules mutated, as pyproject.toml names them."""
+    """The modules mutated, by their installed names."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
-    return [path.removesuffix(".py").replace("/", ".") for path in config["only_mutate"]]
+    return [staged(path).removesuffix(".py").replace("/", ".") for path in config["only_mutate"]]
+
+
+def stage() -> None:
+    """Lay the sources out as installed, with the tests and mutmut's settings, in STAGE (files
+    that did not change keep their times, so mutmut redoes only what changed)."""
+    ignore = shutil.ignore_patterns("__pycache__", "node_modules", ".hypothesis")
+    for folder, installed in INSTALLED.items():
+        target = STAGE / installed
+        shutil.copytree(ROOT / folder, target, ignore=ignore, dirs_exist_ok=True)
+    for folder in ("tests", "mock_server"):  # tests read some files by their place in the tree
+        shutil.copytree(ROOT / folder, STAGE / folder, ignore=ignore, dirs_exist_ok=True)
+    for name in ("README.md", "Makefile"):
+        shutil.copy2(ROOT / name, STAGE / name)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    mutmut = project["tool"]["mutmut"]
+    mutmut["source_paths"] = ["falfake"]
+    mutmut["only_mutate"] = [staged(path) for path in mutmut["only_mutate"]]
+    mutmut["also_copy"] = [*mutmut["also_copy"], "mock_server"]
+    tools = {"pytest": project["tool"]["pytest"], "mutmut": mutmut}
+    (STAGE / "pyproject.toml").write_text(tomli_w.dumps({"tool": tools}))
 
 
 def equivalent() -> set[str]:
@@ -48,7 +85,7 @@ def results() -> dict[str, str]:
     """Every mutant's name and outcome, as `mutmut results --all true` prints them."""
     shown = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
-        cwd=ROOT,
+        cwd=STAGE,
         capture_output=True,
         text=True,
         check=True,
@@ -67,7 +104,7 @@ _QUOTED = re.compile(r"'[^']*'")  # SQL string values, which do depend on case
 
 def mutant_sources(module: str) -> dict[str, str]:
     """Each function of mutmut's copy of `module` (mutants and originals) by name, as source."""
-    path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+    path = STAGE / "mutants" / (module.replace(".", "/") + ".py")
     text = path.read_text()
     lines = text.splitlines()
     return {
@@ -105,9 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.report_only:
+        stage()
         subprocess.run(
             [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)],
-            cwd=ROOT,
+            cwd=STAGE,
             check=False,
             stdout=subprocess.DEVNULL,
         )

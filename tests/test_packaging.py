@@ -4,6 +4,7 @@ project, which runs the README's pytest examples."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -156,3 +157,28 @@ def test_the_installed_command_serves(installed: Path, tmp_path: Path) -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_no_module_imports_the_folders_by_their_tree_names() -> None:
+    """From the repository's root `import contracts` would still work (the folder is there), and
+    would load a second copy of the code; installed, it would fail or find the user's own."""
+    found = []
+    for folder in (*FOLDERS.values(), "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0
+                    else []
+                )
+                found += [f"{path}: {n}" for n in names if n.split(".")[0] in FOLDERS.values()]
+                # Code run in a subprocess, as a string.
+                code = node.value if isinstance(node, ast.Constant) else None
+                if isinstance(code, str) and path != Path(__file__) and _OLD_IMPORT.search(code):
+                    found.append(f"{path}: {code!r}")
+    assert found == []
+
+
+_OLD_IMPORT = re.compile(r"(^|\n)\s*(from|import) (mock_server|client|contracts)\b")

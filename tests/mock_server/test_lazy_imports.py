@@ -34,7 +34,7 @@ FIRST_USES = {
     "a JWKS": (
         "from falfake.webhooks.signing import WebhookSigner\nWebhookSigner.generated().jwks()"
     ),
-    "an input model": "import contracts\ncontracts.ReferenceToVideoInput",
+    "an input model": "import falfake.contracts\nfalfake.contracts.ReferenceToVideoInput",
 }
 LIBRARIES = {"a render": "av", "an image check": "PIL", "a JWKS": "cryptography"}
 
