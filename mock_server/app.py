@@ -30,6 +30,7 @@ from falfake.media.storage_routes import (
     signed_upload_routes,
 )
 from falfake.media.uploads import Uploads
+from falfake.media.work import Work
 from falfake.queue.plans import Endpoint
 from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.routes import queue_routes
@@ -39,7 +40,7 @@ from falfake.runtime.front_door import PassThrough
 from falfake.settings import Settings
 from falfake.ui.routes import ui_routes
 from falfake.webhooks.delivery import Deliveries
-from falfake.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, dispatch_due
+from falfake.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, Dispatcher
 from falfake.webhooks.signing import WebhookSigner
 
 
@@ -74,11 +75,16 @@ def create_app(
         records=None if data is None else data.requests,
     )
     signer = signer or WebhookSigner.generated()
+    files = FileStore(settings.retention, clock.now, None if data is None else data.files)
+    deliveries = Deliveries(
+        settings.webhooks, signer, clock, None if data is None else data.deliveries
+    )
+    work = Work()
     fake = Fake(
         settings=settings,
         clock=clock,
         store=store,
-        files=FileStore(settings.retention, clock.now, None if data is None else data.files),
+        files=files,
         uploads=Uploads(
             clock.now,
             max_upload_bytes=settings.max_upload_bytes,
@@ -87,9 +93,8 @@ def create_app(
         ),
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
-        deliveries=Deliveries(
-            settings.webhooks, signer, clock, None if data is None else data.deliveries
-        ),
+        deliveries=deliveries,
+        webhooks=Dispatcher(store, files, work, deliveries),
         scenarios=Scenarios(),
         journal=Journal(),
         rate_limiter=RateLimiter(settings.rate_limit, clock.now),
@@ -99,6 +104,7 @@ def create_app(
         close_storage=None if data is None else data.close,
         storage_problem=_in_memory if data is None else data.problem,
         storage="memory" if data is None else "sqlite",
+        work=work,
     )
     app = Starlette(
         routes=route_table(endpoints.endpoints.values()),
@@ -166,7 +172,7 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
 
         async def watch() -> None:
             while True:
-                await dispatch_due(fake)
+                await fake.webhooks.dispatch_due()
                 await asyncio.sleep(POLL_SECONDS)
 
         watcher = asyncio.get_running_loop().create_task(watch())

@@ -18,6 +18,7 @@ from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.store import RequestStore
 from falfake.settings import Settings
 from falfake.webhooks.delivery import Deliveries
+from falfake.webhooks.dispatch import Dispatcher
 from falfake.webhooks.signing import WebhookSigner
 
 
@@ -31,6 +32,7 @@ class Fake:
     fetch: Fetch | None
     signer: WebhookSigner
     deliveries: Deliveries
+    webhooks: Dispatcher
     scenarios: Scenarios
     journal: Journal
     rate_limiter: RateLimiter

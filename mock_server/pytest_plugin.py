@@ -36,7 +36,6 @@ from falfake.queue.models import Snapshot
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Settings, Timing
-from falfake.webhooks.dispatch import dispatch_due
 
 MEDIA_ROOT = "https://v3b.fal.media"
 TEST_KEY = "falfake-test-key"
@@ -137,7 +136,7 @@ class InProcessFalfake(Falfake):
         response = await self._client.request(
             request.method, request.url, headers=request.headers, content=content
         )
-        await dispatch_due(self.fake)
+        await self.fake.webhooks.dispatch_due()
         return httpx.Response(
             response.status_code, headers=response.headers, content=response.content
         )

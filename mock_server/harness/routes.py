@@ -3,15 +3,20 @@
 Control API: scenarios (`GET`/`POST`/`DELETE /_falfake/scenarios`, `DELETE .../{id}`), the request
 journal (`GET`/`DELETE /_falfake/requests`, `GET /_falfake/requests/count`), the clock
 (`GET /_falfake/clock`, `POST .../advance`, `POST .../run-until`), webhook deliveries
-(`GET /_falfake/webhooks`) and `POST /_falfake/reset`; described at `/_falfake/openapi.json`.
+(`GET /_falfake/webhooks`), `POST /_falfake/reset` and `GET /_falfake/health`; described at
+`/_falfake/openapi.json`, which is made from the same table as the routes (`CONTROL`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +25,6 @@ from starlette.routing import BaseRoute, Route
 from falfake.contracts.documents import EndpointDocument
 from falfake.errors import NotFound
 from falfake.harness.journal import CONTROL_PREFIX
-from falfake.harness.openapi import control_document
 from falfake.http.json_response import JSONResponse
 from falfake.http.request_parts import fake_of, read_body
 from falfake.queue.replies import status_body
@@ -66,10 +70,12 @@ async def webhook_log(request: Request) -> Response:
 
 
 async def list_scenarios(request: Request) -> Response:
+    """The active scenarios, in the order they are tried, with their counts."""
     return JSONResponse({"scenarios": fake_of(request).scenarios.listed()})
 
 
 async def add_scenario(request: Request) -> Response:
+    """Add a scenario; its files are read now."""
     raw = await read_body(request, _SMALL)
     from falfake.http.bodies import SCENARIO, parse_json  # pydantic, on first use
 
@@ -79,11 +85,13 @@ async def add_scenario(request: Request) -> Response:
 
 
 async def clear_scenarios(request: Request) -> Response:
+    """Remove every scenario."""
     fake_of(request).scenarios.clear()
     return Response(status_code=204)
 
 
 async def remove_scenario(request: Request) -> Response:
+    """Remove one scenario."""
     scenario_id = request.path_params["scenario_id"]
     found = scenario_id.isascii() and scenario_id.isdigit() and len(scenario_id) < 10
     if not found or not fake_of(request).scenarios.remove(int(scenario_id)):
@@ -97,24 +105,29 @@ def _journal_filters(request: Request) -> dict[str, str | None]:
 
 
 async def journal(request: Request) -> Response:
+    """The request journal, oldest first; filters: method, path (any part), host."""
     entries = fake_of(request).journal.entries(**_journal_filters(request))
     return JSONResponse({"requests": [entry.to_json() for entry in entries]})
 
 
 async def journal_count(request: Request) -> Response:
+    """How many journaled requests match the filters."""
     return JSONResponse({"count": fake_of(request).journal.count(**_journal_filters(request))})
 
 
 async def clear_journal(request: Request) -> Response:
+    """Forget the journal."""
     fake_of(request).journal.clear()
     return Response(status_code=204)
 
 
 async def clock(request: Request) -> Response:
+    """The fake's time."""
     return JSONResponse({"now": fake_of(request).clock.now()})
 
 
 async def advance(request: Request) -> Response:
+    """Move a virtual clock forward by `seconds` (409 on a real clock)."""
     from falfake.http.bodies import Advance, parse_model  # pydantic, on first use
 
     body = parse_model(Advance, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
@@ -122,6 +135,7 @@ async def advance(request: Request) -> Response:
 
 
 async def run_until(request: Request) -> Response:
+    """Move a virtual clock until `request_id` reaches `status`; its status with logs."""
     from falfake.http.bodies import RunUntil, parse_model  # pydantic, on first use
 
     fake = fake_of(request)
@@ -172,30 +186,86 @@ def _version() -> str:
 
 
 async def reset(request: Request) -> Response:
+    """Forget every request, file, upload, scenario, journal entry and delivery."""
     fake_of(request).reset()
     return Response(status_code=204)
 
 
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One operation of the control API: its route, and what its OpenAPI entry says besides the
+    endpoint's docstring (the replies it gives, its body model, its query parameters)."""
+
+    method: str
+    path: str  # under /_falfake
+    endpoint: Callable[[Request], Awaitable[Response]]
+    replies: tuple[int, ...] = (200,)
+    body: str | None = None  # the model's name in falfake.http.bodies
+    query: tuple[str, ...] = ()
+
+    def route(self) -> Route:
+        return Route(f"{CONTROL_PREFIX}{self.path}", self.endpoint, methods=[self.method])
+
+
+_JOURNAL_QUERY = ("method", "path", "host")
+CONTROL = (
+    Control("GET", "/webhooks", webhook_log, query=("request_id",)),
+    Control("GET", "/scenarios", list_scenarios),
+    Control("POST", "/scenarios", add_scenario, (201, 422), body="SCENARIO"),
+    Control("DELETE", "/scenarios", clear_scenarios, (204,)),
+    Control("DELETE", "/scenarios/{scenario_id}", remove_scenario, (204, 404)),
+    Control("GET", "/requests", journal, query=_JOURNAL_QUERY),
+    Control("DELETE", "/requests", clear_journal, (204,)),
+    Control("GET", "/requests/count", journal_count, query=_JOURNAL_QUERY),
+    Control("GET", "/clock", clock),
+    Control("POST", "/clock/advance", advance, (200, 409, 422), body="Advance"),
+    Control("POST", "/clock/run-until", run_until, (200, 404, 409, 422), body="RunUntil"),
+    Control("POST", "/reset", reset, (204,)),
+    Control("GET", "/health", health, (200, 503)),
+)
+
+
+@functools.cache
+def control_document() -> dict[str, Any]:
+    """The control API's OpenAPI document, made from `CONTROL` and the body models (made when
+    first asked for: the models need pydantic)."""
+    from falfake.http import bodies
+
+    paths: dict[str, dict[str, Any]] = {}
+    for control in CONTROL:
+        operation: dict[str, Any] = {
+            "summary": (control.endpoint.__doc__ or "").split("\n")[0],
+            "responses": {
+                str(code): {"description": HTTPStatus(code).phrase} for code in control.replies
+            },
+        }
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", control.path)
+        ] + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in control.query]
+        if parameters:
+            operation["parameters"] = parameters
+        if control.body is not None:
+            model = getattr(bodies, control.body)
+            schema = (
+                model.json_schema() if control.body == "SCENARIO" else model.model_json_schema()
+            )
+            operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
+        paths.setdefault(f"{CONTROL_PREFIX}{control.path}", {})[control.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "falfake control API", "version": "1"},
+        "paths": paths,
+    }
+
+
 def control_routes() -> list[BaseRoute]:
-    p = CONTROL_PREFIX
     return [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         # rest.fal.ai and rest.alpha.fal.ai serve it without a key, ahead of the keyed /rest mount.
         Route("/rest/.well-known/jwks.json", jwks, methods=["GET"]),
-        Route(f"{p}/openapi.json", control_openapi, methods=["GET"]),
-        Route(f"{p}/webhooks", webhook_log, methods=["GET"]),
-        Route(f"{p}/scenarios", list_scenarios, methods=["GET"]),
-        Route(f"{p}/scenarios", add_scenario, methods=["POST"]),
-        Route(f"{p}/scenarios", clear_scenarios, methods=["DELETE"]),
-        Route(f"{p}/scenarios/{{scenario_id}}", remove_scenario, methods=["DELETE"]),
-        Route(f"{p}/requests", journal, methods=["GET"]),
-        Route(f"{p}/requests", clear_journal, methods=["DELETE"]),
-        Route(f"{p}/requests/count", journal_count, methods=["GET"]),
-        Route(f"{p}/clock", clock, methods=["GET"]),
-        Route(f"{p}/clock/advance", advance, methods=["POST"]),
-        Route(f"{p}/clock/run-until", run_until, methods=["POST"]),
-        Route(f"{p}/reset", reset, methods=["POST"]),
-        Route(f"{p}/health", health, methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}/openapi.json", control_openapi, methods=["GET"]),
+        *(control.route() for control in CONTROL),
         Route("/", index, methods=["GET"]),
     ]

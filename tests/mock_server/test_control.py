@@ -7,9 +7,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import Route
 
 from falfake import ManualClock, Settings, create_app
 from falfake.clock import VirtualClock
@@ -207,10 +209,29 @@ async def test_reset_forgets_everything(http: httpx.AsyncClient) -> None:
     assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
 
 
-async def test_the_control_api_has_its_own_openapi(http: httpx.AsyncClient) -> None:
+async def test_the_control_api_has_its_own_openapi(http: httpx.AsyncClient, app: Any) -> None:
     document = (await http.get("/_falfake/openapi.json")).json()
     assert document["openapi"] == "3.1.0"
-    assert "/_falfake/clock/run-until" in document["paths"]
+    # Every control route is described, and nothing else.
+    routes = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, Route)
+        and route.path.startswith("/_falfake/")
+        and not route.path.startswith(("/_falfake/ui", "/_falfake/openapi.json"))
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    described = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    assert described == routes
+    run_until = document["paths"]["/_falfake/clock/run-until"]["post"]
+    assert run_until["summary"].startswith("Move a virtual clock until `request_id`")
+    assert set(run_until["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {
+        "request_id",
+        "status",
+    }
+    removal = document["paths"]["/_falfake/scenarios/{scenario_id}"]["delete"]
+    assert set(removal["responses"]) == {"204", "404"}
     fal_paths = (await http.get("/openapi.json")).json()["paths"]
     assert not any(path.startswith("/_falfake") for path in fal_paths)
 
