@@ -1,8 +1,9 @@
 """A request as JSON text, for the SQLite store: what it is, where it stands, what it will do.
 
 Reference images travel apart from the text (they can be megabytes and never change); the record
-names them by digest and `decode_request` asks for their bytes. Records written before outputs
-were generic (a `video` instead of a `generation`) still decode, as the seed endpoint's output.
+names them by digest and `decode_request` asks for their bytes. The codec knows no endpoint: an
+output is a `Generation` whatever made it. A change to what a record holds bumps
+`data_dir.SCHEMA_VERSION`, so an older falfake refuses a newer directory and the reverse.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ _SCALARS = (
 )
 _VIDEO_SCALARS = ("width", "height", "duration", "fps", "prompt", "request_id")
 _KINDS = {cls: kind for kind, cls in MEDIA_TYPES.items()}
-_LEGACY_OUTPUT_SUFFIX = "_output.mp4"
 
 
 def encode_request(request: QueuedRequest) -> str:
@@ -63,8 +63,6 @@ def decode_request(text: str, image_data: Callable[[str], bytes | None]) -> Queu
     """The record `encode_request` wrote; `image_data(digest)` gives a stored image's bytes."""
     record = json.loads(text)
     failure = record["failure"]
-    if "video" in record["job"]:
-        record["output_path"] = record["output_path"].removesuffix(_LEGACY_OUTPUT_SUFFIX)
     return QueuedRequest(
         **{name: record[name] for name in _SCALARS},
         priority=Priority(record["priority"]),
@@ -120,10 +118,6 @@ def _decode_job(record: dict[str, Any], image_data: Callable[[str], bytes | None
     outcome: Generation | FalError
     if record["error"] is not None:
         outcome = decode_error(record["error"])
-    elif "video" in record:
-        from falfake.endpoints.reference_to_video import video_output
-
-        outcome = video_output(_decode_video(record["video"], image_data))
     else:
         outcome = _decode_generation(record["generation"], image_data)
     return Job(logs=logs, outcome=outcome, fails_late=record["fails_late"])

@@ -19,7 +19,9 @@ from falfake.runtime.sqlite_records import (
     SqliteUploads,
 )
 
-SCHEMA_VERSION = "1"
+# 2: outputs are generic (a record of 1 could hold the seed's video alone) and may hold a given
+# file; falfake before that would misread them.
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import pytest
 
@@ -126,22 +125,6 @@ def test_a_request_round_trips(original: QueuedRequest) -> None:
         assert isinstance(decoded.job.outcome, Generation)
         data = [image.data for image in decoded.job.outcome.images]
         assert data == [image.data for image in original.job.outcome.images]
-
-
-def test_a_record_from_before_generic_outputs_decodes_as_the_seed_endpoints_video() -> None:
-    record = json.loads(encode_request(request(Job(logs=(), outcome=video_output(VIDEO)))))
-    record["output_path"] = "b/x_output.mp4"
-    del record["job"]["generation"]
-    record["job"]["video"] = {
-        **{name: getattr(VIDEO, name) for name in ("width", "height", "duration", "fps")},
-        "prompt": VIDEO.prompt,
-        "request_id": VIDEO.request_id,
-        "images": [{"digest": "d1", "label": "cat.png", "index": 0, "stored": True}],
-    }
-    images = {IMAGE.digest: IMAGE.data}
-    decoded = decode_request(json.dumps(record), images.get)
-    assert decoded.output_path == "b/x"
-    assert decoded.job.outcome == video_output(dataclasses.replace(VIDEO, images=(IMAGE,)))
 
 
 @pytest.mark.parametrize(

@@ -313,8 +313,10 @@ def test_one_data_directory_serves_one_fake_at_a_time(tmp_path: Path) -> None:
 def test_a_data_directory_from_another_schema_is_refused(tmp_path: Path) -> None:
     DataDir(tmp_path).close()
     with contextlib.closing(sqlite3.connect(tmp_path / "falfake.sqlite3")) as db, db:
-        db.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
-    with pytest.raises(DataDirError, match="Start with an empty --data-dir"):
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")  # an earlier falfake's
+    with pytest.raises(
+        DataDirError, match=r"has schema 1, this falfake writes 2\. Start with an empty"
+    ):
         DataDir(tmp_path)
 
 
