@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from falfake.contracts.drift import VOLATILE
 from falfake.contracts.paths import contract_path
@@ -17,7 +18,6 @@ from falfake.contracts.runner import (
     Recording,
     Report,
     Target,
-    fake_target,
     generalised,
     http_target,
     recordings,
@@ -29,8 +29,8 @@ EXIT_DRIFT = 1
 EXIT_USAGE = 2
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m falfake.contracts", description=__doc__)
+def parser(prog: str = "python -m falfake.contracts") -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog=prog, description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("schemas", help="rewrite contracts/schemas/*.json and openapi.json")
     for name in ("verify", "record"):
@@ -42,7 +42,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--yes-i-pay", action="store_true", help="allow paid live requests")
         command.add_argument("--max-paid-requests", type=int, default=3)
     verify = commands.choices["verify"]
-    verify.add_argument("--target", default="fake", help="fake, live, or a falfake URL")
+    verify.add_argument(
+        "--target", default="fake", help="fake (with `falfake verify`), live, or a falfake URL"
+    )
     verify.add_argument(
         "--key",
         default=None,
@@ -53,8 +55,14 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(
+    argv: list[str] | None = None,
+    *,
+    in_process: Callable[[], Target] | None = None,
+    prog: str = "python -m falfake.contracts",
+) -> int:
+    """`in_process` makes the `fake` target: `falfake verify` hands in the fake itself."""
+    args = parser(prog).parse_args(argv)
     if args.command == "schemas":
         for name in write_all():
             print(f"updated {file_of(name)}")
@@ -75,19 +83,24 @@ def main(argv: list[str] | None = None) -> int:
             print(refusal[1])
             return refusal[0]
     where = "live" if live else args.target
+    if where == "fake" and in_process is None:
+        print("the fake in process is `falfake verify`; here, give --target URL or live")
+        return EXIT_USAGE
     if args.command == "record":
         asyncio.run(_record(chosen, where))
         return 0
-    report = asyncio.run(_verify(chosen, where, args.key))
+    report = asyncio.run(_verify(chosen, where, args.key, in_process))
     print("\n".join(report.lines()))
     return EXIT_DRIFT if report.drifts else 0
 
 
-def _target(where: str, key: str | None = None) -> Target:
+def _target(
+    where: str, key: str | None = None, in_process: Callable[[], Target] | None = None
+) -> Target:
     if where == "live":
         return http_target(None, os.environ["FAL_KEY"], wait_seconds=5.0)
-    if where == "fake":
-        return fake_target()
+    if where == "fake" and in_process is not None:
+        return in_process()
     return http_target(where, key or os.environ.get("FAL_KEY", "test-key"), wait_seconds=0.2)
 
 
@@ -110,9 +123,14 @@ def _live_refusal(chosen: list[Recording], confirmed: bool, cap: int) -> tuple[i
     return None
 
 
-async def _verify(chosen: list[Recording], where: str, key: str | None) -> Report:
+async def _verify(
+    chosen: list[Recording],
+    where: str,
+    key: str | None,
+    in_process: Callable[[], Target] | None,
+) -> Report:
     report = Report()
-    async with _target(where, key) as target:
+    async with _target(where, key, in_process) as target:
         for recording in chosen:
             await replay(recording, target, report)
     return report

@@ -1,7 +1,8 @@
 """Replaying the recorded exchanges against a target and reporting drift.
 
-Targets: `fake` (falfake in this process, on a manual clock), the URL of a running falfake, or
-`live` (fal itself: needs FAL_KEY and an explicit flag, and costs money).
+Targets: the URL of a running falfake, `live` (fal itself: needs FAL_KEY and an explicit flag, and
+costs money), or any `Target` a caller hands in (`falfake verify` hands in the fake itself, in
+process: contracts/ never imports the fake).
 """
 
 from __future__ import annotations
@@ -218,27 +219,6 @@ def http_target(base_url: str | None, key: str, *, wait_seconds: float) -> Targe
         await asyncio.sleep(wait_seconds)
 
     return Target(send, wait, key, client)
-
-
-def fake_target() -> Target:
-    """falfake itself, in this process, on a manual clock: replays take milliseconds."""
-    # Imported here, not at the top: contracts/ is what the fake is built from, not the reverse.
-    from falfake import ManualClock, Settings, create_app
-
-    clock = ManualClock()
-    app = create_app(Settings(video_width=64, video_height=36), clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
-
-    async def send(
-        service: str, method: str, path: str, headers: dict[str, str], body: Any
-    ) -> httpx.Response:
-        return await client.request(method, f"/{service}{path}", headers=headers, json=body)
-
-    async def wait() -> None:
-        clock.advance(0.5)
-
-    return Target(send, wait, "falfake-contracts", client)
 
 
 VOLATILE_KEYS = frozenset(

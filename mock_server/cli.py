@@ -15,7 +15,7 @@ from typing import Any
 
 from falfake.app import create_app, journaled_pass_through
 from falfake.clock import SystemClock, VirtualClock
-from falfake.commandline import config_file, flags
+from falfake.commandline import config_file, flags, verify
 from falfake.commandline.flags import UsageError
 from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
@@ -237,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    if argv[:1] == ["verify"]:
+        return verify.main(argv[1:])
     args = flags.parse(argv)
     if args.config is not None:
         args = flags.parse(argv, config_file.defaults(args.config, args.command))

@@ -495,6 +495,14 @@ def parser() -> Parser:
         metavar="FILE",
         help="take --endpoint and --endpoints-dir from the fake's TOML config file",
     )
+    # Only listed here, for `falfake --help`: the command line hands `verify` to the contracts'
+    # own parser, which has the options.
+    commands.add_parser(
+        "verify",
+        help="replay the contract recordings against the fake in process, a running fake or fal"
+        " (falfake verify --help)",
+        add_help=False,
+    )
     for command in (serve, env, endpoints):
         for action in command._actions:
             if action.metavar is None and action.type in METAVARS:

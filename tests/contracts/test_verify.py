@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from falfake import Auth
+from falfake.cli import main as falfake
 from falfake.contracts.__main__ import main
 from falfake.contracts.drift import Drift, body_drift, reply_drift
 from falfake.contracts.runner import generalised, recordings, schema_drift
@@ -25,8 +26,15 @@ def test_every_recording_says_where_it_comes_from() -> None:
 
 
 def test_the_fake_matches_every_recording(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verify", "--target", "fake"]) == 0
+    assert falfake(["verify"]) == 0
     assert capsys.readouterr().out.startswith("19 exchanges checked, 0 differences")
+
+
+def test_the_fake_in_process_is_falfake_verifys_to_hand_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["verify"]) == 2
+    assert "the fake in process is `falfake verify`" in capsys.readouterr().out
 
 
 def test_verify_takes_an_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,9 +42,9 @@ def test_verify_takes_an_endpoint(capsys: pytest.CaptureFixture[str]) -> None:
         "google/gemini-omni-flash/reference-to-video",
         "fal-ai/flux/dev",
     }
-    assert main(["verify", "--endpoint", "fal-ai/flux/dev"]) == 0
+    assert falfake(["verify", "--endpoint", "fal-ai/flux/dev"]) == 0
     assert capsys.readouterr().out.startswith("4 exchanges checked, 0 differences")
-    assert main(["verify", "--endpoint", "acme/none"]) == 2
+    assert falfake(["verify", "--endpoint", "acme/none"]) == 2
     assert capsys.readouterr().out.strip() == "no recording matches --only/--endpoint"
 
 
@@ -100,7 +108,7 @@ def test_drift_makes_a_non_zero_exit_with_a_report(
     (original,) = [r for r in recordings() if r.name == "unknown_request"]
     original.exchanges[0]["response"]["body"] = {"detail": "Gone"}
     monkeypatch.setattr(cli, "recordings", lambda: [original])
-    assert main(["verify"]) == 1
+    assert falfake(["verify"]) == 1
     out = capsys.readouterr().out
     assert "unknown_request #0: body.detail: recorded 'Gone', got 'Request not found'" in out
     assert "(recording: documented 2026-11-25)" in out

@@ -193,7 +193,7 @@ CHECKS: dict[str, Callable[[str, Fake, Path], None]] = {
     "from falfake.client import FalClient, Hosts": _prints_the_video_url,
     ".venv/bin/python -m falfake.client generate": _wrote_the_video,
     "curl -s -X POST http://127.0.0.1:8000/_falfake/scenarios": _stubbed_and_healthy,
-    ".venv/bin/python -m falfake.contracts verify": _no_drift,
+    ".venv/bin/falfake verify": _no_drift,
 }
 
 
