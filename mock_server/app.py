@@ -36,7 +36,6 @@ from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
 from falfake.queue.store import RequestStore
-from falfake.runtime.front_door import PassThrough
 from falfake.settings import Settings
 from falfake.ui.routes import ui_routes
 from falfake.webhooks.delivery import Deliveries
@@ -125,17 +124,6 @@ def create_app(
     app.state.endpoints = endpoints
     app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
-
-
-def journaled_pass_through(fake: Fake, *, remote_clients: bool = False) -> PassThrough:
-    """Tunnels to hosts that are not fal's, each one in the fake's journal."""
-    journal, now = fake.journal, fake.clock.now
-    return PassThrough(
-        opened=lambda host, port, status, seconds: journal.tunnelled(
-            now(), host, port, status, seconds
-        ),
-        remote_clients=remote_clients,
-    )
 
 
 def _in_memory() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from falfake.app import create_app, journaled_pass_through
+from falfake.app import create_app
 from falfake.clock import SystemClock, VirtualClock
 from falfake.commandline import config_file, flags, verify
 from falfake.commandline.flags import UsageError
@@ -21,10 +21,11 @@ from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
 from falfake.contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
 from falfake.endpoints.registry import Served, served
+from falfake.errors import StorageError
 from falfake.harness.scenarios import Scenario
 from falfake.hosts import is_loopback
 from falfake.queue.stubs import FILE
-from falfake.runtime.data_dir import DataDirError
+from falfake.runtime.front_door import journaled
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import (
@@ -262,7 +263,7 @@ def _run(argv: list[str]) -> int:
     sock = _listen(args.host, args.port)
     try:
         app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(ca_dir))
-    except DataDirError as exc:
+    except StorageError as exc:
         sock.close()
         raise UsageError(f"--data-dir {args.data_dir}: {exc}") from None
     host, port = sock.getsockname()[:2]
@@ -285,7 +286,11 @@ def _run(argv: list[str]) -> int:
         owns_process=True,
         pass_through=None
         if args.no_pass_through
-        else journaled_pass_through(app.state.fake, remote_clients=args.pass_through_remote),
+        else journaled(
+            app.state.fake.journal,
+            app.state.fake.clock.now,
+            remote_clients=args.pass_through_remote,
+        ),
     )
     server.run(sockets=[sock])
     return 0

@@ -202,3 +202,8 @@ class StartTimeout(FalError):
 
     def __init__(self, request_id: str) -> None:
         super().__init__("Request timed out before it could start.", request_id=request_id)
+
+
+class StorageError(Exception):
+    """The fake's state cannot be kept where it was asked to be (a data directory taken by another
+    fake, or written by another version): the start stops with this message. Not a reply."""

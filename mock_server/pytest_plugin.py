@@ -25,7 +25,7 @@ import pytest
 import respx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from falfake.app import create_app, journaled_pass_through
+from falfake.app import create_app
 from falfake.clock import Clock, ManualClock, SystemClock
 from falfake.fake import Fake
 from falfake.harness.journal import JournalEntry
@@ -33,6 +33,7 @@ from falfake.harness.scenarios import Scenario
 from falfake.hosts import FAL_HOSTS
 from falfake.http.scenario_runner import ConnectionDropped
 from falfake.queue.models import Snapshot
+from falfake.runtime.front_door import journaled
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Settings, Timing
@@ -178,7 +179,7 @@ def falfake_server(
     app = create_app(settings, clock=SystemClock())
     sock = bind("127.0.0.1", 0)
     # The app under test may call other HTTPS hosts through HTTPS_PROXY too: they pass.
-    through = journaled_pass_through(app.state.fake)
+    through = journaled(app.state.fake.journal, app.state.fake.clock.now)
     server = Server(app, authority.server_context, log_level="warning", pass_through=through)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import IO
 
+from falfake.errors import StorageError
 from falfake.runtime.sqlite_records import (
     DiskFiles,
     SqliteDeliveries,
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, recor
 """
 
 
-class DataDirError(Exception):
+class DataDirError(StorageError):
     """The directory cannot be used: taken by another fake, or written by another version."""
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from falfake.harness.journal import Journal
 from falfake.hosts import FAL_HOSTS, is_loopback
 from falfake.http.render import refusal_bytes
 
@@ -92,6 +93,18 @@ class LazyTls:
     async def context(self) -> ssl.SSLContext:
         self._start()
         return await asyncio.wrap_future(self._made)
+
+
+def journaled(
+    journal: Journal, now: Callable[[], float], *, remote_clients: bool = False
+) -> PassThrough:
+    """Tunnels to hosts that are not fal's, each one in the fake's journal."""
+    return PassThrough(
+        opened=lambda host, port, status, seconds: journal.tunnelled(
+            now(), host, port, status, seconds
+        ),
+        remote_clients=remote_clients,
+    )
 
 
 class FrontDoor:
