@@ -6,11 +6,15 @@ absent, and a miss through Starlette's `Headers.get` raises and catches a KeyErr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.requests import Request
 
 from falfake.errors import BadRequest, PayloadTooLarge
-from falfake.fake import Fake
 from falfake.http.urls import header
+
+if TYPE_CHECKING:  # the parts sit above the web layer: only their type is named here
+    from falfake.fake import Fake
 
 
 async def read_body(request: Request, limit: int) -> bytes:
