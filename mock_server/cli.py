@@ -15,7 +15,7 @@ from typing import Any
 
 from falfake.app import create_app
 from falfake.clock import SystemClock, VirtualClock
-from falfake.commandline import config_file, flags, verify
+from falfake.commandline import config_file, flags
 from falfake.commandline.flags import UsageError
 from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
@@ -239,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     if argv[:1] == ["verify"]:
+        from falfake.commandline import verify  # httpx and pydantic: a start needs neither
+
         return verify.main(argv[1:])
     args = flags.parse(argv)
     if args.config is not None:

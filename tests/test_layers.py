@@ -28,7 +28,7 @@ WEB = ("starlette", "uvicorn")
 VOCABULARY = {"settings", "errors", "clock", "ids", "hosts", "validation"}
 DOMAIN = {"media": 2.0, "queue": 2.1, "endpoints": 2.2, "webhooks": 2.2, "harness": 2.2}
 STORAGE = {"runtime.data_dir", "runtime.sqlite_records", "runtime.codec"}
-ENTRY_POINTS = {"cli", "pytest_plugin", "__main__", ""}
+ENTRY_POINTS = {"cli", "pytest_plugin", "testing", "__main__", ""}
 
 
 def module_names() -> dict[str, Path]:

@@ -42,3 +42,25 @@ LIBRARIES = {"a render": "av", "an image check": "PIL", "a JWKS": "cryptography"
 @pytest.mark.parametrize("use", FIRST_USES)
 def test_each_loads_with_the_first_use_that_needs_it(use: str) -> None:
     assert LIBRARIES.get(use, "pydantic") in loaded_after(FIRST_USES[use])
+
+
+def test_the_pytest_plugin_loads_pytest_alone() -> None:
+    """pytest imports the plugin in every run of every project that installed falfake."""
+    code = (
+        "import sys\nimport falfake.pytest_plugin\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert {"httpx", "respx", "anyio", "uvicorn", "starlette", "pydantic"}.isdisjoint(printed)
+    assert "pytest" in printed
+    assert not any(name.startswith("falfake.") for name in printed)
+
+
+def test_importing_the_package_or_its_client_loads_no_server() -> None:
+    code = "import sys\nimport falfake.client, falfake.clock\nprint(' '.join(sys.modules))"
+    printed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert {"starlette", "uvicorn", "falfake.app"}.isdisjoint(printed)
