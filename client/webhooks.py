@@ -1,27 +1,20 @@
-"""Verifying fal's webhook signatures, for receivers (PROTOCOL.md §12).
-
-fal signs `request_id \\n user_id \\n timestamp \\n sha256_hex(raw body)` with Ed25519 and sends the
-signature as hex; it publishes its keys as a JWKS. A delivery is genuine when the signature matches
-any key of the JWKS and its timestamp is within five minutes of now.
+"""Verifying fal's webhook signatures, for receivers (PROTOCOL.md §12): the check itself is
+`falfake.contracts.webhook_signatures`, the one the fake's dashboard makes too; here it raises the
+client's own error, and `JwksCache` fetches and keeps the keys.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from falfake.client.errors import FalClientError
+from falfake.contracts.webhook_signatures import TOLERANCE_SECONDS, SignatureError, check
 
 FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
-TOLERANCE_SECONDS = 300
 JWKS_TTL_SECONDS = 24 * 3600
 
 
@@ -38,47 +31,11 @@ def verify_webhook(
     tolerance: float = TOLERANCE_SECONDS,
 ) -> None:
     """Return if the delivery is genuine and fresh; raise `WebhookVerificationError` if not."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    try:
-        request_id = lowered["x-fal-webhook-request-id"]
-        user_id = lowered["x-fal-webhook-user-id"]
-        timestamp = lowered["x-fal-webhook-timestamp"]
-        signature = bytes.fromhex(lowered["x-fal-webhook-signature"])
-    except KeyError as missing:
-        raise WebhookVerificationError(f"Missing header {missing}") from None
-    except ValueError:
-        raise WebhookVerificationError("The signature is not hex") from None
-    if not timestamp.isascii() or not timestamp.isdigit():
-        raise WebhookVerificationError(f"Bad timestamp {timestamp!r}")
     moment = time.time() if now is None else now
-    if abs(moment - int(timestamp)) > tolerance:
-        raise WebhookVerificationError(f"Timestamp {timestamp} is more than {tolerance} s away")
-    digest = hashlib.sha256(body).hexdigest()
-    message = f"{request_id}\n{user_id}\n{timestamp}\n{digest}".encode()
-    for key in public_keys(jwks):
-        try:
-            key.verify(signature, message)
-            return
-        except InvalidSignature:
-            continue
-    raise WebhookVerificationError("No key of the JWKS matches the signature")
-
-
-def public_keys(jwks: Mapping[str, Any]) -> list[Ed25519PublicKey]:
-    """The Ed25519 keys of a JWKS; `x` may come with or without base64 padding."""
-    keys = []
-    for entry in jwks.get("keys", []):
-        if not isinstance(entry, Mapping) or entry.get("kty") != "OKP":
-            continue
-        if entry.get("crv") != "Ed25519" or not isinstance(entry.get("x"), str):
-            continue
-        x = entry["x"]
-        try:
-            raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-            keys.append(Ed25519PublicKey.from_public_bytes(raw))
-        except (binascii.Error, ValueError):
-            continue
-    return keys
+    try:
+        check(headers, body, jwks, now=moment, tolerance=tolerance)
+    except SignatureError as exc:
+        raise WebhookVerificationError(str(exc)) from None
 
 
 class JwksCache:

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from falfake.clock import SettableClock
+from falfake.contracts.webhook_signatures import signature_matches, signed_message
 from falfake.errors import Conflict, FalError, Forbidden, NotFound
 from falfake.harness.journal import CONTROL_PREFIX
 from falfake.hosts import split_url
@@ -32,7 +33,7 @@ from falfake.queue.routes import finished_result
 from falfake.queue.sse import SSE_HEADERS
 from falfake.ui import views
 from falfake.webhooks.delivery import Attempt
-from falfake.webhooks.signing import WebhookSigner, digest_message, verifies
+from falfake.webhooks.signing import WebhookSigner
 
 PREFIX = f"{CONTROL_PREFIX}/ui"
 _HERE = Path(__file__).parent
@@ -146,10 +147,11 @@ def _signature_check(signer: WebhookSigner, attempt: Attempt) -> str:
     following fal's docs would check it."""
     if not attempt.signature:
         return "not kept"
-    message = digest_message(
+    message = signed_message(
         attempt.request_id, attempt.user_id, attempt.timestamp, attempt.body_sha256
     )
-    return "verifies" if verifies(signer.jwks(), message, attempt.signature) else "does not verify"
+    matches = signature_matches(signer.jwks(), message, attempt.signature)
+    return "verifies" if matches else "does not verify"
 
 
 def _snapshot(request: Request, request_id: str) -> Snapshot:

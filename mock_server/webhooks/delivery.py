@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from falfake.clock import Clock
+from falfake.contracts.webhook_signatures import signed_message
 from falfake.queue.replies import log_timestamp
 from falfake.settings import WebhookSettings
-from falfake.webhooks.signing import WebhookSigner, digest_message
+from falfake.webhooks.signing import WebhookSigner
 
 if TYPE_CHECKING:
     import httpx
@@ -200,7 +201,7 @@ class Deliveries:
         user_id = self._settings.user_id
         # The digest is signed and kept with the attempt, so the dashboard can check it later.
         digest = hashlib.sha256(body).hexdigest()
-        signature = self._signer.sign(digest_message(request_id, user_id, timestamp, digest))
+        signature = self._signer.sign(signed_message(request_id, user_id, timestamp, digest))
         headers = {
             "Content-Type": "application/json",
             "X-Fal-Webhook-Request-Id": request_id,

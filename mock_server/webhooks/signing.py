@@ -1,7 +1,6 @@
 """The webhook signing key: Ed25519, made once in the fake's key folder, published as a JWKS.
 
-fal signs `request_id \\n user_id \\n timestamp \\n sha256_hex(body)` and sends the signature as
-hex; verifiers accept a match against any key of the JWKS (PROTOCOL.md §12).
+What is signed, and how a receiver checks it, is `falfake.contracts.webhook_signatures`.
 """
 
 from __future__ import annotations
@@ -16,34 +15,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY_FILE = "webhook-ed25519.pem"
-
-
-def signed_message(request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
-    """The exact bytes fal's signature covers."""
-    return digest_message(request_id, user_id, timestamp, hashlib.sha256(body).hexdigest())
-
-
-def digest_message(request_id: str, user_id: str, timestamp: str, body_sha256: str) -> bytes:
-    return f"{request_id}\n{user_id}\n{timestamp}\n{body_sha256}".encode()
-
-
-def verifies(jwks: JwksBody, message: bytes, signature_hex: str) -> bool:
-    """Whether `signature_hex` signs `message` with a key of `jwks`, as a receiver checks it."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        signature = bytes.fromhex(signature_hex)
-    except ValueError:
-        return False
-    for jwk in jwks["keys"]:
-        public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(jwk["x"]))
-        try:
-            public.verify(signature, message)
-        except InvalidSignature:
-            continue
-        return True
-    return False
 
 
 class JwkBody(TypedDict):
@@ -93,7 +64,7 @@ class WebhookSigner:
         return self._key
 
     def sign(self, message: bytes) -> str:
-        """The hex signature of `message` (`signed_message` or `digest_message` makes it)."""
+        """The hex signature of `message` (`webhook_signatures.signed_message` makes it)."""
         return self._private().sign(message).hex()
 
     def jwks(self) -> JwksBody:
