@@ -52,12 +52,18 @@ class Fake:
             self.close_storage()
 
     def reset(self) -> None:
-        """Forget every request, file, upload, scenario, journal entry and delivery."""
+        """Forget every request (with its timetable and webhooks not yet sent), file, unfinished
+        upload, scenario and its counts, journal entry, delivery and rate-limit bucket.
+
+        Kept: the settings, the clock (time does not go back), the signing key and CDN tokens
+        (clients hold them), and renders under way (`work`: they finish for their callers)."""
         self.store.reset()
         self.files.reset()
+        self.uploads.reset()
         self.scenarios.clear()
         self.journal.clear()
         self.deliveries.clear()
+        self.rate_limiter.reset()
 
     def advance(self, seconds: float) -> float:
         """Move a manual or virtual clock forward; returns the new time."""

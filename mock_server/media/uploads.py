@@ -177,6 +177,12 @@ class Uploads:
         self._forget(upload_id)
         return pending, b"".join(chunks)
 
+    def reset(self) -> None:
+        """Forget every unfinished upload. Tokens stay valid: clients keep theirs (fal-client
+        caches its CDN token), and a reset must not break their next upload."""
+        for upload_id in list(self._pending):
+            self._forget(upload_id)
+
     def _expire(self) -> None:
         expired_by = self._clock() - TOKEN_SECONDS
         while self._pending and next(iter(self._pending.values())).created_at <= expired_by:

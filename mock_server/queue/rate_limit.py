@@ -24,6 +24,10 @@ class RateLimiter:
     def limited(self) -> bool:
         return self._rate is not None
 
+    def reset(self) -> None:
+        """Every key starts again with a full bucket."""
+        self._buckets.clear()
+
     def check(self, key: str) -> None:
         """Take a token for `key`, or raise 429 with how long until one is back."""
         rate = self._rate
