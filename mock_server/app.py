@@ -37,6 +37,7 @@ from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
 from falfake.queue.store import RequestStore
 from falfake.settings import Settings
+from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
 from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, Dispatcher
@@ -57,12 +58,8 @@ def create_app(
     settings = settings or Settings()
     endpoints = served(settings.endpoint_files, settings.endpoints_dir)
     clock = clock or SystemClock()
-    data = None
-    if settings.data_dir is not None:
-        from falfake.runtime.data_dir import DataDir  # SQLite and the codec only when asked for
-
-        data = DataDir(settings.data_dir)
-    saved_at = None if data is None else data.saved_at()
+    storage = _storage(settings)
+    saved_at = storage.saved_at()
     if saved_at is not None and isinstance(clock, SettableClock):
         clock.set(saved_at)  # a manual or virtual clock goes on from where it stood
     store = RequestStore(
@@ -71,13 +68,11 @@ def create_app(
         clock.now,
         honour_cancel=settings.honour_cancel,
         documented_cancel_body=settings.cancel_completed_body == "status",
-        records=None if data is None else data.requests,
+        records=storage.requests,
     )
     signer = signer or WebhookSigner.generated()
-    files = FileStore(settings.retention, clock.now, None if data is None else data.files)
-    deliveries = Deliveries(
-        settings.webhooks, signer, clock, None if data is None else data.deliveries
-    )
+    files = FileStore(settings.retention, clock.now, storage.files)
+    deliveries = Deliveries(settings.webhooks, signer, clock, storage.deliveries)
     work = Work()
     fake = Fake(
         settings=settings,
@@ -88,7 +83,7 @@ def create_app(
             clock.now,
             max_upload_bytes=settings.max_upload_bytes,
             max_pending_bytes=settings.retention.max_file_bytes,
-            records=None if data is None else data.uploads,
+            records=storage.uploads,
         ),
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
@@ -100,9 +95,7 @@ def create_app(
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",
-        close_storage=None if data is None else data.close,
-        storage_problem=_in_memory if data is None else data.problem,
-        storage="memory" if data is None else "sqlite",
+        storage=storage,
         work=work,
     )
     app = Starlette(
@@ -126,8 +119,13 @@ def create_app(
     return app
 
 
-def _in_memory() -> None:
-    """Memory is always there to serve from."""
+def _storage(settings: Settings) -> Storage:
+    """The engine `settings` asks for: memory, or a data directory (SQLite)."""
+    if settings.data_dir is None:
+        return Memory()
+    from falfake.runtime.data_dir import DataDir  # SQLite and the codec only when asked for
+
+    return DataDir(settings.data_dir)
 
 
 def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 _VIRTUAL_POLL_SECONDS = 0.005
@@ -80,3 +81,10 @@ class VirtualClock:
         wake = self._now + seconds
         while self._now < wake:
             await asyncio.sleep(_VIRTUAL_POLL_SECONDS)
+
+
+def log_timestamp(unix_seconds: float) -> str:
+    """fal's time in logs and delivery records: ISO 8601 in UTC with microseconds and no zone
+    suffix."""
+    moment = datetime.fromtimestamp(unix_seconds, UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")

@@ -27,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-REQUEST_ID_HEADER = "x-fal-request-id"
-
 
 class FalError(Exception):
     """An error answered in fal's shape; subclasses only set data."""

@@ -17,6 +17,7 @@ from falfake.queue.models import Snapshot, Status
 from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.store import RequestStore
 from falfake.settings import Settings
+from falfake.storage import Storage
 from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.dispatch import Dispatcher
 from falfake.webhooks.signing import WebhookSigner
@@ -39,17 +40,12 @@ class Fake:
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
-    # Why the storage cannot serve now, or None (memory always can): the health check's answer.
-    storage_problem: Callable[[], str | None]
-    storage: str  # memory or sqlite, as the health check says
-    # Lets go of the data directory, if any (state is saved as it changes).
-    close_storage: Callable[[], None] | None = None
+    storage: Storage  # the engine the stores write through: memory or a data directory
     work: Work = field(default_factory=Work)  # renders and image checks, off the loop
 
     def close(self) -> None:
-        """Let go of the data directory (state is saved as it changes; this saves the time)."""
-        if self.close_storage is not None:
-            self.close_storage()
+        """Let go of the storage (state is saved as it changes; this saves the time)."""
+        self.storage.close()
 
     def reset(self) -> None:
         """Forget every request (with its timetable and webhooks not yet sent), file, unfinished

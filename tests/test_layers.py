@@ -3,7 +3,7 @@
 Ranks, lowest first (STYLE.md): `falfake.contracts`; the vocabulary (`settings`, `errors`, `clock`,
 `ids`, `hosts`, `validation`, one layer); the client (above the contracts, beside the rest); the
 domain (`media` < `queue` < `endpoints`, `webhooks`,
-`harness`); `http/`; `fake`; the route modules wherever they live (`*routes`, `ui/`); the storage
+`harness`); the storage interface and its memory engine (`storage`); `http/`; `fake`; the route modules wherever they live (`*routes`, `ui/`); the storage
 engines (`runtime/` data directory, its records and codec); the wiring (`app`); `runtime/`; the
 entry points (`cli`, `commandline/`, `pytest_plugin`, `__main__`, the package itself). A module
 imports its own rank or below, and another folder only below its own; `falfake.client` imports
@@ -91,6 +91,8 @@ def place(name: str) -> tuple[float, str]:
         return 1.0, "vocabulary"
     if folder in DOMAIN:
         return DOMAIN[folder], folder
+    if inner == "storage":
+        return 2.5, "storage interface"
     if folder == "http":
         return 3.0, folder
     if inner == "fake":

@@ -149,13 +149,14 @@ async def health(request: Request) -> Response:
     """Ready when the fake can serve: its storage answers (a load balancer's or a readiness
     probe's check). 503 with the reason otherwise."""
     fake = fake_of(request)
-    problem = fake.storage_problem()
+    storage = fake.storage
+    problem = storage.problem()
     if problem is not None:
         return JSONResponse(
-            {"status": "unavailable", "storage": fake.storage, "detail": problem},
+            {"status": "unavailable", "storage": storage.name, "detail": problem},
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "storage": fake.storage})
+    return JSONResponse({"status": "ok", "storage": storage.name})
 
 
 async def index(request: Request) -> Response:

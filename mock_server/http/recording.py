@@ -6,8 +6,8 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
-from falfake.errors import REQUEST_ID_HEADER
 from falfake.harness.journal import Journal, Seen
+from falfake.http.render import REQUEST_ID_HEADER
 
 _BODY_KEPT = 64 * 1024
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()

@@ -11,8 +11,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from falfake.errors import REQUEST_ID_HEADER, FalError
+from falfake.errors import FalError
 from falfake.http.json_response import JSONResponse
+
+# fal's request id, on submit and result replies and on the errors that know it.
+REQUEST_ID_HEADER = "x-fal-request-id"
 
 _INGRESS_PAGE = "<html><head><title>{status}</title></head><body><center>nginx</center></body>"
 

@@ -110,7 +110,7 @@ async def _bytes_of(
         split = split_url(url)
         if split is None:  # nobody can download from a URL that cannot be read
             raise ImageProblem("file_download_error", DOWNLOAD_FAILED)
-        own = _own_path(url, *split, own_roots)
+        own = own_path(url, *split, own_roots)
         if own is not None:
             try:
                 data = files.read(own).data
@@ -156,13 +156,9 @@ def data_uri_bytes(url: str) -> bytes:
     return unquote_to_bytes(match["data"])
 
 
-def own_file_path(url: str, own_roots: Sequence[str]) -> str | None:
-    """The file-store path when `url` is a file this fake serves (any of its addresses)."""
-    split = split_url(url)
-    return None if split is None else _own_path(url, *split, own_roots)
-
-
-def _own_path(url: str, parts: SplitResult, host: str, own_roots: Sequence[str]) -> str | None:
+def own_path(url: str, parts: SplitResult, host: str, own_roots: Sequence[str]) -> str | None:
+    """The file-store path when `url` (split into `parts` and `host`) is a file this fake serves
+    (at any of its addresses)."""
     for prefix in ("/files/", "/cdn/files/"):
         if parts.path.startswith(prefix) and (
             host in CDN_HOSTS or is_loopback(host) or _under(url, own_roots)

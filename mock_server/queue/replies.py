@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, NoReturn, TypedDict
 
+from falfake.clock import log_timestamp
 from falfake.errors import FalError, StillInProgress
 from falfake.media.specs import Generation
 from falfake.queue.models import Job, QueuedRequest, Snapshot, Status
@@ -30,12 +30,6 @@ def queue_urls(root: str, app_id: str, request_id: str) -> dict[str, str]:
     """The URLs fal hands out, always in the `owner/app` form (§2)."""
     base = f"{root}/{app_id}/requests/{request_id}"
     return {"response_url": base, "status_url": f"{base}/status", "cancel_url": f"{base}/cancel"}
-
-
-def log_timestamp(unix_seconds: float) -> str:
-    """fal's log time: ISO 8601 in UTC with microseconds and no zone suffix."""
-    moment = datetime.fromtimestamp(unix_seconds, UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="microseconds")
 
 
 def visible_logs(request: QueuedRequest, now: float) -> list[LogBody]:

@@ -11,10 +11,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from falfake.errors import REQUEST_ID_HEADER, UnknownApplication
+from falfake.errors import UnknownApplication
 from falfake.fake import Fake
 from falfake.harness.scenarios import Scenario, scenario_queue_seconds
 from falfake.http.json_response import JSONResponse
+from falfake.http.render import REQUEST_ID_HEADER
 from falfake.http.request_parts import fake_of, query_value, read_body
 from falfake.http.scenario_runner import SCENARIO_KEY
 from falfake.http.urls import header, media_root, service_root

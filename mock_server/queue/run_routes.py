@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from falfake.errors import REQUEST_ID_HEADER
 from falfake.http.json_response import JSONResponse
+from falfake.http.render import REQUEST_ID_HEADER
 from falfake.http.request_parts import fake_of, read_body
 from falfake.http.urls import header, media_root
 from falfake.media.outputs import publish_output

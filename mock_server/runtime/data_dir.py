@@ -53,7 +53,10 @@ class DataDirError(StorageError):
 
 
 class DataDir:
-    """An open data directory: one SQLite database, a `files/` tree, and the records over them."""
+    """An open data directory: one SQLite database, a `files/` tree, and the records over them.
+    A `falfake.storage.Storage` engine."""
+
+    name = "sqlite"
 
     def __init__(self, path: Path, *, attempts_kept: int = 10_000) -> None:
         try:

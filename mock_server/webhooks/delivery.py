@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from falfake.clock import Clock
+from falfake.clock import Clock, log_timestamp
 from falfake.contracts.webhook_signatures import signed_message
-from falfake.queue.replies import log_timestamp
 from falfake.settings import WebhookSettings
 from falfake.webhooks.signing import WebhookSigner
 

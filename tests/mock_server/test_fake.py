@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from falfake import ManualClock, Settings, create_app
+from falfake import Settings, create_app
+from falfake.clock import VirtualClock
 from falfake.fake import Fake
 from tests.conftest import BASE_URL, KEY, SUBMIT_URL, VALID_INPUT, png
 
@@ -19,8 +20,8 @@ pytestmark = pytest.mark.anyio
 # What reset empties: every piece of state a test can fill.
 STATE = {"store", "files", "uploads", "deliveries", "scenarios", "journal", "rate_limiter"}
 # What it keeps, on purpose (Fake.reset says why): no state, or state clients still hold.
-KEPT = {"settings", "clock", "signer", "fetch", "webhooks", "work", "storage", "storage_problem"}
-KEPT |= {"new_request_id", "new_output_path", "new_upload_path", "close_storage"}
+KEPT = {"settings", "clock", "signer", "fetch", "webhooks", "work", "storage"}
+KEPT |= {"new_request_id", "new_output_path", "new_upload_path"}
 
 
 def test_every_part_is_state_reset_empties_or_kept_on_purpose() -> None:
@@ -30,8 +31,9 @@ def test_every_part_is_state_reset_empties_or_kept_on_purpose() -> None:
 
 @pytest.fixture
 async def limited() -> AsyncIterator[tuple[Fake, httpx.AsyncClient]]:
-    """A fake with a rate limit of one submit per second, so its buckets hold state too."""
-    app = create_app(Settings(rate_limit=1.0), clock=ManualClock())
+    """A fake with a rate limit of one submit per second, so its buckets hold state too; on a
+    virtual clock, so a failed webhook's retry waits instead of moving time on."""
+    app = create_app(Settings(rate_limit=1.0), clock=VirtualClock())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as http:
         yield app.state.fake, http

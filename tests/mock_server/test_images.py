@@ -18,7 +18,8 @@ from PIL import Image
 from starlette.applications import Starlette
 
 from falfake import ManualClock, Settings, create_app
-from falfake.media.images import data_uri_bytes, own_file_path
+from falfake.hosts import split_url
+from falfake.media.images import data_uri_bytes, own_path
 from falfake.settings import ImageLimits
 from tests.conftest import APP, BASE_URL, KEY, SUBMIT_URL, png
 from tests.loopback import QuietHandler, serving
@@ -280,7 +281,9 @@ def test_data_uri_payloads(url: str, payload: bytes) -> None:
     ],
 )
 def test_which_urls_are_the_fakes_own_files(url: str, path: str | None) -> None:
-    assert own_file_path(url, ["http://fake.example:8000"]) == path
+    split = split_url(url)
+    own = None if split is None else own_path(url, *split, ["http://fake.example:8000"])
+    assert own == path
 
 
 @pytest.mark.parametrize(
