@@ -229,16 +229,22 @@ class SqliteDeliveries:
             ),
         )
 
-    def finish(self, request_id: str) -> None:
-        self._db.execute("DELETE FROM deliveries WHERE request_id = ?", (request_id,))
-
-    def log(self, attempt: Attempt) -> None:
-        cursor = self._db.execute(
-            "INSERT INTO attempts (record) VALUES (?)", (json.dumps(attempt.to_json()),)
-        )
-        last = cursor.lastrowid or 0
-        if last % 1000 == 0:
-            self._db.execute("DELETE FROM attempts WHERE id <= ?", (last - self._attempts_kept,))
+    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+        with _transaction(self._db):
+            cursor = self._db.execute(
+                "INSERT INTO attempts (record) VALUES (?)", (json.dumps(attempt.to_json()),)
+            )
+            if following is None:
+                self._db.execute(
+                    "DELETE FROM deliveries WHERE request_id = ?", (attempt.request_id,)
+                )
+            else:
+                self.schedule(following)
+            last = cursor.lastrowid or 0
+            if last % 1000 == 0:
+                self._db.execute(
+                    "DELETE FROM attempts WHERE id <= ?", (last - self._attempts_kept,)
+                )
 
     def clear(self) -> None:
         with _transaction(self._db):

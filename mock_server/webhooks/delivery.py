@@ -69,9 +69,10 @@ class DeliveryRecords(Protocol):
 
     def schedule(self, delivery: PendingDelivery) -> None: ...
 
-    def finish(self, request_id: str) -> None: ...
-
-    def log(self, attempt: Attempt) -> None: ...
+    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+        """Log `attempt` and schedule the delivery `following` it (None: no more), at once: a
+        crash between the two would send the attempt again under its old number."""
+        ...
 
     def clear(self) -> None: ...
 
@@ -85,10 +86,7 @@ class NoDeliveryRecords:
     def schedule(self, delivery: PendingDelivery) -> None:
         pass
 
-    def finish(self, request_id: str) -> None:
-        pass
-
-    def log(self, attempt: Attempt) -> None:
+    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
         pass
 
     def clear(self) -> None:
@@ -170,20 +168,24 @@ class Deliveries:
                 wait = delivery.due_at - self._clock.now()
                 if wait > 0:
                     await self._clock.sleep(wait)
-                delivered = await self._posting_while(self._attempt(http, delivery))
-                if delivered or delivery.attempt > settings.retries:
-                    self._records.finish(delivery.request_id)
-                    return delivered
-                delivery = dataclasses.replace(
-                    delivery,
-                    attempt=delivery.attempt + 1,
-                    due_at=self._clock.now() + settings.delay(delivery.attempt),
-                )
-                self._records.schedule(delivery)
+                logged = await self._posting_while(self._attempt(http, delivery))
+                following = None
+                if not logged.delivered and delivery.attempt <= settings.retries:
+                    following = dataclasses.replace(
+                        delivery,
+                        attempt=delivery.attempt + 1,
+                        due_at=self._clock.now() + settings.delay(delivery.attempt),
+                    )
+                # On disk first: what the log shows has outlived a crash.
+                self._records.attempted(logged, following)
+                self._log.append(logged)
+                if following is None:
+                    return logged.delivered
+                delivery = following
                 if self._closing:
                     return False
 
-    async def _posting_while(self, attempt: Awaitable[bool]) -> bool:
+    async def _posting_while(self, attempt: Awaitable[Attempt]) -> Attempt:
         """Await one attempt, marked as under way for `close`."""
         task = asyncio.current_task()
         assert task is not None, "deliveries run as tasks"
@@ -193,7 +195,8 @@ class Deliveries:
         finally:
             self._posting.discard(task)
 
-    async def _attempt(self, http: httpx.AsyncClient, delivery: PendingDelivery) -> bool:
+    async def _attempt(self, http: httpx.AsyncClient, delivery: PendingDelivery) -> Attempt:
+        """POST once; what happened, to be logged."""
         request_id, target, body = delivery.request_id, delivery.target, delivery.body
         now = self._clock.now()
         timestamp = str(int(self._wall()))
@@ -218,7 +221,7 @@ class Deliveries:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         delivered = status_code is not None and 200 <= status_code < 300
-        logged = Attempt(
+        return Attempt(
             request_id=request_id,
             target=target,
             attempt=delivery.attempt,
@@ -232,6 +235,3 @@ class Deliveries:
             body_sha256=digest,
             signature=signature,
         )
-        self._log.append(logged)
-        self._records.log(logged)
-        return delivered

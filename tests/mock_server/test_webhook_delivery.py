@@ -253,11 +253,12 @@ class RecordedDeliveries:
     def schedule(self, delivery: PendingDelivery) -> None:
         self.pending[delivery.request_id] = delivery
 
-    def finish(self, request_id: str) -> None:
-        del self.pending[request_id]
-
-    def log(self, attempt: Attempt) -> None:
+    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
         self.log_entries.append(attempt)
+        if following is None:
+            del self.pending[attempt.request_id]
+        else:
+            self.pending[attempt.request_id] = following
 
     def clear(self) -> None:
         self.pending.clear()
