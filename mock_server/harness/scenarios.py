@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -81,8 +83,15 @@ class Scenario:
                 object.__setattr__(self, name, _files_read(value, name))
 
     @property
-    def stub(self) -> Stub:
-        return Stub(self.output, self.output_fields, self.logs)
+    def effect(self) -> Effect:
+        """What this scenario does to a submit or sync run it lets through."""
+        return Effect(
+            safety=frozenset(self.content_policy),
+            queue_seconds=math.inf if self.stuck else self.queue_seconds,
+            run_seconds=self.run_seconds,
+            stuck=self.stuck,
+            stub=Stub(self.output, self.output_fields, self.logs),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """As listed: given files' bytes shown by their size."""
@@ -239,6 +248,32 @@ def _under(path: str, endpoint: str) -> bool:
     return False
 
 
-def scenario_queue_seconds(scenario: Scenario) -> float | None:
-    """The time a request waits in the queue under `scenario`: forever when stuck."""
-    return math.inf if scenario.stuck else scenario.queue_seconds
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A matched scenario's part that the route applies, decided here once: the safety stages it
+    forces, its own queue and run time (a stuck request waits forever), and its stubbed output."""
+
+    safety: frozenset[str] = frozenset()
+    queue_seconds: float | None = None
+    run_seconds: float | None = None
+    stuck: bool = False
+    stub: Stub = field(default_factory=Stub)
+
+
+NO_EFFECT = Effect()
+# Set by the scenario runner around the call it let through (the same task runs the route).
+_EFFECT: ContextVar[Effect] = ContextVar("falfake_scenario_effect", default=NO_EFFECT)
+
+
+def current_effect() -> Effect:
+    """The effect of the scenario that matched the call being answered, if any."""
+    return _EFFECT.get()
+
+
+@contextlib.contextmanager
+def in_effect(effect: Effect) -> Iterator[None]:
+    token = _EFFECT.set(effect)
+    try:
+        yield
+    finally:
+        _EFFECT.reset(token)

@@ -11,10 +11,9 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from falfake.harness.scenarios import Call, Scenario, Scenarios, operation_of
+from falfake.harness.scenarios import Call, Scenario, Scenarios, in_effect, operation_of
 from falfake.http.render import error_response, ingress_page
 
-SCENARIO_KEY = "falfake.scenario"
 _DEFAULT_DETAIL = {429: "Too many requests", 499: "Request cancelled by the client."}
 
 
@@ -77,7 +76,8 @@ class ScenarioRunner:
         if scenario.status is not None:
             await scenario_response(scenario, self.new_id())(scope, receive, send)
             return
-        await self.app({**scope, SCENARIO_KEY: scenario}, receive, send)
+        with in_effect(scenario.effect):
+            await self.app(scope, receive, send)
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:

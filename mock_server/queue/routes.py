@@ -13,11 +13,10 @@ from starlette.types import Scope
 
 from falfake.errors import UnknownApplication
 from falfake.fake import Fake
-from falfake.harness.scenarios import Scenario, scenario_queue_seconds
+from falfake.harness.scenarios import Effect, current_effect
 from falfake.http.json_response import JSONResponse
 from falfake.http.render import REQUEST_ID_HEADER
 from falfake.http.request_parts import fake_of, query_value, read_body
-from falfake.http.scenario_runner import SCENARIO_KEY
 from falfake.http.urls import header, media_root, service_root
 from falfake.media.outputs import Output, publish_output
 from falfake.queue.models import Snapshot
@@ -57,12 +56,11 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
         webhook = checked_target(webhook, fake.settings.webhooks)
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
-    context = plan_context(request, fake, request_id)
+    effect = current_effect()
+    context = plan_context(request, fake, request_id, effect)
     job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     check_at_submit(job, fake.settings)
-    scenario = scenario_of(request)
-    if scenario is not None:
-        job = stubbed(job, scenario.stub)
+    job = stubbed(job, effect.stub)
     snapshot = fake.store.submit(
         NewRequest(
             request_id=request_id,
@@ -75,8 +73,8 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
             max_queue_length=max_queue_length,
             webhook_url=webhook,
             media_root=media_root(request, fake.settings.public_url),
-            queue_seconds=None if scenario is None else scenario_queue_seconds(scenario),
-            run_seconds=None if scenario is None else scenario.run_seconds,
+            queue_seconds=effect.queue_seconds,
+            run_seconds=effect.run_seconds,
         )
     )
     body = submit_body(snapshot, service_root(request, SERVICE))
@@ -217,15 +215,13 @@ def take_rate_token(request: Request, fake: Fake) -> None:
         fake.rate_limiter.check(header(request.scope, b"authorization") or "")
 
 
-def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
-    """What the runner may use: the fake's files, its addresses, and forced safety stages."""
+def plan_context(request: Request, fake: Fake, request_id: str, effect: Effect) -> PlanContext:
+    """What the runner may use: the fake's files, its addresses, and forced safety stages (by
+    header, or by the scenario's effect)."""
     roots = [media_root(request, None)]
     if fake.settings.public_url is not None:
         roots.append(fake.settings.public_url)
-    forced = forced_stages(header(request.scope, FORCE_HEADER))
-    scenario = scenario_of(request)
-    if scenario is not None:
-        forced |= frozenset(scenario.content_policy)
+    forced = forced_stages(header(request.scope, FORCE_HEADER)) | effect.safety
     return PlanContext(
         settings=fake.settings,
         files=fake.files,
@@ -235,9 +231,3 @@ def plan_context(request: Request, fake: Fake, request_id: str) -> PlanContext:
         fetch=fake.fetch,
         work=fake.work,
     )
-
-
-def scenario_of(request: Request) -> Scenario | None:
-    """The scenario that matched this request, if one did and let it through."""
-    scenario: Scenario | None = request.scope.get(SCENARIO_KEY)
-    return scenario

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from falfake.harness.scenarios import current_effect
 from falfake.http.json_response import JSONResponse
 from falfake.http.render import REQUEST_ID_HEADER
 from falfake.http.request_parts import fake_of, read_body
@@ -20,7 +21,6 @@ from falfake.queue.replies import job_output, reject_early
 from falfake.queue.routes import (
     UnknownApplicationRoute,
     plan_context,
-    scenario_of,
     take_rate_token,
 )
 from falfake.queue.stubs import stubbed
@@ -36,18 +36,15 @@ async def run(request: Request, *, endpoint: Endpoint) -> Response:
     )
     request_id = fake.new_request_id()
     raw = await read_body(request, fake.settings.max_body_bytes)
-    context = plan_context(request, fake, request_id)
+    effect = current_effect()
+    context = plan_context(request, fake, request_id, effect)
     job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
     reject_early(job)
-    scenario = scenario_of(request)
-    if scenario is not None:
-        job = stubbed(job, scenario.stub)
-    if scenario is not None and scenario.stuck:
+    job = stubbed(job, effect.stub)
+    if effect.stuck:
         await asyncio.Event().wait()  # until the client gives up and disconnects
-    run_seconds = fake.settings.timing.run_seconds
-    if scenario is not None and scenario.run_seconds is not None:
-        run_seconds = scenario.run_seconds
-    await fake.clock.sleep(run_seconds)
+    run_seconds = effect.run_seconds
+    await fake.clock.sleep(fake.settings.timing.run_seconds if run_seconds is None else run_seconds)
     generation = job_output(job)
     output = await publish_output(
         generation,
