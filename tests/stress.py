@@ -1,7 +1,9 @@
 """`make stress`: the suite, run again and again while CPU-bound loops compete for every core.
 
 A test that passes on a quiet machine and fails on a busy one is a bug (it waits on time, not on an
-event). This prints each run's failures and a summary, and exits 1 if any run failed.
+event). This prints each run's failures and a summary, keeps the whole output of every run that
+failed in build/stress/ (a flake that shows once in six runs is read there), and exits 1 if any
+run failed.
 
     python -m tests.stress --runs 10 --burners 4 [-- pytest arguments, e.g. tests/mock_server]
 """
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
     args = parser.parse_args(argv)
     counted: collections.Counter[str] = collections.Counter()
+    kept = Path(__file__).resolve().parents[1] / "build" / "stress"
+    kept.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder, burning(args.burners):
         for run in range(1, args.runs + 1):
             report = Path(folder) / f"run-{run}.xml"
@@ -83,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for name in failed:
                 print(f"  FAILED {name}", flush=True)
+            if failed:
+                log = kept / f"run-{run}.log"
+                log.write_text(done.stdout + done.stderr)
+                print(f"  output: {log}", flush=True)
     print(
         f"\n{args.runs} runs beside {args.burners} CPU-bound loops: "
         f"{sum(counted.values())} failures in {len(counted)} tests"

@@ -12,15 +12,15 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from falfake.errors import UnknownApplication
-from falfake.fake import Fake
-from falfake.harness.scenarios import Effect, current_effect
+from falfake.http.calls import read_call
 from falfake.http.json_response import JSONResponse
 from falfake.http.render import REQUEST_ID_HEADER
-from falfake.http.request_parts import fake_of, query_value, read_body
-from falfake.http.urls import header, media_root, service_root
+from falfake.http.request_parts import fake_of, query_value
+from falfake.http.urls import media_root, service_root
 from falfake.media.outputs import Output, publish_output
+from falfake.queue import operations
 from falfake.queue.models import Snapshot
-from falfake.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
+from falfake.queue.plans import Endpoint
 from falfake.queue.replies import (
     cancel_body,
     finished_output,
@@ -28,57 +28,20 @@ from falfake.queue.replies import (
     status_code,
     submit_body,
 )
-from falfake.queue.safety import FORCE_HEADER, forced_stages
 from falfake.queue.sse import SSE_HEADERS, status_events
-from falfake.queue.store import NewRequest
-from falfake.queue.stubs import stubbed
 from falfake.validation import (
     parse_logs_flag,
-    parse_max_queue_length,
-    parse_priority,
-    parse_request_timeout,
 )
-from falfake.webhooks.payloads import checked_target
 
 SERVICE = "queue"
 
 
 async def submit(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
-    take_rate_token(request, fake)
-    priority = parse_priority(header(request.scope, b"x-fal-queue-priority"))
-    timeout = parse_request_timeout(
-        header(request.scope, b"x-fal-request-timeout"), fake.settings.min_request_timeout_seconds
-    )
-    max_queue_length = parse_max_queue_length(query_value(request, "fal_max_queue_length"))
-    webhook = query_value(request, "fal_webhook")
-    if webhook is not None:
-        webhook = checked_target(webhook, fake.settings.webhooks)
-    request_id = fake.new_request_id()
-    raw = await read_body(request, fake.settings.max_body_bytes)
-    effect = current_effect()
-    context = plan_context(request, fake, request_id, effect)
-    job = await plan_job(endpoint, raw, header(request.scope, b"content-type"), context)
-    check_at_submit(job, fake.settings)
-    job = stubbed(job, effect.stub)
-    snapshot = fake.store.submit(
-        NewRequest(
-            request_id=request_id,
-            endpoint_id=endpoint.endpoint_id,
-            app_id=endpoint.app_id,
-            job=job,
-            output_path=fake.new_output_path(),
-            priority=priority,
-            start_timeout=timeout,
-            max_queue_length=max_queue_length,
-            webhook_url=webhook,
-            media_root=media_root(request, fake.settings.public_url),
-            queue_seconds=effect.queue_seconds,
-            run_seconds=effect.run_seconds,
-        )
-    )
+    call = await read_call(request, fake.settings, fake.rate_limiter, queued=True)
+    snapshot = await operations.submit(fake, endpoint, call)
     body = submit_body(snapshot, service_root(request, SERVICE))
-    return JSONResponse(body, headers={REQUEST_ID_HEADER: request_id})
+    return JSONResponse(body, headers={REQUEST_ID_HEADER: snapshot.request.request_id})
 
 
 async def get_status(request: Request, *, endpoint: Endpoint) -> Response:
@@ -207,27 +170,3 @@ _ANY = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
 async def _unknown_application(request: Request) -> Response:
     raise UnknownApplication(request.path_params["path"])
-
-
-def take_rate_token(request: Request, fake: Fake) -> None:
-    """429 past `--rate-limit` for this request's key (its whole Authorization header)."""
-    if fake.rate_limiter.limited:
-        fake.rate_limiter.check(header(request.scope, b"authorization") or "")
-
-
-def plan_context(request: Request, fake: Fake, request_id: str, effect: Effect) -> PlanContext:
-    """What the runner may use: the fake's files, its addresses, and forced safety stages (by
-    header, or by the scenario's effect)."""
-    roots = [media_root(request, None)]
-    if fake.settings.public_url is not None:
-        roots.append(fake.settings.public_url)
-    forced = forced_stages(header(request.scope, FORCE_HEADER)) | effect.safety
-    return PlanContext(
-        settings=fake.settings,
-        files=fake.files,
-        request_id=request_id,
-        own_roots=roots,
-        forced_safety=forced,
-        fetch=fake.fetch,
-        work=fake.work,
-    )

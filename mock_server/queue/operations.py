@@ -1,0 +1,98 @@
+"""The queue's operations on a `Call`: what a submit and a sync run do between reading the request
+and writing the reply."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+from falfake.clock import Clock
+from falfake.media.files import FileStore
+from falfake.media.images import Fetch
+from falfake.media.outputs import Output, publish_output
+from falfake.media.work import Work
+from falfake.queue.calls import Call
+from falfake.queue.models import Job, Snapshot
+from falfake.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
+from falfake.queue.replies import job_output, reject_early
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.queue.stubs import stubbed
+from falfake.settings import Settings
+
+
+class Parts(Protocol):
+    """The parts of a fake the operations use (`falfake.fake.Fake` has them)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def store(self) -> RequestStore: ...
+    @property
+    def files(self) -> FileStore: ...
+    @property
+    def fetch(self) -> Fetch | None: ...
+    @property
+    def work(self) -> Work: ...
+    @property
+    def new_request_id(self) -> Callable[[], str]: ...
+    @property
+    def new_output_path(self) -> Callable[[], str]: ...
+
+
+async def submit(parts: Parts, endpoint: Endpoint, call: Call) -> Snapshot:
+    """Queue the call: its job planned (a rejected input is a job that fails), stubbed as a
+    scenario says; with `--validate-at submit` a rejected input is the 422 now."""
+    request_id = parts.new_request_id()
+    job = await _job(parts, endpoint, call, request_id)
+    check_at_submit(job, parts.settings)
+    return parts.store.submit(
+        NewRequest(
+            request_id=request_id,
+            endpoint_id=endpoint.endpoint_id,
+            app_id=endpoint.app_id,
+            job=job,
+            output_path=parts.new_output_path(),
+            priority=call.priority,
+            start_timeout=call.start_timeout,
+            max_queue_length=call.max_queue_length,
+            webhook_url=call.webhook,
+            media_root=call.media_root,
+            queue_seconds=call.queue_seconds,
+            run_seconds=call.run_seconds,
+        )
+    )
+
+
+async def run(parts: Parts, endpoint: Endpoint, call: Call) -> tuple[str, Output]:
+    """Run the call at once (no queue, so `X-Fal-Request-Timeout` was only checked): its id and
+    its output, or the error it fails with."""
+    request_id = parts.new_request_id()
+    job = await _job(parts, endpoint, call, request_id)
+    reject_early(job)
+    if call.stuck:
+        await asyncio.Event().wait()  # until the client gives up and disconnects
+    run_seconds = call.run_seconds
+    await parts.clock.sleep(
+        parts.settings.timing.run_seconds if run_seconds is None else run_seconds
+    )
+    output = await publish_output(
+        job_output(job), parts.new_output_path(), parts.files, call.media_root, parts.work
+    )
+    return request_id, output
+
+
+async def _job(parts: Parts, endpoint: Endpoint, call: Call, request_id: str) -> Job:
+    context = PlanContext(
+        settings=parts.settings,
+        files=parts.files,
+        request_id=request_id,
+        own_roots=call.own_roots,
+        forced_safety=call.forced_safety,
+        fetch=parts.fetch,
+        work=parts.work,
+    )
+    job = await plan_job(endpoint, call.body, call.content_type, context)
+    return stubbed(job, call.stub)
