@@ -24,16 +24,20 @@ from falfake.webhooks.payloads import checked_target
 async def read_call(
     request: Request, settings: Settings, rate_limiter: RateLimiter, *, queued: bool
 ) -> Call:
-    """The call, after its key took a rate token (fal's 429 comes before any other check)."""
+    """The call, after its key took a rate token (fal's 429 comes before any other check); its
+    headers are checked in the order the fake always has (priority, timeout, queue length,
+    webhook), so a call with two bad values gets the same error as before."""
     if rate_limiter.limited:
         rate_limiter.check(header(request.scope, b"authorization") or "")
     scope = request.scope
+    priority = Priority.NORMAL
+    if queued:
+        priority = parse_priority(header(scope, b"x-fal-queue-priority"))
     timeout = parse_request_timeout(
         header(scope, b"x-fal-request-timeout"), settings.min_request_timeout_seconds
     )
-    priority, max_queue_length, webhook = Priority.NORMAL, None, None
+    max_queue_length, webhook = None, None
     if queued:
-        priority = parse_priority(header(scope, b"x-fal-queue-priority"))
         max_queue_length = parse_max_queue_length(query_value(request, "fal_max_queue_length"))
         webhook = query_value(request, "fal_webhook")
         if webhook is not None:
