@@ -21,9 +21,8 @@ from falfake.contracts.reference_to_video import (
     ReferenceToVideoInput,
     ReferenceToVideoOutput,
 )
+from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
 from falfake.contracts.wire import (
-    CONTENT_TYPE_MAX_LENGTH,
-    CONTENT_TYPE_PATTERN,
     WIRE_MODELS,
     AccessUrl,
     CancelReply,

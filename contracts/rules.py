@@ -58,3 +58,11 @@ def image_ref_problem(prompt: str, image_count: int) -> str | None:
             )
         start = prompt.find(IMAGE_REF_START, start + 1)
     return None
+
+
+# A file's declared content type (an upload's, or a scenario's given file), which the file is served
+# with as its Content-Type: printable ASCII (inner spaces allowed), so no line break can end the
+# header early and nothing outside Latin-1 makes the file's GET a 500. fal's answer to another type
+# is unknown; a FastAPI app's 422 is the likeliest.
+CONTENT_TYPE_PATTERN = r"^[!-~]+(?: +[!-~]+)*$"
+CONTENT_TYPE_MAX_LENGTH = 255

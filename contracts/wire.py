@@ -9,13 +9,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# An upload's declared content type, which the file is served with as its Content-Type: printable
-# ASCII (inner spaces allowed), so no line break can end the header early and nothing outside
-# Latin-1 makes the file's GET a 500. fal's answer to another type is unknown; a FastAPI app's
-# 422 is the likeliest.
-CONTENT_TYPE_PATTERN = r"^[!-~]+(?: +[!-~]+)*$"
-CONTENT_TYPE_MAX_LENGTH = 255
-
 
 class _Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")

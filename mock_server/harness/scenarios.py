@@ -21,12 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
 from falfake.queue.stubs import BYTES, FILE, Stub, is_file_marker
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
 _TEN_YEARS = 10 * 365 * 24 * 3600.0
 _HEADER_TOKEN = re.compile("[!-~]{1,200}")
+_CONTENT_TYPE = re.compile(CONTENT_TYPE_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,10 @@ class Scenario:
         if self.error_type is not None and _HEADER_TOKEN.fullmatch(self.error_type) is None:
             # It is sent as X-Fal-Error-Type too, and a header carries no other characters.
             raise ValueError("error_type must be 1 to 200 printable ASCII characters, no spaces")
+        # Read back in JSON replies (the listing, an error's detail): 1e400 parses as infinity,
+        # which no JSON reply can carry.
+        for name in ("input", "detail"):
+            _check_numbers(getattr(self, name), name)
         # Given files are read now, so a missing one is a 422 (or a start-up error) naming it.
         for name in ("output", "output_fields"):
             value = getattr(self, name)
@@ -102,7 +108,8 @@ class Scenario:
 
 
 def _files_read(node: Any, where: str) -> Any:
-    """`node` with each `{"$file": PATH}` read into `{"$bytes": ...}` and each `$bytes` checked."""
+    """`node` with each `{"$file": PATH}` read into `{"$bytes": ...}`, each `$bytes` and its
+    fields checked, and every number one JSON can carry."""
     if is_file_marker(node):
         marker = dict(node)
         if FILE in marker:
@@ -119,12 +126,36 @@ def _files_read(node: Any, where: str) -> Any:
             base64.b64decode(marker[BYTES], validate=True)
         except binascii.Error:
             raise ValueError(f"{where}: {BYTES} must be base64") from None
+        for name in ("file_name", "content_type"):
+            if name in marker and not isinstance(marker[name], str):
+                raise ValueError(f"{where}.{name} must be a string")
+        content_type = marker.get("content_type")
+        # It is sent as the file's Content-Type: a header carries printable ASCII alone.
+        if content_type is not None and not _CONTENT_TYPE.fullmatch(content_type):
+            raise ValueError(
+                f"{where}.content_type must be 1 to {CONTENT_TYPE_MAX_LENGTH} printable ASCII"
+                " characters"
+            )
         return marker
     if isinstance(node, dict):
         return {key: _files_read(value, f"{where}.{key}") for key, value in node.items()}
     if isinstance(node, list):
         return [_files_read(value, f"{where}[{i}]") for i, value in enumerate(node)]
+    _check_numbers(node, where)
     return node
+
+
+def _check_numbers(node: Any, where: str) -> None:
+    """Refuse a number JSON has no spelling for (1e400 parses as infinity): no reply could carry
+    it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_numbers(value, f"{where}[{index}]")
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ValueError(f"{where}: {node} is not a JSON number")
 
 
 def _bytes_shown(node: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from falfake.contracts.detail import validation_detail
-from falfake.contracts.wire import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
+from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
 from falfake.errors import InvalidInput
 from falfake.harness.scenarios import Scenario
 from falfake.validation import decode_body

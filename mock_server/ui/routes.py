@@ -49,6 +49,7 @@ def _templates() -> Any:
 
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.globals.update(prefix=PREFIX, pretty=views.pretty, moment=views.moment)
+    templates.env.finalize = views.sendable
     return templates
 
 

@@ -79,7 +79,18 @@ def timeline(snapshot: Snapshot) -> list[tuple[str, str]]:
 def pretty(value: Any) -> str:
     """Indented JSON, with other scripts as they are written but a lone surrogate (a body may
     spell one as `\\udfff`) as its escape: the page is sent as UTF-8, which cannot carry one."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _escaped(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def sendable(value: object) -> object:
+    """A value a page shows, with each lone surrogate in a string as its escape (a scenario's log
+    line or file name may hold one); the templates' `finalize`, so no page can fail on one."""
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        return type(value)(_escaped(value))  # markup stays markup: the escapes are plain text
+    return value
+
+
+def _escaped(text: str) -> str:
     return _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
 
 

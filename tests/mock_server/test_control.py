@@ -131,6 +131,57 @@ async def test_a_scenario_sets_the_output_and_the_fake_serves_its_file(
 
 
 @pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            b'{"output_fields": {"video": {"$bytes": "AA==", "content_type": "a/b\\r\\nX: 1"}}}',
+            "content_type must be 1 to 255 printable ASCII",
+            id="header-splitting-type",
+        ),
+        pytest.param(
+            '{"output_fields": {"video": {"$bytes": "AA==", "content_type": "\u00e9/a"}}}'.encode(),
+            "content_type must be 1 to 255 printable ASCII",
+            id="non-ascii-type",
+        ),
+        pytest.param(
+            b'{"output_fields": {"video": {"$bytes": "AA==", "file_name": 5}}}',
+            "file_name must be a string",
+            id="file-name-not-a-string",
+        ),
+        pytest.param(b'{"output_fields": {"seed": 1e400}}', "seed: inf", id="infinite-output"),
+        pytest.param(b'{"input": {"seed": 1e400}}', "input.seed: inf", id="infinite-input"),
+        pytest.param(b'{"status": 500, "detail": [1e400]}', "detail[0]: inf", id="infinite-detail"),
+    ],
+)
+async def test_what_no_reply_could_carry_is_a_422(
+    http: httpx.AsyncClient, body: bytes, message: str
+) -> None:
+    """A file's type is sent as its Content-Type; every other value is read back as JSON."""
+    response = await http.post("/_falfake/scenarios", content=body)
+    assert response.status_code == 422
+    assert message in response.text
+    assert (await http.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+async def test_a_stubbed_log_line_or_file_name_with_a_lone_surrogate_is_served_everywhere(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    body = b'{"logs": ["\\ud800 step"], "output_fields": {"video": {"$bytes": "AA==",'
+    body += b' "file_name": "\\udfff.mp4"}}}'
+    assert (await http.post("/_falfake/scenarios", content=body)).status_code == 201
+    request_id = (await http.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    clock.advance(60)
+    result = await http.get(f"/queue/{APP}/requests/{request_id}")
+    assert result.status_code == 200
+    assert (await http.get(result.json()["video"]["url"])).content == b"\x00"
+    status = await http.get(f"/queue/{APP}/requests/{request_id}/status", params={"logs": 1})
+    assert [line["message"] for line in status.json()["logs"]] == ["\ud800 step"]
+    page = await http.get(f"/_falfake/ui/requests/{request_id}")
+    assert page.status_code == 200
+    assert "\\ud800 step" in page.text
+
+
+@pytest.mark.parametrize(
     ("output", "message"),
     [
         ({"video": {"$file": "/no/such/golden.mp4"}}, "cannot read /no/such/golden.mp4"),
