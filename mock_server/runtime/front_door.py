@@ -229,7 +229,7 @@ class FrontDoor:
         try:
             async with asyncio.timeout(through.connect_timeout_seconds):
                 reader, writer = await asyncio.open_connection(host.strip("[]"), port)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, UnicodeError) as exc:  # a name IDNA cannot encode too
             through.opened(host, port, 502, time.perf_counter() - started)
             reason = f"falfake could not reach {host}:{port} to pass the tunnel through: {exc!r}"
             await _refuse(client, refusal_bytes(reason, "502 Bad Gateway"))

@@ -544,6 +544,17 @@ def test_a_host_that_cannot_be_reached_is_a_502(
     assert tunnels == [("127.0.0.1", nowhere, 502)]
 
 
+@pytest.mark.parametrize(
+    "target", [b"a..b:443", b"x" * 70 + b".example:443", b"[::1:443", b"127.0.0.1:0"]
+)
+def test_a_name_that_cannot_be_a_host_is_a_502_too(
+    passing: int, tunnels: list[tuple[str, int, int]], target: bytes
+) -> None:
+    reply = exchange(passing, b"CONNECT " + target + b" HTTP/1.1\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
+    assert [status for _, _, status in tunnels] == [502]
+
+
 def test_fal_hosts_are_still_answered_by_the_fake_when_passing_through(
     passing: int, trust: ssl.SSLContext, tunnels: list[tuple[str, int, int]]
 ) -> None:
