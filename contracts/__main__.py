@@ -10,6 +10,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
 
 from falfake.contracts.drift import VOLATILE
 from falfake.contracts.paths import contract_path
@@ -83,13 +86,21 @@ def main(
             print(refusal[1])
             return refusal[0]
     where = "live" if live else args.target
+    if where not in ("fake", "live") and urlsplit(where).scheme not in ("http", "https"):
+        print(f"--target {where}: expected fake, live or a falfake URL (http://HOST:PORT)")
+        return EXIT_USAGE
     if where == "fake" and in_process is None:
         print("the fake in process is `falfake verify`; here, give --target URL or live")
         return EXIT_USAGE
-    if args.command == "record":
-        asyncio.run(_record(chosen, where))
-        return 0
-    report = asyncio.run(_verify(chosen, where, args.key, in_process))
+    try:
+        if args.command == "record":
+            asyncio.run(_record(chosen, where))
+            return 0
+        report = asyncio.run(_verify(chosen, where, args.key, in_process))
+    except httpx.HTTPError as exc:
+        # The target is down or too slow: not a drift, and not a traceback either.
+        print(f"cannot reach the target ({where}): {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
     print("\n".join(report.lines()))
     return EXIT_DRIFT if report.drifts else 0
 

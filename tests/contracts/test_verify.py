@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -182,3 +183,20 @@ def test_a_fake_validating_at_submit_drifts_where_fal_accepts(
     out = capsys.readouterr().out
     assert "status: recorded 200, got 422" in out
     assert "cannot go on: no request_id in the reply before:" in out
+
+
+def test_a_target_that_is_not_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--target", "notaurl"]) == 2
+    assert capsys.readouterr().out.startswith("--target notaurl: expected fake, live or a falfake")
+
+
+def test_a_target_that_is_down_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    assert main(["verify", "--target", nowhere, "--only", "sync_run"]) == 2
+    assert capsys.readouterr().out == (
+        f"cannot reach the target ({nowhere}): ConnectError: All connection attempts failed\n"
+    )
