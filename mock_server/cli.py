@@ -300,7 +300,8 @@ def _run(argv: list[str]) -> int:
 
 _EXPOSED = (
     "anyone who can reach it can submit and read every request, upload and result, reset the"
-    " fake, change its clock and scenarios, and make it send webhooks"
+    " fake, change its clock and scenarios, make it send webhooks, and have it serve any file"
+    " it can read (a scenario's $file)"
 )
 
 
