@@ -130,12 +130,16 @@ def _files_read(node: Any, where: str) -> Any:
             if name in marker and not isinstance(marker[name], str):
                 raise ValueError(f"{where}.{name} must be a string")
         content_type = marker.get("content_type")
-        # It is sent as the file's Content-Type: a header carries printable ASCII alone.
-        if content_type is not None and not _CONTENT_TYPE.fullmatch(content_type):
+        # It is sent as the file's Content-Type: a header carries printable ASCII alone, and the
+        # bound is the one an upload's type has.
+        if content_type is not None and (
+            len(content_type) > CONTENT_TYPE_MAX_LENGTH or not _CONTENT_TYPE.fullmatch(content_type)
+        ):
             raise ValueError(
                 f"{where}.content_type must be 1 to {CONTENT_TYPE_MAX_LENGTH} printable ASCII"
                 " characters"
             )
+        _check_numbers(marker, where)  # its other fields are listed back as they came
         return marker
     if isinstance(node, dict):
         return {key: _files_read(value, f"{where}.{key}") for key, value in node.items()}

@@ -148,7 +148,19 @@ async def test_a_scenario_sets_the_output_and_the_fake_serves_its_file(
             "file_name must be a string",
             id="file-name-not-a-string",
         ),
+        pytest.param(
+            b'{"output_fields": {"v": {"$bytes": "AA==", "content_type": "a/'
+            + b"b" * 254
+            + b'"}}}',
+            "content_type must be 1 to 255 printable ASCII",
+            id="type-past-255",
+        ),
         pytest.param(b'{"output_fields": {"seed": 1e400}}', "seed: inf", id="infinite-output"),
+        pytest.param(
+            b'{"output": {"v": {"$bytes": "AA==", "note": 1e400}}}',
+            "output.v.note: inf",
+            id="infinite-beside-a-file",
+        ),
         pytest.param(b'{"input": {"seed": 1e400}}', "input.seed: inf", id="infinite-input"),
         pytest.param(b'{"status": 500, "detail": [1e400]}', "detail[0]: inf", id="infinite-detail"),
     ],
