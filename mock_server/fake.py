@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from falfake.clock import Clock, SettableClock
 from falfake.errors import Conflict
@@ -41,7 +41,7 @@ class Fake:
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
     storage: Storage  # the engine the stores write through: memory or a data directory
-    work: Work = field(default_factory=Work)  # renders and image checks, off the loop
+    work: Work  # renders and image checks, off the loop (the webhook dispatcher shares it)
 
     def close(self) -> None:
         """Let go of the storage (state is saved as it changes; this saves the time)."""

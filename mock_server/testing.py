@@ -26,6 +26,7 @@ from falfake.harness.scenarios import Scenario
 from falfake.hosts import FAL_HOSTS
 from falfake.http.scenario_runner import ConnectionDropped
 from falfake.queue.models import Snapshot
+from falfake.queue.stubs import BYTES, FILE
 from falfake.runtime.front_door import journaled
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
@@ -58,9 +59,9 @@ class Falfake:
         """A file for a scenario's `output` or `output_fields`, from bytes or a local path: the
         fake serves it at its own URL, like the files it renders."""
         marker: dict[str, Any] = (
-            {"$bytes": base64.b64encode(source).decode()}
+            {BYTES: base64.b64encode(source).decode()}
             if isinstance(source, bytes)
-            else {"$file": str(source)}
+            else {FILE: str(source)}
         )
         if content_type is not None:
             marker["content_type"] = content_type

@@ -129,11 +129,9 @@ def _toml_value(action: argparse.Action, value: Any) -> Any:
 def _portable(path: Path) -> str:
     """A path as a committed file should hold it: relative to the current folder (where the
     printed file is saved) when under it, else under `~`, else as it is."""
-    for base, shown in ((Path.cwd(), ""), (Path.home(), "~/")):
-        if path.is_relative_to(base):
-            relative = path.relative_to(base).as_posix()
-            return f"{shown}{relative}" if relative != "." else (shown.rstrip("/") or ".")
-    return str(path)
+    if path.is_relative_to(Path.cwd()):
+        return path.relative_to(Path.cwd()).as_posix()
+    return flags.home_relative(path)
 
 
 def _shown(value: Any) -> str:

@@ -454,11 +454,18 @@ def shown_default(action: argparse.Action) -> str | None:
     if action.type is video_size:
         return f"{value[0]}x{value[1]}"
     if isinstance(value, Path):
-        home = Path.home()
-        return f"~/{value.relative_to(home)}" if value.is_relative_to(home) else str(value)
+        return home_relative(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def home_relative(path: Path) -> str:
+    """`path` as a user writes it on any machine: under `~` when in the home folder."""
+    if not path.is_relative_to(Path.home()):
+        return str(path)
+    relative = path.relative_to(Path.home()).as_posix()
+    return "~" if relative == "." else f"~/{relative}"
 
 
 def parser() -> Parser:

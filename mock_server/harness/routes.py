@@ -230,6 +230,8 @@ CONTROL = (
 def control_document() -> dict[str, Any]:
     """The control API's OpenAPI document, made from `CONTROL` and the body models (made when
     first asked for: the models need pydantic)."""
+    from pydantic import TypeAdapter
+
     from falfake.http import bodies
 
     paths: dict[str, dict[str, Any]] = {}
@@ -248,9 +250,8 @@ def control_document() -> dict[str, Any]:
             operation["parameters"] = parameters
         if control.body is not None:
             model = getattr(bodies, control.body)
-            schema = (
-                model.json_schema() if control.body == "SCENARIO" else model.model_json_schema()
-            )
+            adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+            schema = adapter.json_schema()
             operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
         paths.setdefault(f"{CONTROL_PREFIX}{control.path}", {})[control.method.lower()] = operation
     return {

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
-from falfake.queue.stubs import BYTES, FILE, Stub, is_file_marker
+from falfake.queue.stubs import BYTES, FILE, Stub, given_bytes, is_file_marker
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
 SafetyStage = Literal["prompt", "image", "output"]
@@ -164,7 +164,7 @@ def _check_numbers(node: Any, where: str) -> None:
 
 def _bytes_shown(node: Any) -> Any:
     if is_file_marker(node):
-        return {**node, BYTES: f"<{len(base64.b64decode(node[BYTES]))} bytes>"}
+        return {**node, BYTES: f"<{len(given_bytes(node[BYTES]))} bytes>"}
     if isinstance(node, dict):
         return {key: _bytes_shown(value) for key, value in node.items()}
     if isinstance(node, list):

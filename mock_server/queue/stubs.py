@@ -13,6 +13,7 @@ A request whose input is rejected is not stubbed: fal would refuse it whatever t
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -59,6 +60,13 @@ def stubbed(job: Job, stub: Stub) -> Job:
     return replace(job, logs=logs, outcome=replace(generation, body=body, slots=(*slots, *given)))
 
 
+@functools.lru_cache(maxsize=16)
+def given_bytes(encoded: str) -> bytes:
+    """A given file's bytes, decoded once however many requests its scenario stubs (the base64
+    was checked when the scenario was made)."""
+    return base64.b64decode(encoded)
+
+
 def is_file_marker(value: object) -> bool:
     return isinstance(value, dict) and (FILE in value or BYTES in value)
 
@@ -100,7 +108,7 @@ def _slot(marker: dict[str, Any], at: tuple[str | int, ...], number: int) -> Med
     name = str(marker.get("file_name") or "file")
     content_type = marker.get("content_type") or mimetypes.guess_type(name)[0]
     content_type = str(content_type or "application/octet-stream")
-    data = base64.b64decode(marker[BYTES])
+    data = given_bytes(marker[BYTES])
     # The URL ends in the name; a number keeps two given files of one name apart.
     served = f"given{number}_{_UNSAFE_NAME.sub('_', name)}"
     return MediaSlot(

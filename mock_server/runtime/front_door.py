@@ -204,8 +204,9 @@ class FrontDoor:
             await _refuse(client, refusal_bytes("Malformed CONNECT request", "400 Bad Request"))
             return None
         host, port = target
-        if host not in FAL_HOSTS and self._passes(client):
-            return await self._connect_through(client, host, port)
+        through = None if host in FAL_HOSTS else self._passing(client)
+        if through is not None:
+            return await self._connect_through(client, through, host, port)
         if host not in FAL_HOSTS or port != 443:
             reason = f"falfake only stands in for fal's hosts on port 443, not {host}:{port}"
             await _refuse(client, refusal_bytes(reason))
@@ -216,15 +217,16 @@ class FrontDoor:
         await loop.sock_sendall(client, ESTABLISHED)
         return self._tls
 
-    def _passes(self, client: socket.socket) -> bool:
+    def _passing(self, client: socket.socket) -> PassThrough | None:
+        """The pass-through this client may use, if any."""
         through = self._pass_through
-        if through is None:
-            return False
-        return through.remote_clients or is_loopback(client.getpeername()[0])
+        if through is None or through.remote_clients or is_loopback(client.getpeername()[0]):
+            return through
+        return None
 
-    async def _connect_through(self, client: socket.socket, host: str, port: int) -> Relay | None:
-        assert self._pass_through is not None, "only called when passing through"
-        through = self._pass_through
+    async def _connect_through(
+        self, client: socket.socket, through: PassThrough, host: str, port: int
+    ) -> Relay | None:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(through.connect_timeout_seconds):

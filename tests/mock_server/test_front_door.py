@@ -589,4 +589,4 @@ def test_only_loopback_clients_are_passed_through_unless_asked(
     through = PassThrough(opened=lambda *_: None, remote_clients=remote_clients)
     with socket.socket() as unused:
         door = FrontDoor(unused, lambda: asyncio.Protocol(), None, pass_through=through)
-        assert door._passes(_Peer(peer)) is passes  # type: ignore[arg-type]
+        assert (door._passing(_Peer(peer)) is through) is passes  # type: ignore[arg-type]
