@@ -22,20 +22,17 @@ from falfake.http.ingress import Ingress
 from falfake.http.render import render
 from falfake.ids import file_segment, uuid7
 from falfake.media.file_routes import file_routes
-from falfake.media.files import FileStore
 from falfake.media.images import http_fetch
 from falfake.media.storage_routes import (
     cdn_upload_routes,
     rest_storage_routes,
     signed_upload_routes,
 )
-from falfake.media.uploads import Uploads
 from falfake.media.work import Work
 from falfake.queue.plans import Endpoint
 from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
-from falfake.queue.store import RequestStore
 from falfake.settings import Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
@@ -62,33 +59,23 @@ def create_app(
     saved_at = storage.saved_at()
     if saved_at is not None and isinstance(clock, SettableClock):
         clock.set(saved_at)  # a manual or virtual clock goes on from where it stood
-    store = RequestStore(
-        settings.timing,
-        settings.retention,
-        clock.now,
-        honour_cancel=settings.honour_cancel,
-        documented_cancel_body=settings.cancel_completed_body == "status",
-        records=storage.requests,
-    )
+    stores = storage.stores(settings, clock)
+    shared_key = storage.signing_key()
+    if shared_key is not None:  # every replica signs with the one key its JWKS shows
+        signer = WebhookSigner.from_pem(shared_key)
     signer = signer or WebhookSigner.generated()
-    files = FileStore(settings.retention, clock.now, storage.files)
-    deliveries = Deliveries(settings.webhooks, signer, clock, storage.deliveries)
+    deliveries = Deliveries(settings.webhooks, signer, clock, stores.deliveries)
     work = Work()
     fake = Fake(
         settings=settings,
         clock=clock,
-        store=store,
-        files=files,
-        uploads=Uploads(
-            clock.now,
-            max_upload_bytes=settings.max_upload_bytes,
-            max_pending_bytes=settings.retention.max_file_bytes,
-            records=storage.uploads,
-        ),
+        store=stores.requests,
+        files=stores.files,
+        uploads=stores.uploads,
         fetch=http_fetch(settings.fetch_timeout_seconds) if settings.fetch_images else None,
         signer=signer,
         deliveries=deliveries,
-        webhooks=Dispatcher(store, files, work, deliveries),
+        webhooks=Dispatcher(stores.requests, stores.files, work, deliveries),
         scenarios=Scenarios(),
         journal=Journal(),
         rate_limiter=RateLimiter(settings.rate_limit, clock.now),
@@ -169,6 +156,6 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await fake.deliveries.close(CLOSE_GRACE_SECONDS)
-            fake.close()
+            await fake.close()
 
     return run

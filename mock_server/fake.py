@@ -9,13 +9,13 @@ from falfake.clock import Clock, SettableClock
 from falfake.errors import Conflict
 from falfake.harness.journal import Journal
 from falfake.harness.scenarios import Scenarios
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.images import Fetch
-from falfake.media.uploads import Uploads
+from falfake.media.uploads import UploadSessions
 from falfake.media.work import Work
 from falfake.queue.models import Snapshot, Status
 from falfake.queue.rate_limit import RateLimiter
-from falfake.queue.store import RequestStore
+from falfake.queue.requests import Requests
 from falfake.settings import Settings
 from falfake.storage import Storage
 from falfake.webhooks.delivery import Deliveries
@@ -27,9 +27,9 @@ from falfake.webhooks.signing import WebhookSigner
 class Fake:
     settings: Settings
     clock: Clock
-    store: RequestStore
-    files: FileStore
-    uploads: Uploads
+    store: Requests
+    files: Files
+    uploads: UploadSessions
     fetch: Fetch | None
     signer: WebhookSigner
     deliveries: Deliveries
@@ -40,22 +40,22 @@ class Fake:
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
-    storage: Storage  # the engine the stores write through: memory or a data directory
+    storage: Storage  # the engine behind the stores: memory, a data directory, or a database
     work: Work  # renders and image checks, off the loop (the webhook dispatcher shares it)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Let go of the storage (state is saved as it changes; this saves the time)."""
-        self.storage.close()
+        await self.storage.close()
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget every request (with its timetable and webhooks not yet sent), file, unfinished
         upload, scenario and its counts, journal entry, delivery and rate-limit bucket.
 
         Kept: the settings, the clock (time does not go back), the signing key and CDN tokens
         (clients hold them), and renders under way (`work`: they finish for their callers)."""
-        self.store.reset()
-        self.files.reset()
-        self.uploads.reset()
+        await self.store.reset()
+        await self.files.reset()
+        await self.uploads.reset()
         self.scenarios.clear()
         self.journal.clear()
         self.deliveries.clear()
@@ -66,14 +66,14 @@ class Fake:
         self._settable_clock().advance(seconds)
         return self.clock.now()
 
-    def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
+    async def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
         """Move the clock event by event until the request reaches `status` (or later)."""
         clock, wanted = self._settable_clock(), Status(status).rank
         while True:
-            snapshot = self.store.get(request_id)
+            snapshot = await self.store.get(request_id)
             if snapshot.request.status.rank >= wanted:
                 return snapshot
-            moment = self.store.next_event_time()
+            moment = await self.store.next_event_time()
             if moment is None:
                 raise Conflict(f"Request {request_id} will not reach {status} on its own.")
             clock.set(moment)

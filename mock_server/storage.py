@@ -1,45 +1,88 @@
 """Where a fake keeps its state: the interface the wiring picks an engine by, and the default
 engine, memory (each store keeps its state itself; nothing outlives the process).
 
-The other engine is the data directory (`runtime/data_dir.py`, `--data-dir`): SQLite records and
-files on disk, handed back at start.
+An engine hands the wiring the stores the routes talk to (`Stores`), never its own types. The
+others: the data directory (`runtime/data_dir.py`, `--data-dir`: SQLite records and files on
+disk, handed back at start, one process) and PostgreSQL (`runtime/postgres/`, `--database`: the
+state itself, shared by any number of replicas).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from falfake.media.files import FileBackend, MemoryFiles
-from falfake.media.uploads import NoUploadRecords, UploadRecords
+from falfake.clock import Clock
+from falfake.media.files import FileBackend, Files, FileStore, MemoryFiles
+from falfake.media.uploads import NoUploadRecords, UploadRecords, Uploads, UploadSessions
 from falfake.queue.records import NoRecords, RequestRecords
+from falfake.queue.requests import InProcess, Requests
+from falfake.queue.store import RequestStore
+from falfake.settings import Settings
 from falfake.webhooks.delivery import DeliveryRecords, NoDeliveryRecords
 
 
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The state the routes talk to, as one engine keeps it."""
+
+    requests: Requests
+    files: Files
+    uploads: UploadSessions
+    deliveries: DeliveryRecords  # where the delivery log and retries outlive the process
+
+
 class Storage(Protocol):
-    """An engine: the records each store writes through, and the engine's own life."""
+    """An engine: its stores, and the engine's own life."""
 
     name: str  # as the health check reports it
 
-    @property
-    def requests(self) -> RequestRecords: ...
-
-    @property
-    def files(self) -> FileBackend: ...
-
-    @property
-    def uploads(self) -> UploadRecords: ...
-
-    @property
-    def deliveries(self) -> DeliveryRecords: ...
+    def stores(self, settings: Settings, clock: Clock) -> Stores: ...
 
     def saved_at(self) -> float | None:
         """The fake's time when the state was last saved, or None (nothing saved)."""
 
-    def problem(self) -> str | None:
+    def signing_key(self) -> bytes | None:
+        """The webhook signing key (PEM) every process of this fake shares, or None: the
+        fake's own."""
+
+    async def problem(self) -> str | None:
         """Why the engine cannot serve now, or None."""
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Let go of the engine (state is saved as it changes)."""
+
+
+def in_process_stores(
+    settings: Settings,
+    clock: Clock,
+    *,
+    requests: RequestRecords,
+    files: FileBackend,
+    uploads: UploadRecords,
+    deliveries: DeliveryRecords,
+) -> Stores:
+    """Stores that keep the state in this process, telling each change to the records given
+    (nothing, or a data directory)."""
+    store = RequestStore(
+        settings.timing,
+        settings.retention,
+        clock.now,
+        honour_cancel=settings.honour_cancel,
+        documented_cancel_body=settings.cancel_completed_body == "status",
+        records=requests,
+    )
+    return Stores(
+        requests=InProcess(store),
+        files=FileStore(settings.retention, clock.now, files),
+        uploads=Uploads(
+            clock.now,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_pending_bytes=settings.retention.max_file_bytes,
+            records=uploads,
+        ),
+        deliveries=deliveries,
+    )
 
 
 class Memory:
@@ -47,17 +90,24 @@ class Memory:
 
     name = "memory"
 
-    def __init__(self) -> None:
-        self.requests = NoRecords()
-        self.files = MemoryFiles()
-        self.uploads = NoUploadRecords()
-        self.deliveries = NoDeliveryRecords()
+    def stores(self, settings: Settings, clock: Clock) -> Stores:
+        return in_process_stores(
+            settings,
+            clock,
+            requests=NoRecords(),
+            files=MemoryFiles(),
+            uploads=NoUploadRecords(),
+            deliveries=NoDeliveryRecords(),
+        )
 
     def saved_at(self) -> float | None:
         return None
 
-    def problem(self) -> str | None:
+    def signing_key(self) -> bytes | None:
+        return None
+
+    async def problem(self) -> str | None:
         return None  # memory is always there to serve from
 
-    def close(self) -> None:
+    async def close(self) -> None:
         pass

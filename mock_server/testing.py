@@ -6,10 +6,12 @@ run that does not use falfake pays nothing for it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +36,18 @@ from falfake.settings import Settings, Timing
 
 MEDIA_ROOT = "https://v3b.fal.media"
 TEST_KEY = "falfake-test-key"
+_START_SECONDS = 30.0
 
 
 class Falfake:
     """One fake for one test, and the knobs a test turns."""
 
-    def __init__(self, app: Any, base_url: str) -> None:
+    def __init__(self, app: Any, base_url: str, call: Callable[..., Any]) -> None:
+        """`call(async_function, *args)` runs it on the loop the fake serves from."""
         self.app = app
         self.base_url = base_url
         self.fake: Fake = app.state.fake
+        self._call = call
 
     @property
     def clock(self) -> Clock:
@@ -97,17 +102,18 @@ class Falfake:
         return self.fake.advance(seconds)
 
     def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
-        return self.fake.run_until(request_id, status)
+        snapshot: Snapshot = self._call(self.fake.run_until, request_id, status)
+        return snapshot
 
     def reset(self) -> None:
-        self.fake.reset()
+        self._call(self.fake.reset)
 
 
 class InProcessFalfake(Falfake):
     """The `falfake` fixture's handle: answers intercepted requests through the ASGI app."""
 
     def __init__(self, app: Any, portal: BlockingPortal, clock: ManualClock) -> None:
-        super().__init__(app, MEDIA_ROOT)
+        super().__init__(app, MEDIA_ROOT, portal.call)
         self.portal = portal
         self._manual_clock = clock
         self.auto_advance = True
@@ -116,7 +122,7 @@ class InProcessFalfake(Falfake):
     def handle(self, request: httpx.Request) -> httpx.Response:
         """respx side effect: the fake's answer to `request` (any thread, sync or async code)."""
         if self.auto_advance and request.method == "GET" and request.url.path.endswith("/status"):
-            moment = self.fake.store.next_event_time()
+            moment = self.portal.call(self.fake.store.next_event_time)
             if moment is not None:
                 self._manual_clock.set(moment)
         try:
@@ -189,7 +195,14 @@ def served(
     }.items():
         monkeypatch.setenv(name, value)
     try:
-        yield Falfake(app, base_url)
+        yield Falfake(app, base_url, functools.partial(_on_loop, server))
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+def _on_loop(server: Server, function: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
+    """Run `function(*args)` on the loop of `server`, started in its thread, and wait."""
+    if not server.ready.wait(_START_SECONDS) or server.loop is None:
+        raise RuntimeError("the fake's server did not start")
+    return asyncio.run_coroutine_threadsafe(function(*args), server.loop).result()

@@ -169,7 +169,7 @@ def test_the_graph_sees_every_module_and_every_kind_of_import() -> None:
     assert {"falfake.app", "falfake.client.sync", "falfake.contracts.runner"} <= edges.keys()
     assert "falfake.harness.routes" in edges
     assert "starlette.applications" in edges["falfake.app"]
-    assert "falfake.queue.store" in edges["falfake.fake"]
+    assert "falfake.queue.requests" in edges["falfake.fake"]
     # Inside a function: the plan's models load with the first submit.
     assert "falfake.http.bodies" in edges["falfake.harness.routes"]
     # Under TYPE_CHECKING: never run, not counted.

@@ -140,7 +140,7 @@ async def run_until(request: Request) -> Response:
 
     fake = fake_of(request)
     body = parse_model(RunUntil, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
-    snapshot = fake.run_until(body.request_id, body.status)
+    snapshot = await fake.run_until(body.request_id, body.status)
     root = f"{str(request.base_url).rstrip('/')}/queue"
     return JSONResponse(status_body(snapshot, root, with_logs=True))
 
@@ -150,7 +150,7 @@ async def health(request: Request) -> Response:
     probe's check). 503 with the reason otherwise."""
     fake = fake_of(request)
     storage = fake.storage
-    problem = storage.problem()
+    problem = await storage.problem()
     if problem is not None:
         return JSONResponse(
             {"status": "unavailable", "storage": storage.name, "detail": problem},
@@ -188,7 +188,7 @@ def _version() -> str:
 
 async def reset(request: Request) -> Response:
     """Forget every request, file, upload, scenario, journal entry and delivery."""
-    fake_of(request).reset()
+    await fake_of(request).reset()
     return Response(status_code=204)
 
 

@@ -11,7 +11,7 @@ from falfake.media.files import byte_range
 
 
 async def get_file(request: Request) -> Response:
-    stored = fake_of(request).files.read(request.path_params["path"])
+    stored = await fake_of(request).files.read(request.path_params["path"])
     size = len(stored.data)
     headers = {"Accept-Ranges": "bytes"}
     selected = byte_range(request.headers.get("range"), size)

@@ -66,6 +66,27 @@ class MemoryFiles:
         self._data.clear()
 
 
+class Files(Protocol):
+    """Path -> file, bounded and expiring: what the routes and renders use, whatever the engine
+    (this process's `FileStore`, or a database shared by replicas)."""
+
+    async def put(self, path: str, data: bytes, content_type: str) -> None:
+        """Store `data` at `path`; 413 for a file larger than all the room there is."""
+        ...
+
+    async def read(self, path: str) -> StoredFile:
+        """The file at `path`; NotFound when there is none (or it expired)."""
+        ...
+
+    async def entry(self, path: str) -> FileEntry | None: ...
+
+    async def newest(self, limit: int) -> list[FileEntry]: ...
+
+    async def total_bytes(self) -> int: ...
+
+    async def reset(self) -> None: ...
+
+
 class FileStore:
     """Path -> file. A file lives `file_ttl_seconds`; past `max_files` files or `max_file_bytes`
     bytes the oldest go first."""
@@ -88,12 +109,10 @@ class FileStore:
     def __len__(self) -> int:
         return len(self._index)
 
-    @property
-    def total_bytes(self) -> int:
+    async def total_bytes(self) -> int:
         return self._bytes
 
-    def put(self, path: str, data: bytes, content_type: str) -> None:
-        """Store `data` at `path`; 413 for a file larger than all the room there is."""
+    async def put(self, path: str, data: bytes, content_type: str) -> None:
         retention = self._retention
         if len(data) > retention.max_file_bytes:
             raise PayloadTooLarge(f"File is larger than the {retention.max_file_bytes} bytes kept.")
@@ -109,25 +128,27 @@ class FileStore:
         self._index[path] = entry
         self._bytes += entry.size
 
-    def newest(self, limit: int) -> list[FileEntry]:
+    async def newest(self, limit: int) -> list[FileEntry]:
         """Up to `limit` stored files, the newest first."""
         self._expire(self._clock())
         return sorted(self._index.values(), key=lambda e: e.created_at, reverse=True)[:limit]
 
-    def entry(self, path: str) -> FileEntry | None:
+    async def entry(self, path: str) -> FileEntry | None:
         """The file's description, if it is stored and has not expired."""
+        return self._entry(path)
+
+    def _entry(self, path: str) -> FileEntry | None:
         self._expire(self._clock())
         return self._index.get(path)
 
-    def read(self, path: str) -> StoredFile:
-        """The file at `path`; NotFound when there is none (or it expired)."""
-        entry = self.entry(path)
+    async def read(self, path: str) -> StoredFile:
+        entry = self._entry(path)
         data = None if entry is None else self._backend.read(path)
         if entry is None or data is None:
             raise NotFound("File not found")
         return StoredFile(data=data, content_type=entry.content_type)
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         self._index.clear()
         self._bytes = 0
         self._backend.clear()

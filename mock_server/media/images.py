@@ -20,7 +20,7 @@ from urllib.parse import SplitResult, unquote_to_bytes
 
 from falfake.errors import InvalidInput, NotFound
 from falfake.hosts import FAL_HOSTS, is_loopback, split_url, unreachable_from_fal
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.specs import ImageSource
 from falfake.media.work import Work
 from falfake.settings import ImageLimits
@@ -66,7 +66,7 @@ LOAD_FAILED = (
 
 async def load_images(
     urls: Sequence[str],
-    files: FileStore,
+    files: Files,
     limits: ImageLimits,
     work: Work,
     *,
@@ -101,7 +101,7 @@ async def load_images(
 
 
 async def _bytes_of(
-    url: str, files: FileStore, limits: ImageLimits, own_roots: Sequence[str], fetch: Fetch | None
+    url: str, files: Files, limits: ImageLimits, own_roots: Sequence[str], fetch: Fetch | None
 ) -> bytes | None:
     """The bytes behind `url`, or None for a remote URL the fake may not fetch."""
     if url.startswith("data:"):
@@ -113,7 +113,7 @@ async def _bytes_of(
         own = own_path(url, *split, own_roots)
         if own is not None:
             try:
-                data = files.read(own).data
+                data = (await files.read(own)).data
             except NotFound:
                 raise ImageProblem("file_download_error", DOWNLOAD_FAILED) from None
         elif not _fetchable(*split, local_too=fetch is not None):

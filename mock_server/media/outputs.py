@@ -6,7 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.specs import CONTENT_TYPES, Generation, GivenFile, MediaSlot
 from falfake.media.work import Work
 
@@ -25,7 +25,7 @@ def slot_path(output_path: str, slot: MediaSlot) -> str:
 async def publish_output(
     generation: Generation,
     output_path: str,
-    files: FileStore,
+    files: Files,
     media_root: str,
     work: Work,
 ) -> Output:
@@ -39,7 +39,7 @@ async def publish_output(
     for slot in generation.slots:
         path = slot_path(output_path, slot)
         size = await _published_size(slot, path, files, work)
-        url = _data_uri(files, path) if generation.inline else f"{media_root}/files/{path}"
+        url = await _data_uri(files, path) if generation.inline else f"{media_root}/files/{path}"
         file: dict[str, Any] = {"url": url, **slot.fields}
         if slot.with_size:
             file["file_size"] = size
@@ -47,8 +47,8 @@ async def publish_output(
     return Output(body=body, billable_units=generation.billable_units)
 
 
-async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Work) -> int:
-    published = files.entry(path)
+async def _published_size(slot: MediaSlot, path: str, files: Files, work: Work) -> int:
+    published = await files.entry(path)
     if published is not None:
         return published.size
 
@@ -61,7 +61,7 @@ async def _published_size(slot: MediaSlot, path: str, files: FileStore, work: Wo
 
     async def render_and_store() -> int:
         data = await work.run(render)
-        files.put(path, data, content_type_of(slot))
+        await files.put(path, data, content_type_of(slot))
         return len(data)
 
     return await work.once(path, render_and_store)
@@ -74,8 +74,8 @@ def content_type_of(slot: MediaSlot) -> str:
     return CONTENT_TYPES[slot.file_name.rpartition(".")[2]]
 
 
-def _data_uri(files: FileStore, path: str) -> str:
-    stored = files.read(path)
+async def _data_uri(files: Files, path: str) -> str:
+    stored = await files.read(path)
     return f"data:{stored.content_type};base64,{base64.b64encode(stored.data).decode()}"
 
 

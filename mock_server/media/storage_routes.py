@@ -63,7 +63,7 @@ def _files_url(request: Request, fake: Fake, path: str) -> str:
 
 async def cdn_token(request: Request) -> Response:
     """`POST rest.fal.ai/storage/auth/token`: a bearer token for the CDN, expiry with a zone."""
-    token, expiry = fake_of(request).uploads.issue_token()
+    token, expiry = await fake_of(request).uploads.issue_token()
     body: CdnTokenBody = {
         "token": token,
         "token_type": "Bearer",
@@ -76,10 +76,10 @@ async def cdn_token(request: Request) -> Response:
 async def cdn_upload(request: Request) -> Response:
     """`POST v3.fal.media/files/upload`: the whole file in one request (Python's default)."""
     fake = fake_of(request)
-    fake.uploads.check_token(request.headers.get("authorization"))
+    await fake.uploads.check_token(request.headers.get("authorization"))
     data = await read_body(request, fake.settings.max_upload_bytes)
     path = fake.new_upload_path(safe_file_name(request.headers.get("x-fal-file-name")))
-    fake.files.put(path, data, request.headers.get("content-type", _DEFAULT_TYPE))
+    await fake.files.put(path, data, request.headers.get("content-type", _DEFAULT_TYPE))
     body: AccessUrlBody = {"access_url": _files_url(request, fake, path)}
     return JSONResponse(body)
 
@@ -87,9 +87,9 @@ async def cdn_upload(request: Request) -> Response:
 async def cdn_multipart_start(request: Request) -> Response:
     """`POST {base_url}/files/upload/multipart`: Python's start of a large upload."""
     fake = fake_of(request)
-    fake.uploads.check_token(request.headers.get("authorization"))
+    await fake.uploads.check_token(request.headers.get("authorization"))
     path = fake.new_upload_path(safe_file_name(request.headers.get("x-fal-file-name")))
-    upload_id = fake.uploads.expect(path, request.headers.get("content-type", _DEFAULT_TYPE))
+    upload_id = await fake.uploads.expect(path, request.headers.get("content-type", _DEFAULT_TYPE))
     body: MultipartStartedBody = {
         "access_url": _files_url(request, fake, path),
         "uploadId": upload_id,
@@ -105,7 +105,7 @@ async def initiate(request: Request) -> Response:
 
     upload = parse_model(UploadRequest, raw, request.headers.get("content-type"))
     path = fake.new_upload_path(safe_file_name(upload.file_name))
-    upload_id = fake.uploads.expect(path, upload.content_type)
+    upload_id = await fake.uploads.expect(path, upload.content_type)
     root = media_root(request, fake.settings.public_url)
     urls: UploadUrlsBody = {
         "upload_url": f"{root}/uploads/{upload_id}",
@@ -117,9 +117,11 @@ async def initiate(request: Request) -> Response:
 async def put_upload(request: Request) -> Response:
     """`PUT <upload_url>`: the file's bytes; the file is served from then on."""
     fake = fake_of(request)
-    pending = fake.uploads.pending(request.path_params["upload_id"])
+    pending = await fake.uploads.pending(request.path_params["upload_id"])
     data = await read_body(request, fake.settings.max_upload_bytes)
-    fake.files.put(pending.path, data, request.headers.get("content-type", pending.content_type))
+    await fake.files.put(
+        pending.path, data, request.headers.get("content-type", pending.content_type)
+    )
     return Response(status_code=200)
 
 
@@ -128,7 +130,7 @@ async def put_part(request: Request) -> Response:
     fake = fake_of(request)
     number = parse_part_number(request.path_params["part"])
     data = await read_body(request, fake.settings.max_upload_bytes)
-    tag = fake.uploads.add_part(request.path_params["upload_id"], number, data)
+    tag = await fake.uploads.add_part(request.path_params["upload_id"], number, data)
     part: UploadPartBody = {"partNumber": number, "etag": tag}
     return JSONResponse(part, headers={"ETag": f'"{tag}"'})
 
@@ -141,8 +143,8 @@ async def complete(request: Request) -> Response:
 
     body = parse_model(CompleteRequest, raw, request.headers.get("content-type"))
     parts = [(part.part_number, part.etag) for part in body.parts]
-    pending, data = fake.uploads.complete(request.path_params["upload_id"], parts)
-    fake.files.put(pending.path, data, pending.content_type)
+    pending, data = await fake.uploads.complete(request.path_params["upload_id"], parts)
+    await fake.files.put(pending.path, data, pending.content_type)
     url = _files_url(request, fake, pending.path)
     done: CompletedBody = {"access_url": url, "file_url": url}
     return JSONResponse(done)

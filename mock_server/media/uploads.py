@@ -84,6 +84,39 @@ class NoUploadRecords:
         pass
 
 
+class UploadSessions(Protocol):
+    """CDN tokens and uploads under way, whatever the engine (this process's `Uploads`, or a
+    database shared by replicas)."""
+
+    async def issue_token(self) -> tuple[str, float]:
+        """A new CDN bearer token and its expiry (Unix time)."""
+        ...
+
+    async def check_token(self, authorization: str | None) -> None:
+        """401 unless the header is `Bearer <a token issued that has not expired>`."""
+        ...
+
+    async def expect(self, path: str, content_type: str) -> str:
+        """Register an upload that will arrive in one PUT or in parts; returns its id."""
+        ...
+
+    async def pending(self, upload_id: str) -> Pending:
+        """The upload under way; NotFound if unknown (or expired)."""
+        ...
+
+    async def add_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Keep part `number`, return its ETag; 413 when the upload outgrows the limit."""
+        ...
+
+    async def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> tuple[Pending, bytes]:
+        """Join the listed parts by number, checking each ETag; the upload then ends."""
+        ...
+
+    async def reset(self) -> None:
+        """Forget every unfinished upload (tokens stay valid: clients keep theirs)."""
+        ...
+
+
 class Uploads:
     """Issued CDN tokens and uploads in progress. An upload not completed within an hour is
     forgotten, as a signed URL expires; past `max_pending_bytes` of parts in all, or 10,000
@@ -106,7 +139,7 @@ class Uploads:
         self._pending: OrderedDict[str, Pending] = OrderedDict(pending)
         self._bytes = sum(p.size for p in self._pending.values())
 
-    def issue_token(self) -> tuple[str, float]:
+    async def issue_token(self) -> tuple[str, float]:
         """A new CDN bearer token and its expiry (Unix time)."""
         now = self._clock()
         self._tokens = {t: expiry for t, expiry in self._tokens.items() if expiry > now}
@@ -116,7 +149,7 @@ class Uploads:
         self._records.token(token, self._tokens[token])
         return token, self._tokens[token]
 
-    def check_token(self, authorization: str | None) -> None:
+    async def check_token(self, authorization: str | None) -> None:
         """401 unless the header is `Bearer <a token we issued that has not expired>`."""
         scheme, _, token = (authorization or "").partition(" ")
         expiry = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
@@ -124,7 +157,7 @@ class Uploads:
             # fal's body for a bad CDN token is unrecorded; this text is the fake's.
             raise Unauthorized("Invalid or expired upload token")
 
-    def expect(self, path: str, content_type: str) -> str:
+    async def expect(self, path: str, content_type: str) -> str:
         """Register an upload that will arrive in one PUT or in parts; returns its id."""
         self._expire()
         upload_id = secrets.token_urlsafe(16)
@@ -134,16 +167,19 @@ class Uploads:
             self._forget(next(iter(self._pending)))
         return upload_id
 
-    def pending(self, upload_id: str) -> Pending:
+    async def pending(self, upload_id: str) -> Pending:
+        return self._pending_upload(upload_id)
+
+    def _pending_upload(self, upload_id: str) -> Pending:
         self._expire()
         found = self._pending.get(upload_id)
         if found is None:
             raise NotFound("Upload not found")
         return found
 
-    def add_part(self, upload_id: str, number: int, data: bytes) -> str:
+    async def add_part(self, upload_id: str, number: int, data: bytes) -> str:
         """Keep part `number` and return its ETag; 413 when the upload outgrows the limit."""
-        pending = self.pending(upload_id)
+        pending = self._pending_upload(upload_id)
         grows_by = len(data) - len(pending.parts.get(number, b""))
         if pending.size + grows_by > self._max_upload_bytes:
             raise PayloadTooLarge(f"Upload is larger than {self._max_upload_bytes} bytes.")
@@ -160,12 +196,12 @@ class Uploads:
         self._records.part(upload_id, number, data)
         return etag(data)
 
-    def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> tuple[Pending, bytes]:
+    async def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> tuple[Pending, bytes]:
         """Join the listed parts by part number, checking each ETag; the upload then ends.
 
         Clients upload parts in parallel and may list them in the order they finished.
         """
-        pending = self.pending(upload_id)
+        pending = self._pending_upload(upload_id)
         chunks = []
         for number, tag in sorted(parts):
             data = pending.parts.get(number)
@@ -177,7 +213,7 @@ class Uploads:
         self._forget(upload_id)
         return pending, b"".join(chunks)
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget every unfinished upload. Tokens stay valid: clients keep theirs (fal-client
         caches its CDN token), and a reset must not break their next upload."""
         for upload_id in list(self._pending):

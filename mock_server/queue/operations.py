@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from falfake.clock import Clock
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.images import Fetch
 from falfake.media.outputs import Output, publish_output
 from falfake.media.work import Work
@@ -16,7 +16,8 @@ from falfake.queue.calls import Call
 from falfake.queue.models import Job, Snapshot
 from falfake.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
 from falfake.queue.replies import job_output, reject_early
-from falfake.queue.store import NewRequest, RequestStore
+from falfake.queue.requests import Requests
+from falfake.queue.store import NewRequest
 from falfake.queue.stubs import stubbed
 from falfake.settings import Settings
 
@@ -29,9 +30,9 @@ class Parts(Protocol):
     @property
     def clock(self) -> Clock: ...
     @property
-    def store(self) -> RequestStore: ...
+    def store(self) -> Requests: ...
     @property
-    def files(self) -> FileStore: ...
+    def files(self) -> Files: ...
     @property
     def fetch(self) -> Fetch | None: ...
     @property
@@ -48,7 +49,7 @@ async def submit(parts: Parts, endpoint: Endpoint, call: Call) -> Snapshot:
     request_id = parts.new_request_id()
     job = await _job(parts, endpoint, call, request_id)
     check_at_submit(job, parts.settings)
-    return parts.store.submit(
+    return await parts.store.submit(
         NewRequest(
             request_id=request_id,
             endpoint_id=endpoint.endpoint_id,

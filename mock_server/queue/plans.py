@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from falfake.errors import BodyNotParsed, InvalidInput
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.images import Fetch
 from falfake.media.work import Work
 from falfake.queue.models import Job, LogLine
@@ -24,7 +24,7 @@ class PlanContext:
     """What a runner may look at besides the body."""
 
     settings: Settings
-    files: FileStore
+    files: Files
     request_id: str
     own_roots: Sequence[str] = ()
     forced_safety: frozenset[str] = frozenset()

@@ -47,7 +47,7 @@ async def submit(request: Request, *, endpoint: Endpoint) -> Response:
 async def get_status(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     with_logs = parse_logs_flag(query_value(request, "logs"))
-    snapshot = fake.store.status(endpoint.app_id, request.path_params["request_id"])
+    snapshot = await fake.store.status(endpoint.app_id, request.path_params["request_id"])
     body = status_body(
         snapshot,
         service_root(request, SERVICE),
@@ -61,11 +61,12 @@ async def stream_status(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     with_logs = parse_logs_flag(query_value(request, "logs"))
     request_id = request.path_params["request_id"]
-    fake.store.status(endpoint.app_id, request_id)  # an unknown id is a 404, not an empty stream
+    # An unknown id is a 404, not an empty stream.
+    await fake.store.status(endpoint.app_id, request_id)
     root = service_root(request, SERVICE)
 
-    def render(snapshot_logs_from: int) -> dict[str, Any]:
-        snapshot = fake.store.status(endpoint.app_id, request_id)
+    async def render(snapshot_logs_from: int) -> dict[str, Any]:
+        snapshot = await fake.store.status(endpoint.app_id, request_id)
         return status_body(
             snapshot,
             root,
@@ -86,7 +87,7 @@ async def stream_status(request: Request, *, endpoint: Endpoint) -> Response:
 async def get_result(request: Request, *, endpoint: Endpoint) -> Response:
     fake = fake_of(request)
     request_id = request.path_params["request_id"]
-    snapshot = fake.store.status(endpoint.app_id, request_id)
+    snapshot = await fake.store.status(endpoint.app_id, request_id)
     output = await finished_result(request, snapshot)
     headers = {REQUEST_ID_HEADER: request_id, "x-fal-billable-units": output.billable_units}
     return JSONResponse(output.body, headers=headers)
@@ -107,7 +108,7 @@ async def finished_result(request: Request, snapshot: Snapshot) -> Output:
 
 
 async def cancel(request: Request, *, endpoint: Endpoint) -> Response:
-    fake_of(request).store.cancel(endpoint.app_id, request.path_params["request_id"])
+    await fake_of(request).store.cancel(endpoint.app_id, request.path_params["request_id"])
     return JSONResponse(cancel_body(), status_code=202)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from falfake.clock import Clock
@@ -18,7 +18,7 @@ def sse_event(body: dict[str, Any]) -> str:
 
 
 async def status_events(
-    read: Callable[[int], dict[str, Any]],
+    read: Callable[[int], Awaitable[dict[str, Any]]],
     clock: Clock,
     *,
     poll_seconds: float,
@@ -30,7 +30,7 @@ async def status_events(
     last_output = clock.now()
     while True:
         try:
-            body = read(sent_logs)
+            body = await read(sent_logs)
         except RequestNotFound:
             return  # expired while streaming: close, as fal closes a finished stream
         new_logs = body["logs"] or []

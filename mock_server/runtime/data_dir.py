@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import IO
 
+from falfake.clock import Clock
 from falfake.errors import StorageError
 from falfake.runtime.sqlite_records import (
     DiskFiles,
@@ -19,6 +20,8 @@ from falfake.runtime.sqlite_records import (
     SqliteRequests,
     SqliteUploads,
 )
+from falfake.settings import Settings
+from falfake.storage import Stores, in_process_stores
 
 # 2: outputs are generic (a record of 1 could hold the seed's video alone) and may hold a given
 # file; falfake before that would misread them.
@@ -85,7 +88,20 @@ class DataDir:
         self.uploads = SqliteUploads(self._db)
         self.deliveries = SqliteDeliveries(self._db, attempts_kept)
 
-    def problem(self) -> str | None:
+    def stores(self, settings: Settings, clock: Clock) -> Stores:
+        return in_process_stores(
+            settings,
+            clock,
+            requests=self.requests,
+            files=self.files,
+            uploads=self.uploads,
+            deliveries=self.deliveries,
+        )
+
+    def signing_key(self) -> bytes | None:
+        return None  # the fake keeps its key beside its CA, one process as one directory
+
+    async def problem(self) -> str | None:
         """Why the directory cannot serve now (its database unreadable, its files folder gone),
         or None: what `GET /_falfake/health` reports."""
         try:
@@ -100,7 +116,10 @@ class DataDir:
         """The fake's time when it last looked, as the request records keep it."""
         return self.requests.saved_at()
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        self.release()
+
+    def release(self) -> None:
         """Save the time and let go of the directory; closing twice is harmless."""
         if self._lock.closed:
             return

@@ -80,6 +80,8 @@ class Server(uvicorn.Server):
             proxy_headers=False,
         )
         super().__init__(config)
+        self.loop: asyncio.AbstractEventLoop | None = None  # the one it serves on, once started
+        self.ready = threading.Event()  # set once it serves (for a thread that drives it)
         self._tls = None if tls is None else LazyTls(tls)
         self._head_timeout = head_timeout_seconds
         self._owns_process = owns_process
@@ -89,6 +91,7 @@ class Server(uvicorn.Server):
         if not sockets:
             raise ValueError("falfake's server needs a bound socket; see `bind`")
         config = self.config
+        self.loop = asyncio.get_running_loop()
         await self.lifespan.startup()
         if self.lifespan.should_exit:
             raise RuntimeError("the app failed to start")
@@ -120,6 +123,7 @@ class Server(uvicorn.Server):
         # uvicorn only calls close() and wait_closed() on its servers.
         self.servers = doors  # type: ignore[assignment]
         self.started = True
+        self.ready.set()
 
 
 def _settle(*, freeze: bool) -> None:

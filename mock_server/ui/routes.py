@@ -70,14 +70,15 @@ def _filters(request: Request) -> dict[str, Any]:
     }
 
 
-def _rows(request: Request, before: int | None = None) -> list[views.Row]:
-    snapshots = fake_of(request).store.recent(views.PAGE_SIZE, before=before, **_filters(request))
+async def _rows(request: Request, before: int | None = None) -> list[views.Row]:
+    store = fake_of(request).store
+    snapshots = await store.recent(views.PAGE_SIZE, before=before, **_filters(request))
     return [views.row(snapshot) for snapshot in snapshots]
 
 
 async def requests_page(request: Request) -> Response:
     before = _count(request.query_params.get("before", ""))
-    rows = _rows(request, before)
+    rows = await _rows(request, before)
     query = dict(request.query_params)
     query.pop("before", None)
     older = None
@@ -100,7 +101,7 @@ async def requests_events(request: Request) -> Response:
     """The first page's rows as an HTML fragment, sent again whenever it changes."""
 
     async def render() -> tuple[str, bool]:
-        return _fragment("_rows.html", rows=_rows(request)), False
+        return _fragment("_rows.html", rows=await _rows(request)), False
 
     return _stream(render)
 
@@ -108,7 +109,7 @@ async def requests_events(request: Request) -> Response:
 async def request_page(request: Request) -> Response:
     fake = fake_of(request)
     request_id = request.path_params["request_id"]
-    snapshot = _snapshot(request, request_id)
+    snapshot = await _snapshot(request, request_id)
     journal = fake.journal.about(request_id)
     submitted = next((e for e in journal if e.method == "POST"), None)
     return _page(
@@ -131,11 +132,12 @@ async def request_page(request: Request) -> Response:
 async def request_events(request: Request) -> Response:
     """The request's live part (status, logs, then its result), until COMPLETED."""
     request_id = request.path_params["request_id"]
-    _snapshot(request, request_id)  # an unknown id is a 404, not a stream that breaks at once
+    # An unknown id is a 404, not a stream that breaks at once.
+    await _snapshot(request, request_id)
 
     async def render() -> tuple[str, bool]:
         try:
-            snapshot = _snapshot(request, request_id)
+            snapshot = await _snapshot(request, request_id)
         except NotFound:  # forgotten meanwhile (a reset, the retention bounds): nothing to follow
             return "<p>This request is no longer held by the fake.</p>", True
         return await _live(request, snapshot), snapshot.request.status is Status.COMPLETED
@@ -155,8 +157,8 @@ def _signature_check(signer: WebhookSigner, attempt: Attempt) -> str:
     return "verifies" if matches else "does not verify"
 
 
-def _snapshot(request: Request, request_id: str) -> Snapshot:
-    return fake_of(request).store.get(request_id)
+async def _snapshot(request: Request, request_id: str) -> Snapshot:
+    return await fake_of(request).store.get(request_id)
 
 
 async def _live(request: Request, snapshot: Snapshot) -> str:
@@ -303,22 +305,22 @@ async def reset(request: Request) -> Response:
     form = await _form(request)
     if form.get("confirm") != "yes":
         return await scenarios_page(request, "Tick the box to confirm the reset.", 422)
-    fake_of(request).reset()
+    await fake_of(request).reset()
     return _back(f"{PREFIX}/")
 
 
 async def cancel(request: Request) -> Response:
     await _form(request)
     request_id = request.path_params["request_id"]
-    snapshot = _snapshot(request, request_id)
-    fake_of(request).store.cancel(snapshot.request.app_id, request_id)
+    snapshot = await _snapshot(request, request_id)
+    await fake_of(request).store.cancel(snapshot.request.app_id, request_id)
     return _back(f"{PREFIX}/requests/{request_id}")
 
 
 async def run_until_completed(request: Request) -> Response:
     await _form(request)
     request_id = request.path_params["request_id"]
-    fake_of(request).run_until(request_id)
+    await fake_of(request).run_until(request_id)
     return _back(f"{PREFIX}/requests/{request_id}")
 
 
@@ -349,9 +351,10 @@ async def files_page(request: Request) -> Response:
     root = media_root(request, fake.settings.public_url)
     files = [
         (entry, f"{root}/files/{entry.path}", views.size(entry.size))
-        for entry in fake.files.newest(200)
+        for entry in await fake.files.newest(200)
     ]
-    return _page(request, "files.html", files=files, total=views.size(fake.files.total_bytes))
+    total = views.size(await fake.files.total_bytes())
+    return _page(request, "files.html", files=files, total=total)
 
 
 async def _form(request: Request) -> dict[str, str]:

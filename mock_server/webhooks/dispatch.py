@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from falfake.media.files import FileStore
+from falfake.media.files import Files
 from falfake.media.outputs import publish_output
 from falfake.media.work import Work
 from falfake.queue.models import QueuedRequest
 from falfake.queue.replies import job_output
-from falfake.queue.store import RequestStore
+from falfake.queue.requests import Requests
 from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.payloads import failure_body, success_body
 
@@ -22,8 +22,8 @@ class Dispatcher:
     """Takes the store's due webhooks, makes each payload (publishing the output's files) and
     starts its delivery."""
 
-    store: RequestStore
-    files: FileStore
+    store: Requests
+    files: Files
     work: Work
     deliveries: Deliveries
 
@@ -39,9 +39,9 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """Start delivering every webhook that became due; returns how many."""
-        due = self.store.take_webhooks()
+        due = await self.store.take_webhooks()
         for target, request in due:
             body = await self.body(request)
             self.deliveries.start(target, request.request_id, body)
-            self.store.webhook_started(request.request_id)
+            await self.store.webhook_started(request.request_id)
         return len(due)

@@ -54,6 +54,12 @@ class WebhookSigner:
         return cls(generate)
 
     @classmethod
+    def from_pem(cls, pem: bytes) -> WebhookSigner:
+        """The key written as PKCS#8 PEM (as `pem_of_new_key` makes it), loaded when first
+        needed."""
+        return cls(lambda: _loaded(pem, "the shared key"))
+
+    @classmethod
     def in_folder(cls, folder: Path) -> WebhookSigner:
         """The key kept in `folder`, made on first use."""
         return cls(lambda: _key_in(folder))
@@ -91,20 +97,32 @@ class WebhookSigner:
 
 
 def _key_in(folder: Path) -> Ed25519PrivateKey:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     path = folder / KEY_FILE
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
         path.touch(mode=0o600)
-        path.write_bytes(pem)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        path.write_bytes(pem_of_new_key())
+    return _loaded(path.read_bytes(), str(path))
+
+
+def pem_of_new_key() -> bytes:
+    """A new Ed25519 key as PKCS#8 PEM, as the fake keeps it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _loaded(pem: bytes, where: str) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise TypeError(f"{path} does not hold the Ed25519 key falfake writes")
+        raise TypeError(f"{where} does not hold the Ed25519 key falfake writes")
     return key

@@ -59,7 +59,7 @@ def sqlite_lifecycles() -> float:
         try:
             return store_lifecycles(data.requests, count=5_000)
         finally:
-            data.close()
+            data.release()
 
 
 async def http_lifecycles(count: int = 300) -> float:

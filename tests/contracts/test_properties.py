@@ -171,7 +171,7 @@ class LifecycleAcrossRestarts(Lifecycle):
     @rule()
     def restart(self) -> None:
         before = {rid: self.store.status("o/a", rid) for rid in self.seen}
-        self.data.close()
+        self.data.release()
         self.store = self.open_store()
         for request_id, then in before.items():
             now = self.store.status("o/a", request_id)
@@ -182,7 +182,7 @@ class LifecycleAcrossRestarts(Lifecycle):
             assert encode_request(now.request) == encode_request(then.request)
 
     def teardown(self) -> None:
-        self.data.close()
+        self.data.release()
         self.folder.cleanup()
 
 

@@ -352,7 +352,7 @@ async def test_health_is_a_503_with_the_reason_when_the_data_directory_breaks(
         assert broken.status_code == 503
         assert broken.json()["status"] == "unavailable"
         assert "files folder" in broken.json()["detail"]
-        app.state.fake.close()  # the database closed under it
+        await app.state.fake.close()  # the database closed under it
         closed = await client.get("/_falfake/health")
         assert "cannot be read" in closed.json()["detail"]
 

@@ -48,7 +48,9 @@ class Restarts:
 
     def stop(self) -> None:
         if self.app is not None:
-            self.app.state.fake.close()
+            storage = self.app.state.fake.storage
+            assert isinstance(storage, DataDir)
+            storage.release()  # sync: the tests restart inside their event loop
             self.app = None
 
 
@@ -246,13 +248,13 @@ async def test_a_finished_webhook_not_yet_handed_out_is_handed_out_after_the_res
     restarts.start(ManualClock(clock.now() + 1.0))
     assert restarts.app is not None
     store = restarts.app.state.fake.store
-    due = store.take_webhooks()
+    due = await store.take_webhooks()
     assert [(target, r.request_id) for target, r in due] == [
         ("http://127.0.0.1:9/hook", request_id)
     ]
-    store.webhook_started(request_id)
+    await store.webhook_started(request_id)
     restarts.start(ManualClock(clock.now() + 2.0))
-    assert restarts.app.state.fake.store.take_webhooks() == []
+    assert await restarts.app.state.fake.store.take_webhooks() == []
 
 
 async def test_reset_empties_the_data_directory_too(
@@ -306,12 +308,12 @@ def test_one_data_directory_serves_one_fake_at_a_time(tmp_path: Path) -> None:
         with pytest.raises(DataDirError, match="in use by another falfake process"):
             DataDir(tmp_path)
     finally:
-        first.close()
-    DataDir(tmp_path).close()
+        first.release()
+    DataDir(tmp_path).release()
 
 
 def test_a_data_directory_from_another_schema_is_refused(tmp_path: Path) -> None:
-    DataDir(tmp_path).close()
+    DataDir(tmp_path).release()
     with contextlib.closing(sqlite3.connect(tmp_path / "falfake.sqlite3")) as db, db:
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")  # an earlier falfake's
     with pytest.raises(
@@ -357,7 +359,7 @@ def test_the_command_line_says_why_it_cannot_use_a_busy_directory(tmp_path: Path
             check=False,
         )
     finally:
-        held.close()
+        held.release()
     assert done.returncode == 2
     assert "is in use by another falfake process" in done.stderr
 
@@ -402,8 +404,8 @@ def test_the_delivery_log_keeps_the_latest_attempts(tmp_path: Path) -> None:
         attempt = Attempt(f"r{n}", "http://127.0.0.1:1/", 1, "t", 200, None, 1.0, True)
         data.deliveries.attempted(attempt, None)
     _, log = data.deliveries.load()
-    data.close()
-    data.close()  # closing twice is harmless
+    data.release()
+    data.release()  # closing twice is harmless
     assert [attempt.request_id for attempt in log] == [f"r{n}" for n in range(996, 1001)]
 
 
@@ -442,10 +444,10 @@ def test_a_delivered_webhook_is_no_longer_pending_on_disk(tmp_path: Path) -> Non
         data.deliveries.schedule(PendingDelivery(request_id, "http://127.0.0.1:1/", b"{}", 1, 5.0))
     delivered = Attempt("r1", "http://127.0.0.1:1/", 1, "t", 200, None, 1.0, True)
     data.deliveries.attempted(delivered, None)
-    data.close()
+    data.release()
     again = DataDir(tmp_path)
     pending, _ = again.deliveries.load()
-    again.close()
+    again.release()
     assert [(p.request_id, p.attempt, p.due_at) for p in pending] == [("r2", 1, 5.0)]
 
 
@@ -454,7 +456,7 @@ def test_the_delivery_log_on_disk_is_pruned_to_the_latest(tmp_path: Path) -> Non
     for n in range(1, 1001):
         attempt = Attempt(f"r{n}", "http://127.0.0.1:1/", 1, "t", 200, None, 1.0, True)
         data.deliveries.attempted(attempt, None)
-    data.close()
+    data.release()
     assert rows(tmp_path, "SELECT COUNT(*) FROM attempts") == [(5,)]
 
 
@@ -480,7 +482,7 @@ def test_an_attempt_and_its_retry_are_written_together_or_not_at_all(tmp_path: P
         db.execute("DROP TRIGGER dies")
     data.deliveries.attempted(failed, retry)
     pending, log = data.deliveries.load()
-    data.close()
+    data.release()
     assert (pending, log) == ([retry], [failed])
 
 
@@ -493,7 +495,7 @@ def test_the_clock_is_saved_at_most_once_a_second_and_on_close(tmp_path: Path) -
     data.requests.seen(101.0)
     assert data.saved_at() == 101.0
     data.requests.seen(101.5)
-    data.close()
+    data.release()
     assert rows(tmp_path, "SELECT value FROM meta WHERE key = 'seen'") == [("101.5",)]
 
 

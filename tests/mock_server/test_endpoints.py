@@ -33,7 +33,7 @@ def test_images_follow_the_prompts_tags(prompt: str, order: list[int]) -> None:
 @pytest.mark.anyio
 async def test_the_output_is_what_the_output_model_dumps_key_for_key() -> None:
     files = FileStore(Retention(), lambda: 0.0)
-    files.put("b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t_output.mp4", b"x" * 1234, "video/mp4")
+    await files.put("b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t_output.mp4", b"x" * 1234, "video/mp4")
     output = await publish_output(
         video_output(VideoSpec(64, 36, 3)),
         "b/0a9ea0cc/u66I5Q5EHikrGF39EEk8t",

@@ -61,7 +61,7 @@ async def test_reset_empties_every_piece_of_state(
     while not fake.deliveries.attempts():
         await asyncio.sleep(0.01)
 
-    fake.reset()
+    await fake.reset()
 
     assert fake.scenarios.listed() == []
     assert fake.journal.entries() == []

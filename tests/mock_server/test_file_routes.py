@@ -14,9 +14,9 @@ DATA = bytes(range(256)) * 4
 
 
 @pytest.fixture
-def stored(app: Starlette) -> str:
+async def stored(app: Starlette) -> str:
     fake: Fake = app.state.fake
-    fake.files.put("b/abc/file.bin", DATA, "application/octet-stream")
+    await fake.files.put("b/abc/file.bin", DATA, "application/octet-stream")
     return "/files/b/abc/file.bin"
 
 

@@ -53,7 +53,7 @@ async def test_each_file_is_served_and_named_in_the_body(files: FileStore) -> No
     }
     assert output.billable_units == "2"
     for n in range(2):
-        entry = files.entry(f"b/req_image_{n}.png")
+        entry = await files.entry(f"b/req_image_{n}.png")
         assert entry is not None
         assert entry.content_type == "image/png"
 
@@ -65,9 +65,9 @@ async def test_the_stored_body_is_left_as_it_was(files: FileStore) -> None:
 
 
 async def test_a_published_file_is_not_rendered_again(files: FileStore) -> None:
-    files.put("b/req_image_0.png", b"already", "image/png")
+    await files.put("b/req_image_0.png", b"already", "image/png")
     output = await publish_output(pictures(1), "b/req", files, ROOT, Work())
     assert output.body["images"][0]["url"].endswith("b/req_image_0.png")
-    entry = files.entry("b/req_image_0.png")
+    entry = await files.entry("b/req_image_0.png")
     assert entry is not None
     assert entry.size == len(b"already")

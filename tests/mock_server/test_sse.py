@@ -20,7 +20,7 @@ def reader(bodies: list[dict[str, Any]]) -> Any:
     calls: list[int] = []
     items: Iterator[dict[str, Any]] = iter(bodies)
 
-    def read(logs_from: int) -> dict[str, Any]:
+    async def read(logs_from: int) -> dict[str, Any]:
         calls.append(logs_from)
         return next(items)
 
@@ -75,7 +75,7 @@ async def test_a_quiet_stream_sends_keepalive_comments(clock: ManualClock) -> No
 
 
 async def test_a_request_that_expires_mid_stream_ends_the_stream(clock: ManualClock) -> None:
-    def read(logs_from: int) -> dict[str, Any]:
+    async def read(logs_from: int) -> dict[str, Any]:
         raise RequestNotFound
 
     assert await collect(read, clock) == []

@@ -346,7 +346,7 @@ def test_a_store_taken_back_from_its_records_counts_the_images_it_holds(
     first = submit(
         RequestStore(timing, retention, clock.now, records=before.requests), job=job_with_image(200)
     )
-    before.close()
+    before.release()
     after = DataDir(tmp_path)
     store = RequestStore(timing, retention, clock.now, records=after.requests)
     try:
@@ -357,7 +357,7 @@ def test_a_store_taken_back_from_its_records_counts_the_images_it_holds(
         with pytest.raises(RequestNotFound):
             store.status(APP, first)
     finally:
-        after.close()
+        after.release()
 
 
 def test_reset_forgets_everything(store: RequestStore) -> None:
