@@ -107,7 +107,11 @@ def create_app(
 
 
 def _storage(settings: Settings) -> Storage:
-    """The engine `settings` asks for: memory, or a data directory (SQLite)."""
+    """The engine `settings` asks for: memory, a data directory (SQLite), or PostgreSQL."""
+    if settings.database_url is not None:
+        from falfake.runtime.postgres.engine import Postgres  # asyncpg only when asked for
+
+        return Postgres(settings.database_url)
     if settings.data_dir is None:
         return Memory()
     from falfake.runtime.data_dir import DataDir  # SQLite and the codec only when asked for

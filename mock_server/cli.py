@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import shlex
 import socket
 import sys
@@ -26,6 +27,7 @@ from falfake.harness.scenarios import Scenario
 from falfake.hosts import is_loopback
 from falfake.queue.stubs import FILE
 from falfake.runtime.front_door import journaled
+from falfake.runtime.postgres.database import DATABASE_ENV, redacted
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import (
@@ -59,6 +61,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         ),
         rate_limit=args.rate_limit,
         data_dir=args.data_dir,
+        database_url=args.database or os.environ.get(DATABASE_ENV) or None,
         endpoint_files=tuple(args.endpoint),
         endpoints_dir=args.endpoints_dir,
         limits=InputLimits(args.max_images, args.prompt_max_length, args.image_refs),
@@ -257,6 +260,7 @@ def _run(argv: list[str]) -> int:
         return 0
     _check_host(args.host, allowed=args.allow_non_loopback)
     settings = settings_from(args)
+    _check_storage(settings, args.clock)
     for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
         print(f"falfake: warning: {warning}", file=sys.stderr)
     loaded = () if args.scenarios is None else scenarios(args.scenarios)
@@ -267,7 +271,12 @@ def _run(argv: list[str]) -> int:
         app = create_app(settings, clock=clock, signer=WebhookSigner.in_folder(ca_dir))
     except StorageError as exc:
         sock.close()
-        raise UsageError(f"--data-dir {args.data_dir}: {exc}") from None
+        where = (
+            f"--data-dir {args.data_dir}"
+            if settings.database_url is None
+            else f"--database {redacted(settings.database_url)}"
+        )
+        raise UsageError(f"{where}: {exc}") from None
     host, port = sock.getsockname()[:2]
     env_command = shlex.join(
         [sys.executable, "-m", "falfake", "env", "--port", str(port), "--ca-dir", str(ca_dir)]
@@ -303,6 +312,18 @@ _EXPOSED = (
     " fake, change its clock and scenarios, make it send webhooks, and have it serve any file"
     " it can read (a scenario's $file)"
 )
+
+
+def _check_storage(settings: Settings, clock: str) -> None:
+    if settings.database_url is None:
+        return
+    if settings.data_dir is not None:
+        raise UsageError("--data-dir and --database both say where the state lives: give one.")
+    if clock == "virtual":
+        raise UsageError(
+            "--clock virtual keeps one replica's time; with --database every replica uses the"
+            " real clock (one virtual clock across replicas is not supported yet)."
+        )
 
 
 def _check_host(host: str, *, allowed: bool) -> None:

@@ -205,3 +205,12 @@ class StartTimeout(FalError):
 class StorageError(Exception):
     """The fake's state cannot be kept where it was asked to be (a data directory taken by another
     fake, or written by another version): the start stops with this message. Not a reply."""
+
+
+class StorageUnavailable(FalError):
+    """The shared database does not answer (down, restarting, or too slow): the request was not
+    taken, and a retry after a moment may be. fal answers its own outages with 503s too; the body
+    here is the fake's."""
+
+    status_code = 503
+    extra_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}

@@ -166,6 +166,8 @@ class Settings:
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.
     data_dir: Path | None = None
+    # PostgreSQL shared by every replica of one fake (postgresql://...); the state lives there.
+    database_url: str | None = None
     # fal OpenAPI documents of more endpoints to serve, beside the built-in ones.
     endpoint_files: tuple[Path, ...] = ()
     endpoints_dir: Path | None = None

@@ -97,7 +97,7 @@ def place(name: str) -> tuple[float, str]:
         return 3.0, folder
     if inner == "fake":
         return 4.0, inner
-    if inner in STORAGE:
+    if inner in STORAGE or inner.startswith("runtime.postgres"):
         return 6.0, "storage"
     if inner == "app":
         return 7.0, inner

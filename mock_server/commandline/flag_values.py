@@ -129,6 +129,15 @@ def folder(text: str) -> Path:
     return Path(text).expanduser().absolute()
 
 
+def database_url(text: str) -> str:
+    """A PostgreSQL URL, as libpq and asyncpg read it."""
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a PostgreSQL URL (postgresql://user@host:port/database)"
+        )
+    return text
+
+
 # What `--help` calls a value of each kind.
 METAVARS: dict[Callable[[str], Any], str] = {
     seconds: "SECONDS",

@@ -19,6 +19,7 @@ from falfake.commandline.flag_values import (
     base_url,
     bytes_text,
     count,
+    database_url,
     folder,
     host_name,
     non_empty,
@@ -250,6 +251,14 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="keep requests, files, uploads and pending webhooks in DIR (SQLite) across restarts"
         " [default: none, all in memory]",
+    )
+    limits.add_argument(
+        "--database",
+        type=database_url,
+        default=None,
+        metavar="URL",
+        help="keep the state in PostgreSQL (postgresql://user@host/db), shared by every falfake"
+        " serve pointed at it: they are one fake [default: $FALFAKE_DATABASE_URL, else none]",
     )
     limits.add_argument(
         "--request-ttl",
