@@ -1,0 +1,285 @@
+"""`--database`: replicas on one PostgreSQL are one fake (tests/postgres.py makes the cluster)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+from hypothesis import HealthCheck, example, given, strategies as st
+from hypothesis import settings as hypothesis_settings
+from starlette.applications import Starlette
+
+from falfake.app import create_app
+from falfake.clock import ManualClock
+from falfake.errors import RequestNotFound
+from falfake.queue.models import Job, LogLine
+from falfake.queue.requests import InProcess, Requests
+from falfake.queue.store import NewRequest, RequestStore
+from falfake.runtime.postgres.engine import DatabaseError, Postgres
+from falfake.runtime.postgres.requests import PostgresRequests
+from falfake.runtime.postgres.schema import SCHEMA_VERSION
+from falfake.settings import Retention, Settings, Timing
+from falfake.validation import Priority
+from tests.conftest import APP, KEY, SUBMIT_URL, VALID_INPUT, png
+from tests.postgres import Cluster, cluster
+
+pytestmark = pytest.mark.anyio
+REQUESTS = f"/queue/{APP}/requests"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Cluster]:
+    with cluster() as made:
+        yield made
+
+
+@pytest.fixture
+def database(pg: Cluster) -> str:
+    return pg.database()
+
+
+def replica(url: str, clock: ManualClock, runners: int = 1) -> Starlette:
+    settings = Settings(
+        timing=Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners),
+        video_width=64,
+        video_height=36,
+        database_url=url,
+    )
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+async def two(
+    database: str, clock: ManualClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two replicas of one fake on one database, on one clock (as on one machine's)."""
+    apps = [replica(database, clock), replica(database, clock)]
+    clients = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY)
+        for app in apps
+    ]
+    yield clients[0], clients[1]
+    for client, app in zip(clients, apps, strict=True):
+        await client.aclose()
+        await app.state.fake.close()
+
+
+async def test_a_request_submitted_on_one_replica_is_followed_on_the_other(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient], clock: ManualClock
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    queued = (await second.get(f"{REQUESTS}/{request_id}/status")).json()
+    assert (queued["status"], queued["queue_position"]) == ("IN_QUEUE", 0)
+    clock.advance(1.5)
+    running = await second.get(f"{REQUESTS}/{request_id}/status", params={"logs": "1"})
+    assert running.json()["status"] == "IN_PROGRESS"
+    clock.advance(2.0)
+    done = (await first.get(f"{REQUESTS}/{request_id}/status", params={"logs": "1"})).json()
+    assert done["status"] == "COMPLETED" and done["logs"]
+    result = (await second.get(f"{REQUESTS}/{request_id}")).json()
+    video = result["video"]["url"].split("/files/", 1)[1]
+    served = await first.get(f"/files/{video}")  # rendered by the second, served by the first
+    assert served.status_code == 200 and len(served.content) == result["video"]["file_size"]
+
+
+async def test_queue_positions_and_runners_are_the_fleets(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient], clock: ManualClock
+) -> None:
+    first, second = two
+    ids = []
+    for client in (first, second, first):
+        ids.append((await client.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"])
+    clock.advance(1.0)  # one runner: the first starts, the others wait their turn
+    seen = [(await second.get(f"{REQUESTS}/{rid}/status")).json() for rid in ids]
+    assert [(s["status"], s.get("queue_position")) for s in seen] == [
+        ("IN_PROGRESS", None),
+        ("IN_QUEUE", 0),
+        ("IN_QUEUE", 1),
+    ]
+
+
+async def test_a_cancel_on_one_replica_is_seen_on_the_other(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    assert (await second.put(f"{REQUESTS}/{request_id}/cancel")).status_code == 202
+    status = (await first.get(f"{REQUESTS}/{request_id}/status")).json()
+    assert status["status"] == "COMPLETED"
+    assert (await first.get(f"{REQUESTS}/{request_id}")).status_code == 499
+    again = await first.put(f"{REQUESTS}/{request_id}/cancel")
+    assert again.status_code == 400  # already COMPLETED, whichever replica cancelled
+
+
+async def test_an_unknown_request_is_a_404_on_every_replica(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, _ = two
+    unknown = await first.get(f"{REQUESTS}/00000000-0000-7000-8000-000000000000/status")
+    assert unknown.status_code == 404
+    cancel = await first.put(f"{REQUESTS}/00000000-0000-7000-8000-000000000000/cancel")
+    assert cancel.status_code == 404
+
+
+async def test_an_upload_begun_on_one_replica_completes_on_the_other(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    token = await first.post("/rest/storage/auth/token", params={"storage_type": "fal-cdn-v3"})
+    bearer = {"Authorization": f"Bearer {token.json()['token']}"}
+    begun = await second.post(
+        "/cdn/files/upload/multipart?file_name=cat.png",
+        headers=bearer | {"Content-Type": "image/png"},
+    )
+    assert begun.status_code == 200, begun.text
+    path = begun.json()["access_url"].split("/files/", 1)[1]
+    upload = f"/files/{path}/multipart/{begun.json()['uploadId']}"
+    data = png()
+    part = await first.put(f"{upload}/1", headers=bearer, content=data)
+    done = await second.post(
+        f"{upload}/complete",
+        headers=bearer,
+        json={"parts": [{"partNumber": 1, "etag": part.headers["etag"]}]},
+    )
+    assert done.status_code == 200, done.text
+    assert (await first.get(f"/files/{path}")).content == data
+
+
+async def test_reset_on_one_replica_forgets_for_all(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    assert (await second.post("/_falfake/reset")).status_code == 204
+    assert (await first.get(f"{REQUESTS}/{request_id}/status")).status_code == 404
+
+
+async def test_each_finished_webhook_is_taken_by_one_replica(
+    database: str, clock: ManualClock
+) -> None:
+    apps = [replica(database, clock, runners=8) for _ in range(2)]
+    stores: list[Requests] = [app.state.fake.store for app in apps]
+    ids = []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=apps[0]), base_url="http://f", headers=KEY
+    ) as client:
+        for _ in range(6):
+            submitted = await client.post(
+                SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": "http://127.0.0.1:9/h"}
+            )
+            ids.append(submitted.json()["request_id"])
+    clock.advance(10.0)
+    taken = await asyncio.gather(*(store.take_webhooks() for store in stores))
+    got = [request.request_id for batch in taken for _, request in batch]
+    assert sorted(got) == sorted(ids)  # every one, once
+    assert [await store.take_webhooks() for store in stores] == [[], []]  # leased
+    for app in apps:
+        await app.state.fake.close()
+
+
+async def test_a_database_from_another_schema_is_refused(database: str) -> None:
+    Postgres(database)  # makes the schema
+    connection = await asyncpg.connect(database)
+    await connection.execute("UPDATE falfake_meta SET value = '999' WHERE key = 'schema'")
+    await connection.close()
+    with pytest.raises(DatabaseError, match=f"schema 999; this falfake uses {SCHEMA_VERSION}"):
+        Postgres(database)
+
+
+def test_replicas_starting_together_make_the_schema_once_and_share_one_key(database: str) -> None:
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        engines = list(pool.map(lambda _: Postgres(database), range(4)))
+    assert len({engine.signing_key() for engine in engines}) == 1
+
+
+def test_an_unreachable_database_is_a_clear_error_at_start(pg: Cluster) -> None:
+    with pytest.raises(DatabaseError, match="cannot reach PostgreSQL"):
+        Postgres("postgresql://postgres@127.0.0.1:1/nothing")
+
+
+# The same operations at the same times give the same histories on PostgreSQL as in memory.
+operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("submit"), st.sampled_from(list(Priority)), st.sampled_from([None, 0.5, 3.0])
+        ),
+        st.tuples(st.just("advance"), st.sampled_from([0.1, 0.5, 1.0, 2.5])),
+        st.tuples(st.just("cancel"), st.integers(0, 7)),
+    ),
+    max_size=16,
+)
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=operations)
+# A normal request overtakes a low one queued before it; a start deadline falls as a runner frees.
+@example(
+    steps=[("submit", Priority.NORMAL, None), ("submit", Priority.LOW, None)]
+    + [("submit", Priority.NORMAL, None), ("advance", 2.5), ("advance", 2.5)]
+)
+@example(
+    steps=[("submit", Priority.NORMAL, None), ("submit", Priority.NORMAL, 1.5)]
+    + [("advance", 1.0), ("cancel", 0), ("advance", 0.5), ("advance", 2.5)]
+)
+def test_histories_on_postgresql_match_the_in_process_store(pg: Cluster, steps: list) -> None:  # type: ignore[type-arg]
+    asyncio.run(_compare(pg.database(), steps))
+
+
+async def _compare(url: str, steps: list) -> None:  # type: ignore[type-arg]
+    clock = ManualClock()
+    timing, retention = Timing(0.5, 1.0, 1), Retention()
+    memory = InProcess(RequestStore(timing, retention, clock.now))
+    engine = Postgres(url)
+    shared = PostgresRequests(engine.database, timing, retention, clock.now)
+    job = Job(logs=(LogLine(0.5, "half"),), outcome=RequestNotFound())
+    ids: list[str] = []
+    try:
+        for step in steps:
+            if step[0] == "submit":
+                request_id = f"r{len(ids)}"
+                ids.append(request_id)
+                for store in (memory, shared):
+                    await store.submit(
+                        NewRequest(
+                            request_id, APP, APP, job, "p", priority=step[1], start_timeout=step[2]
+                        )
+                    )
+            elif step[0] == "advance":
+                clock.advance(step[1])
+            elif ids:
+                target = ids[step[1] % len(ids)]
+                outcomes = []
+                for store in (memory, shared):
+                    try:
+                        await store.cancel(APP, target)
+                        outcomes.append("ok")
+                    except Exception as exc:  # noqa: BLE001 - the error's kind is compared
+                        outcomes.append(type(exc).__name__)
+                assert outcomes[0] == outcomes[1]
+            for request_id in ids:
+                mine, theirs = (
+                    await memory.status(APP, request_id),
+                    await shared.status(APP, request_id),
+                )
+                assert (
+                    mine.request.status,
+                    mine.queue_position,
+                    mine.request.started_at,
+                    mine.request.completed_at,
+                    type(mine.request.failure),
+                ) == (
+                    theirs.request.status,
+                    theirs.queue_position,
+                    theirs.request.started_at,
+                    theirs.request.completed_at,
+                    type(theirs.request.failure),
+                ), request_id
+    finally:
+        await engine.close()
