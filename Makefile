@@ -11,7 +11,7 @@ PORT ?=
 ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test lint browser-deps readme stress mutate fmt lock clean bench bench-deps compiled soak fuzz
+.PHONY: run test lint browser-deps shared-state-deps readme stress mutate fmt lock clean bench bench-deps compiled soak fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ lint: $(STAMP)
 	ln -s "$(CURDIR)/client" "$(CURDIR)/contracts" $(TYPED)/
 	$(PY) -m mypy
 
-test: lint compiled $(JS_STAMP) browser-deps
+test: lint compiled $(JS_STAMP) browser-deps shared-state-deps
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
@@ -64,6 +64,14 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq chromium fonts-dejavu-core || { apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core; }; \
 	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y -qq chromium fonts-dejavu-core; \
 	  else echo "the dashboard's browser tests need chromium: sudo apt-get install chromium fonts-dejavu-core"; fi; }
+
+# Debian's PostgreSQL and HAProxy for the tests of --database (a throwaway cluster, replicas
+# behind a load balancer): installed as browser-deps installs chromium, or the command is printed.
+shared-state-deps:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v haproxy >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq postgresql haproxy || { apt-get update -qq && apt-get install -y -qq postgresql haproxy; }; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y -qq postgresql haproxy; \
+	  else echo "the --database tests need PostgreSQL and HAProxy: sudo apt-get install postgresql haproxy"; fi; }
 
 # The native load generator, from Debian's packages: as root, with sudo if it needs no password,
 # or else the command to run is printed and the bench stops there.

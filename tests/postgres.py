@@ -66,7 +66,7 @@ class Cluster:
     def _pg_ctl(self, *args: str) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c synchronous_commit=off -c max_connections=200"
+            " -c fsync=off -c max_connections=200"
         )
         self._run(
             "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"),

@@ -189,12 +189,32 @@ def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., s
         (["--webhook-user-id", " "], "argument --webhook-user-id: must not be empty"),
         (["--allow-webhook-host", "a b"], "expected a host name such as hooks.internal"),
         (["--scenarios", "/no/such/file.json"], "cannot read /no/such/file.json: No such file"),
+        (["--database", "mysql://x/y"], "'mysql://x/y' is not a PostgreSQL URL"),
+        (
+            ["--database", "postgresql://x:pw@127.0.0.1:1/db"],
+            "--database postgresql://x:***@127.0.0.1:1/db: cannot reach PostgreSQL",
+        ),
+        (
+            ["--database", "postgresql://127.0.0.1:1/db", "--data-dir", "/tmp/x"],
+            "--data-dir and --database both say where the state lives",
+        ),
+        (
+            ["--database", "postgresql://127.0.0.1:1/db", "--clock", "virtual"],
+            "one virtual clock across replicas is not supported yet",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_flag(
     start: Callable[..., str], arguments: list[str], message: str
 ) -> None:
     assert message in start(*arguments)
+
+
+def test_the_database_url_may_come_from_the_environment(
+    start: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FALFAKE_DATABASE_URL", "postgresql://127.0.0.1:1/from-env")
+    assert start().startswith("--database postgresql://127.0.0.1:1/from-env: cannot reach")
 
 
 def test_a_port_in_use_suggests_another(start: Callable[..., str]) -> None:

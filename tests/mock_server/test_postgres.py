@@ -283,3 +283,27 @@ async def _compare(url: str, steps: list) -> None:  # type: ignore[type-arg]
                 ), request_id
     finally:
         await engine.close()
+
+
+async def test_a_database_that_goes_away_is_a_503_and_comes_back_by_itself(
+    clock: ManualClock,
+) -> None:
+    with cluster() as own:
+        app = replica(own.database(), clock)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY
+        ) as client:
+            request_id = (await client.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+            own.stop()
+            down = await client.get(f"{REQUESTS}/{request_id}/status")
+            assert down.status_code == 503
+            assert down.headers["retry-after"] == "1"
+            assert "database is unavailable" in down.json()["detail"]
+            assert (await client.post(SUBMIT_URL, json=VALID_INPUT)).status_code == 503
+            health = await client.get("/_falfake/health")
+            assert (health.status_code, health.json()["storage"]) == (503, "postgresql")
+            own.start()
+            back = await client.get(f"{REQUESTS}/{request_id}/status")
+            assert back.status_code == 202, back.text  # the acknowledged request is still there
+            assert (await client.get("/_falfake/health")).status_code == 200
+        await app.state.fake.close()
