@@ -22,6 +22,7 @@ from falfake import ManualClock, Settings, Timing, create_app
 from falfake.clock import Clock
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
+from tests.postgres import Cluster, cluster
 
 pytest_plugins = ("falfake.pytest_plugin",)
 
@@ -176,3 +177,10 @@ def server_url(authority: CertificateAuthority) -> Iterator[str]:
     """A real fake on real time: a short lifecycle and tiny videos."""
     with running_fake(REAL_TIME, authority) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the run (each test makes its own database)."""
+    with cluster() as made:
+        yield made

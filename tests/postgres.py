@@ -69,8 +69,14 @@ class Cluster:
             " -c fsync=off -c max_connections=200"
         )
         self._run(
-            "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"),
-            "-o", options, *args,
+            "pg_ctl",
+            "-D",
+            str(self.folder / "data"),
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            options,
+            *args,
         )
 
     def _run(self, program: str, *args: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -29,12 +29,6 @@ from tests.postgres import Cluster, cluster
 
 pytestmark = pytest.mark.anyio
 REQUESTS = f"/queue/{APP}/requests"
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[Cluster]:
-    with cluster() as made:
-        yield made
 
 
 @pytest.fixture
