@@ -213,7 +213,7 @@ operations = st.lists(
 
 
 @hypothesis_settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=operations)
 # A normal request overtakes a low one queued before it; a start deadline falls as a runner frees.
