@@ -129,21 +129,7 @@ class RequestStore:
         stored_bytes = new.job.stored_bytes
         self._make_room(stored_bytes)
         self._seq += 1
-        request = QueuedRequest(
-            request_id=new.request_id,
-            endpoint_id=new.endpoint_id,
-            app_id=new.app_id,
-            job=new.job,
-            priority=new.priority,
-            seq=self._seq,
-            submitted_at=now,
-            eligible_at=now + _first(new.queue_seconds, self._timing.queue_seconds),
-            start_deadline=None if new.start_timeout is None else now + new.start_timeout,
-            output_path=new.output_path,
-            webhook_url=new.webhook_url,
-            media_root=new.media_root,
-            run_seconds=new.run_seconds,
-        )
+        request = queued(new, self._seq, now, self._timing)
         self._requests[request.request_id] = request
         self._records.add(request)
         self._hold(request.request_id, stored_bytes)
@@ -259,7 +245,7 @@ class RequestStore:
 
     def _start(self, request: QueuedRequest, at: float) -> None:
         self._timetable.dequeue(request)
-        finishes_at = at + _first(request.run_seconds, self._timing.run_seconds)
+        finishes_at = at + first(request.run_seconds, self._timing.run_seconds)
         self._timetable.run(request.request_id, finishes_at)
         self._put(request.started(at, finishes_at))
 
@@ -313,7 +299,27 @@ class RequestStore:
         self._records.delete(request_id)
 
 
-def _first(value: float | None, default: float) -> float:
+def queued(new: NewRequest, seq: int, now: float, timing: Timing) -> QueuedRequest:
+    """The request `new` asks for, queued at `now` as number `seq`."""
+    return QueuedRequest(
+        request_id=new.request_id,
+        endpoint_id=new.endpoint_id,
+        app_id=new.app_id,
+        job=new.job,
+        priority=new.priority,
+        seq=seq,
+        submitted_at=now,
+        eligible_at=now + first(new.queue_seconds, timing.queue_seconds),
+        start_deadline=None if new.start_timeout is None else now + new.start_timeout,
+        output_path=new.output_path,
+        webhook_url=new.webhook_url,
+        media_root=new.media_root,
+        run_seconds=new.run_seconds,
+    )
+
+
+def first(value: float | None, default: float) -> float:
+    """A request's own time where a scenario set one, else the fake's."""
     return default if value is None else value
 
 

@@ -23,7 +23,7 @@ from falfake.errors import (
     StartTimeout,
 )
 from falfake.queue.models import QueuedRequest, Snapshot, Status
-from falfake.queue.store import NewRequest
+from falfake.queue.store import NewRequest, first, queued
 from falfake.runtime.codec import decode_request, encode_request, stored_images
 from falfake.runtime.postgres.database import Database
 from falfake.runtime.postgres.schema import BY_CANCEL, BY_DEADLINE, DONE, QUEUED
@@ -64,21 +64,7 @@ class PostgresRequests:
     async def submit(self, new: NewRequest) -> Snapshot:
         now = self._clock()
         timing, retention = self._timing, self._retention
-        request = QueuedRequest(
-            request_id=new.request_id,
-            endpoint_id=new.endpoint_id,
-            app_id=new.app_id,
-            job=new.job,
-            priority=new.priority,
-            seq=0,  # the database numbers it
-            submitted_at=now,
-            eligible_at=now + _first(new.queue_seconds, timing.queue_seconds),
-            start_deadline=None if new.start_timeout is None else now + new.start_timeout,
-            output_path=new.output_path,
-            webhook_url=new.webhook_url,
-            media_root=new.media_root,
-            run_seconds=new.run_seconds,
-        )
+        request = queued(new, 0, now, timing)  # the database numbers it
         images = list({image.digest: image for image in stored_images(request)}.values())
         row = await self._db.fetchrow(
             "SELECT * FROM falfake_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
@@ -90,7 +76,7 @@ class PostgresRequests:
             now,
             request.eligible_at,
             request.start_deadline,
-            _first(new.run_seconds, timing.run_seconds),
+            first(new.run_seconds, timing.run_seconds),
             request.webhook_url,
             new.job.stored_bytes,
             [image.digest for image in images],
@@ -274,7 +260,3 @@ class PostgresRequests:
         if ending == BY_DEADLINE:
             return StartTimeout(request.request_id)
         return request.job.failure
-
-
-def _first(value: float | None, default: float) -> float:
-    return default if value is None else value
