@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount
 
 from falfake.clock import Clock, SettableClock, SystemClock
 from falfake.endpoints.registry import served
-from falfake.errors import FalError
+from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
 from falfake.harness.journal import Journal
 from falfake.harness.routes import control_routes, openapi_of
@@ -149,7 +149,9 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
 
         async def watch() -> None:
             while True:
-                await fake.webhooks.dispatch_due()
+                # A shared database may be away for a moment; the webhooks wait for it.
+                with contextlib.suppress(StorageUnavailable):
+                    await fake.webhooks.dispatch_due()
                 await asyncio.sleep(POLL_SECONDS)
 
         watcher = asyncio.get_running_loop().create_task(watch())

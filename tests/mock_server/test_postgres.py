@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import http.server
+import threading
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -23,9 +25,10 @@ from falfake.queue.store import NewRequest, RequestStore
 from falfake.runtime.postgres.engine import DatabaseError, Postgres
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.schema import SCHEMA_VERSION
+from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Retention, Settings, Timing
 from falfake.validation import Priority
-from tests.conftest import APP, KEY, SUBMIT_URL, VALID_INPUT, png
+from tests.conftest import APP, KEY, SUBMIT_URL, VALID_INPUT, png, running_fake
 from tests.postgres import Cluster, cluster
 
 pytestmark = pytest.mark.anyio
@@ -37,14 +40,17 @@ def database(pg: Cluster) -> str:
     return pg.database()
 
 
-def replica(url: str, clock: ManualClock, runners: int = 1) -> Starlette:
-    settings = Settings(
+def shared(url: str, runners: int = 1) -> Settings:
+    return Settings(
         timing=Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners),
         video_width=64,
         video_height=36,
         database_url=url,
     )
-    return create_app(settings, clock=clock)
+
+
+def replica(url: str, clock: ManualClock, runners: int = 1) -> Starlette:
+    return create_app(shared(url, runners), clock=clock)
 
 
 @pytest.fixture
@@ -315,3 +321,41 @@ async def test_a_database_that_goes_away_is_a_503_and_comes_back_by_itself(
             assert back.status_code == 202, back.text  # the acknowledged request is still there
             assert (await client.get("/_falfake/health")).status_code == 200
         await app.state.fake.close()
+
+
+def test_webhooks_are_still_sent_after_the_database_was_away(
+    clock: ManualClock, authority: CertificateAuthority
+) -> None:
+    received: list[bytes] = []
+    arrived = threading.Event()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with (
+        cluster() as own,
+        http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver) as receiver,
+    ):
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        with (
+            running_fake(
+                shared(own.database()), authority, clock=clock
+            ) as url,  # its webhook watcher runs
+            httpx.Client(base_url=url, headers=KEY) as client,
+        ):
+            own.stop()
+            assert client.get("/_falfake/health").status_code == 503
+            own.start()
+            client.post(SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": hook})
+            clock.advance(10.0)
+            assert arrived.wait(30), "the webhook watcher stopped while the database was away"
+        receiver.shutdown()
+    assert len(received) == 1
