@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from starlette.applications import Starlette
@@ -37,7 +38,7 @@ from falfake.settings import Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
 from falfake.webhooks.delivery import Deliveries
-from falfake.webhooks.dispatch import CLOSE_GRACE_SECONDS, POLL_SECONDS, Dispatcher
+from falfake.webhooks.dispatch import ADOPT_EVERY, CLOSE_GRACE_SECONDS, POLL_SECONDS, Dispatcher
 from falfake.webhooks.signing import WebhookSigner
 
 
@@ -148,10 +149,12 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
         fake.deliveries.resume()
 
         async def watch() -> None:
-            while True:
+            for turn in itertools.count():
                 # A shared database may be away for a moment; the webhooks wait for it.
                 with contextlib.suppress(StorageUnavailable):
                     await fake.webhooks.dispatch_due()
+                    if turn % ADOPT_EVERY == 0:
+                        await fake.deliveries.adopt()
                 await asyncio.sleep(POLL_SECONDS)
 
         watcher = asyncio.get_running_loop().create_task(watch())

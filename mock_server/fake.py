@@ -58,7 +58,7 @@ class Fake:
         await self.uploads.reset()
         self.scenarios.clear()
         self.journal.clear()
-        self.deliveries.clear()
+        await self.deliveries.clear()
         self.rate_limiter.reset()
 
     def advance(self, seconds: float) -> float:

@@ -65,7 +65,7 @@ async def jwks(request: Request) -> Response:
 
 async def webhook_log(request: Request) -> Response:
     """Every delivery attempt so far, oldest first; `?request_id=` narrows it to one request."""
-    attempts = fake_of(request).deliveries.attempts(request.query_params.get("request_id"))
+    attempts = await fake_of(request).deliveries.attempts(request.query_params.get("request_id"))
     return JSONResponse({"attempts": [attempt.to_json() for attempt in attempts]})
 
 

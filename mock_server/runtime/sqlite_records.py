@@ -17,7 +17,7 @@ from falfake.media.files import FileEntry
 from falfake.media.uploads import Pending
 from falfake.queue.models import QueuedRequest
 from falfake.runtime.codec import decode_request, encode_request, stored_images
-from falfake.webhooks.delivery import Attempt, PendingDelivery
+from falfake.webhooks.delivery import Attempt, NoDeliveryRecords, PendingDelivery
 
 _SEEN_EVERY_SECONDS = 1.0
 
@@ -198,26 +198,31 @@ class SqliteUploads:
             self._db.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
 
 
-class SqliteDeliveries:
-    """`DeliveryRecords` in SQLite: webhooks still to deliver, and the last attempts made."""
+class SqliteDeliveries(NoDeliveryRecords):
+    """`DeliveryRecords` in SQLite: webhooks still to deliver, and the last attempts made (kept
+    in memory too, for the log's readers)."""
 
     def __init__(self, db: sqlite3.Connection, attempts_kept: int) -> None:
+        rows = db.execute(
+            "SELECT record FROM attempts ORDER BY id DESC LIMIT ?", (attempts_kept,)
+        ).fetchall()
+        super().__init__(Attempt(**json.loads(text)) for (text,) in reversed(rows))
         self._db = db
         self._attempts_kept = attempts_kept
 
-    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
-        pending = [
+    def load(self) -> list[PendingDelivery]:
+        return [
             PendingDelivery(request_id, target, bytes(body), attempt, due_at)
             for request_id, target, body, attempt, due_at in self._db.execute(
                 "SELECT * FROM deliveries ORDER BY due_at"
             )
         ]
-        rows = self._db.execute(
-            "SELECT record FROM attempts ORDER BY id DESC LIMIT ?", (self._attempts_kept,)
-        ).fetchall()
-        return pending, [Attempt(**json.loads(text)) for (text,) in reversed(rows)]
 
-    def schedule(self, delivery: PendingDelivery) -> None:
+    async def schedule(self, delivery: PendingDelivery) -> bool:
+        self._save(delivery)
+        return True
+
+    def _save(self, delivery: PendingDelivery) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?, ?, ?)",
             (
@@ -229,7 +234,7 @@ class SqliteDeliveries:
             ),
         )
 
-    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+    async def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
         with _transaction(self._db):
             cursor = self._db.execute(
                 "INSERT INTO attempts (record) VALUES (?)", (json.dumps(attempt.to_json()),)
@@ -239,14 +244,16 @@ class SqliteDeliveries:
                     "DELETE FROM deliveries WHERE request_id = ?", (attempt.request_id,)
                 )
             else:
-                self.schedule(following)
+                self._save(following)
             last = cursor.lastrowid or 0
             if last % 1000 == 0:
                 self._db.execute(
                     "DELETE FROM attempts WHERE id <= ?", (last - self._attempts_kept,)
                 )
+        await super().attempted(attempt, following)
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         with _transaction(self._db):
             self._db.execute("DELETE FROM deliveries")
             self._db.execute("DELETE FROM attempts")
+        await super().clear()

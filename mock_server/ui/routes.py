@@ -121,7 +121,8 @@ async def request_page(request: Request) -> Response:
         live=await _live(request, snapshot),
         done=snapshot.request.status is Status.COMPLETED,
         attempts=[
-            (a, _signature_check(fake.signer, a)) for a in fake.deliveries.attempts(request_id)
+            (a, _signature_check(fake.signer, a))
+            for a in await fake.deliveries.attempts(request_id)
         ],
         journal=journal,
         virtual=isinstance(fake.clock, SettableClock),

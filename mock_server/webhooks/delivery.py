@@ -11,19 +11,20 @@ import dataclasses
 import hashlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from falfake.clock import Clock, log_timestamp
 from falfake.contracts.webhook_signatures import signed_message
+from falfake.errors import StorageUnavailable
 from falfake.settings import WebhookSettings
 from falfake.webhooks.signing import WebhookSigner
 
 if TYPE_CHECKING:
     import httpx
 
-_LOG_SIZE = 10_000
+LOG_SIZE = 10_000  # attempts kept in a process's log
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,36 +62,57 @@ class PendingDelivery:
 
 
 class DeliveryRecords(Protocol):
-    """Where deliveries outlive the process: each one still to make, and the attempts log."""
+    """Where deliveries outlive the process (or the replica): each one still to make, and the
+    log of attempts."""
 
-    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
-        """Deliveries still to make, and the log of attempts, oldest first."""
+    def load(self) -> list[PendingDelivery]:
+        """Deliveries an earlier run left to make (at start)."""
         ...
 
-    def schedule(self, delivery: PendingDelivery) -> None: ...
+    async def schedule(self, delivery: PendingDelivery) -> bool:
+        """Keep `delivery` as this process's to make; False when it already is someone's
+        (another replica took the same webhook)."""
+        ...
 
-    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+    async def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
         """Log `attempt` and schedule the delivery `following` it (None: no more), at once: a
         crash between the two would send the attempt again under its old number."""
         ...
 
-    def clear(self) -> None: ...
+    async def log(self, request_id: str | None) -> list[Attempt]:
+        """The attempts made, oldest first, for one request or all."""
+        ...
+
+    async def orphans(self, now: float) -> list[PendingDelivery]:
+        """Deliveries whose maker stopped (a replica killed), now this process's to make."""
+        ...
+
+    async def clear(self) -> None: ...
 
 
 class NoDeliveryRecords:
-    """The default: deliveries live only as long as the process."""
+    """The default: deliveries and their log live only as long as the process."""
 
-    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
-        return [], []
+    def __init__(self, log: Iterable[Attempt] = ()) -> None:
+        self._log: deque[Attempt] = deque(log, maxlen=LOG_SIZE)
 
-    def schedule(self, delivery: PendingDelivery) -> None:
-        pass
+    def load(self) -> list[PendingDelivery]:
+        return []
 
-    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
-        pass
+    async def schedule(self, delivery: PendingDelivery) -> bool:
+        return True
 
-    def clear(self) -> None:
-        pass
+    async def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+        self._log.append(attempt)
+
+    async def log(self, request_id: str | None) -> list[Attempt]:
+        return [a for a in self._log if request_id is None or a.request_id == request_id]
+
+    async def orphans(self, now: float) -> list[PendingDelivery]:
+        return []  # one process: none can be left by another
+
+    async def clear(self) -> None:
+        self._log.clear()
 
 
 class Deliveries:
@@ -111,26 +133,30 @@ class Deliveries:
         self._clock = clock
         self._wall = wall
         self._records = records or NoDeliveryRecords()
-        resumed, log = self._records.load()
-        self._log: deque[Attempt] = deque(log, maxlen=_LOG_SIZE)
-        self._resumed = resumed  # started once an event loop runs
+        self._resumed = self._records.load()  # started once an event loop runs
         self._tasks: set[asyncio.Task[bool]] = set()
         self._posting: set[asyncio.Task[Any]] = set()
         self._closing = False
 
-    def attempts(self, request_id: str | None = None) -> list[Attempt]:
+    async def attempts(self, request_id: str | None = None) -> list[Attempt]:
         """The delivery log, oldest first, for one request or all."""
-        return [a for a in self._log if request_id is None or a.request_id == request_id]
+        return await self._records.log(request_id)
 
-    def clear(self) -> None:
-        self._log.clear()
-        self._records.clear()
+    async def clear(self) -> None:
+        await self._records.clear()
 
-    def start(self, target: str, request_id: str, body: bytes) -> None:
+    async def start(self, target: str, request_id: str, body: bytes) -> None:
         """Deliver in the background, retrying on fal's schedule."""
         delivery = PendingDelivery(request_id, target, body, attempt=1, due_at=self._clock.now())
-        self._records.schedule(delivery)
-        self._spawn(delivery)
+        if await self._records.schedule(delivery):
+            self._spawn(delivery)
+
+    async def adopt(self) -> int:
+        """Carry on with the deliveries a stopped replica left; returns how many."""
+        orphans = await self._records.orphans(self._clock.now())
+        for delivery in orphans:
+            self._spawn(delivery)
+        return len(orphans)
 
     def resume(self) -> int:
         """Carry on with the deliveries an earlier run left unfinished; returns how many."""
@@ -176,9 +202,12 @@ class Deliveries:
                         attempt=delivery.attempt + 1,
                         due_at=self._clock.now() + settings.delay(delivery.attempt),
                     )
-                # On disk first: what the log shows has outlived a crash.
-                self._records.attempted(logged, following)
-                self._log.append(logged)
+                # Kept first: what the log shows has outlived a crash. A shared database that
+                # is away now hands the delivery to whoever adopts it after its lease.
+                try:
+                    await self._records.attempted(logged, following)
+                except StorageUnavailable:
+                    return logged.delivered
                 if following is None:
                     return logged.delivered
                 delivery = following

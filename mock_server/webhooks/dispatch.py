@@ -14,6 +14,7 @@ from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.payloads import failure_body, success_body
 
 POLL_SECONDS = 0.05
+ADOPT_EVERY = 20  # polls between looks for deliveries a stopped replica left (about 1 s)
 CLOSE_GRACE_SECONDS = 5.0  # for a webhook POST under way when the server stops
 
 
@@ -42,6 +43,6 @@ class Dispatcher:
         due = await self.store.take_webhooks()
         for target, request in due:
             body = await self.body(request)
-            self.deliveries.start(target, request.request_id, body)
+            await self.deliveries.start(target, request.request_id, body)
             await self.store.webhook_started(request.request_id)
         return len(due)

@@ -57,15 +57,15 @@ async def test_reset_empties_every_piece_of_state(
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
-    fake.deliveries.start(nowhere, request_id, b"{}")
-    while not fake.deliveries.attempts():
+    await fake.deliveries.start(nowhere, request_id, b"{}")
+    while not await fake.deliveries.attempts():
         await asyncio.sleep(0.01)
 
     await fake.reset()
 
     assert fake.scenarios.listed() == []
     assert fake.journal.entries() == []
-    assert fake.deliveries.attempts() == []
+    assert await fake.deliveries.attempts() == []
     app_path = "/queue/google/gemini-omni-flash/requests"
     assert (await http.get(f"{app_path}/{request_id}/status")).status_code == 404
     assert (await http.get(file_url)).status_code == 404

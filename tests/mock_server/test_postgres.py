@@ -6,7 +6,8 @@ import asyncio
 import concurrent.futures
 import http.server
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -22,12 +23,13 @@ from falfake.errors import RequestNotFound
 from falfake.queue.models import Job, LogLine
 from falfake.queue.requests import InProcess, Requests
 from falfake.queue.store import NewRequest, RequestStore
-from falfake.runtime.postgres.engine import DatabaseError, Postgres
+from falfake.runtime.postgres.engine import LEASE_MARGIN_SECONDS, DatabaseError, Postgres
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.schema import SCHEMA_VERSION
 from falfake.runtime.tls import CertificateAuthority
-from falfake.settings import Retention, Settings, Timing
+from falfake.settings import Retention, Settings, Timing, WebhookSettings
 from falfake.validation import Priority
+from falfake.webhooks.delivery import PendingDelivery
 from tests.conftest import APP, KEY, SUBMIT_URL, VALID_INPUT, png, running_fake
 from tests.postgres import Cluster, cluster
 
@@ -323,39 +325,91 @@ async def test_a_database_that_goes_away_is_a_503_and_comes_back_by_itself(
         await app.state.fake.close()
 
 
+class Hooks:
+    """A webhook receiver on a loopback port: the bodies it got, and an event per arrival."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, bytes]] = []
+        self.arrived = threading.Event()
+        hooks = self
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hooks.received.append((self.headers["X-Fal-Webhook-Request-Id"], body))
+                self.send_response(200)
+                self.end_headers()
+                hooks.arrived.set()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    made = Hooks()
+    threading.Thread(target=made.server.serve_forever, daemon=True).start()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()
+
+
 def test_webhooks_are_still_sent_after_the_database_was_away(
-    clock: ManualClock, authority: CertificateAuthority
+    clock: ManualClock, authority: CertificateAuthority, hooks: Hooks
 ) -> None:
-    received: list[bytes] = []
-    arrived = threading.Event()
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.end_headers()
-            arrived.set()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
     with (
         cluster() as own,
-        http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver) as receiver,
+        running_fake(shared(own.database()), authority, clock=clock) as url,  # its watcher runs
+        httpx.Client(base_url=url, headers=KEY) as client,
     ):
-        threading.Thread(target=receiver.serve_forever, daemon=True).start()
-        hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-        with (
-            running_fake(
-                shared(own.database()), authority, clock=clock
-            ) as url,  # its webhook watcher runs
-            httpx.Client(base_url=url, headers=KEY) as client,
-        ):
-            own.stop()
-            assert client.get("/_falfake/health").status_code == 503
-            own.start()
-            client.post(SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": hook})
-            clock.advance(10.0)
-            assert arrived.wait(30), "the webhook watcher stopped while the database was away"
-        receiver.shutdown()
-    assert len(received) == 1
+        own.stop()
+        assert client.get("/_falfake/health").status_code == 503
+        own.start()
+        client.post(SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": hooks.url})
+        clock.advance(10.0)
+        assert hooks.arrived.wait(30), "the webhook watcher stopped while the database was away"
+    assert len(hooks.received) == 1
+
+
+async def test_a_delivery_left_by_a_stopped_replica_is_adopted_after_its_lease(
+    database: str, clock: ManualClock, hooks: Hooks
+) -> None:
+    engines = [Postgres(database), Postgres(database)]
+    stopped, other = (engine.stores(shared(database), clock).deliveries for engine in engines)
+    running, reader = replica(database, clock), replica(database, clock)
+    left = PendingDelivery(
+        "req-left", hooks.url, b'{"status": "OK"}', attempt=2, due_at=clock.now()
+    )
+    assert await stopped.schedule(left)  # and then that replica was killed
+    assert not await other.schedule(left)  # the same webhook taken twice is made once
+    assert await running.state.fake.deliveries.adopt() == 0  # its lease still runs
+    clock.advance(WebhookSettings().timeout_seconds + LEASE_MARGIN_SECONDS)
+    assert await running.state.fake.deliveries.adopt() == 1
+    assert await asyncio.to_thread(hooks.arrived.wait, 30)
+    assert hooks.received == [("req-left", b'{"status": "OK"}')]
+    # The log, whichever replica reads it: the attempt was made again under its number.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=reader), base_url="http://f", headers=KEY
+    ) as client:
+        logged = await eventually_logged(client, "req-left")
+    assert [(a["attempt"], a["delivered"]) for a in logged] == [(2, True)]
+    for app in (running, reader):
+        await app.state.fake.deliveries.close(0.0)
+        await app.state.fake.close()
+    for engine in engines:
+        await engine.close()
+
+
+async def eventually_logged(client: httpx.AsyncClient, request_id: str) -> list[dict[str, Any]]:
+    """The log once the attempt is in it (it is written right after the POST is answered)."""
+    for _ in range(300):
+        attempts = (
+            await client.get("/_falfake/webhooks", params={"request_id": request_id})
+        ).json()["attempts"]
+        if attempts:
+            return list(attempts)
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no attempt for {request_id} was logged")

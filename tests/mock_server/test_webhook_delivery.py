@@ -20,7 +20,7 @@ from falfake.client import WebhookVerificationError, verify_webhook
 from falfake.clock import VirtualClock
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import WebhookSettings
-from falfake.webhooks.delivery import Attempt, Deliveries, PendingDelivery
+from falfake.webhooks.delivery import Attempt, Deliveries, NoDeliveryRecords, PendingDelivery
 from falfake.webhooks.signing import WebhookSigner
 from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, eventually, running_fake
 from tests.loopback import Receiver, received, receiving
@@ -240,28 +240,35 @@ def test_retries_due_when_the_fake_stopped_continue_after_it_starts_again(
     assert first.body == second.body
 
 
-class RecordedDeliveries:
+class RecordedDeliveries(NoDeliveryRecords):
     """`DeliveryRecords` that keep what they were told, for checking."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.pending: dict[str, PendingDelivery] = {}
         self.log_entries: list[Attempt] = []
 
-    def load(self) -> tuple[list[PendingDelivery], list[Attempt]]:
-        return list(self.pending.values()), list(self.log_entries)
+    def load(self) -> list[PendingDelivery]:
+        return list(self.pending.values())
 
-    def schedule(self, delivery: PendingDelivery) -> None:
+    async def schedule(self, delivery: PendingDelivery) -> bool:
         self.pending[delivery.request_id] = delivery
+        return True
 
-    def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+    async def attempted(self, attempt: Attempt, following: PendingDelivery | None) -> None:
+        await super().attempted(attempt, following)
         self.log_entries.append(attempt)
         if following is None:
             del self.pending[attempt.request_id]
         else:
             self.pending[attempt.request_id] = following
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         self.pending.clear()
+        await super().clear()
+
+    def logged(self, request_id: str | None = None) -> list[Attempt]:
+        return [a for a in self.log_entries if request_id is None or a.request_id == request_id]
 
 
 @pytest.fixture
@@ -292,7 +299,7 @@ async def stopped_while_held(
     state.scripts[path] = [f"held {status}"]
     state.release.clear()
     deliveries = deliveries_with(records)
-    deliveries.start(f"{url}{path}", request_id, b"{}")
+    await deliveries.start(f"{url}{path}", request_id, b"{}")
 
     def under_way() -> bool:
         with state.lock:
@@ -311,7 +318,7 @@ async def test_stopping_lets_a_post_under_way_finish_so_it_is_not_sent_again(
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
     deliveries = await stopped_while_held(receiver, records, "req-slow", 200)
-    assert [(a.attempt, a.delivered) for a in deliveries.attempts("req-slow")] == [(1, True)]
+    assert [(a.attempt, a.delivered) for a in await deliveries.attempts("req-slow")] == [(1, True)]
     assert records.pending == {}
 
 
@@ -322,14 +329,14 @@ async def test_stopping_leaves_a_waiting_retry_recorded_with_its_next_attempt(
     state, url = receiver
     state.scripts["/fails"] = [500]
     deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/fails", "req-fails", b"{}")
+    await deliveries.start(f"{url}/fails", "req-fails", b"{}")
     await async_eventually(lambda: records.pending["req-fails"].attempt == 2)
     await deliveries.close(grace_seconds=5.0)
     waiting = records.pending["req-fails"]
     assert (waiting.attempt, waiting.target, waiting.body) == (2, f"{url}/fails", b"{}")
     # The next start takes it up again, from the records, with the log so far.
     resumed = deliveries_with(records)
-    assert [a.attempt for a in resumed.attempts("req-fails")] == [1]
+    assert [a.attempt for a in await resumed.attempts("req-fails")] == [1]
     assert resumed.resume() == 1
     await resumed.close(grace_seconds=0.0)
     assert records.pending["req-fails"].attempt == 2
@@ -340,7 +347,7 @@ async def test_a_post_under_way_that_fails_while_stopping_leaves_its_retry_recor
     receiver: tuple[Receiver, str], records: RecordedDeliveries
 ) -> None:
     deliveries = await stopped_while_held(receiver, records, "req-slow-fail", 503)
-    assert [a.status_code for a in deliveries.attempts("req-slow-fail")] == [503]
+    assert [a.status_code for a in await deliveries.attempts("req-slow-fail")] == [503]
     assert records.pending["req-slow-fail"].attempt == 2
 
 
@@ -354,11 +361,11 @@ async def test_retries_are_spaced_on_fals_schedule(
     signer = WebhookSigner(Ed25519PrivateKey.generate())
     deliveries = Deliveries(WebhookSettings(timeout_seconds=5.0), signer, clock, records)
     start = clock.now()
-    deliveries.start(f"{url}/spaced", "req-spaced", b"{}")
+    await deliveries.start(f"{url}/spaced", "req-spaced", b"{}")
     await async_eventually(lambda: records.pending["req-spaced"].attempt == 2)
     assert records.pending["req-spaced"].due_at == start + 7.0
     await asyncio.sleep(0.05)  # the retry waits for the fake's clock, not for real time
-    assert len(deliveries.attempts("req-spaced")) == 1
+    assert len(await deliveries.attempts("req-spaced")) == 1
     clock.advance(7.0)
     await async_eventually(lambda: records.pending["req-spaced"].attempt == 3)
     assert records.pending["req-spaced"].due_at == start + 7.0 + 14.0
@@ -379,9 +386,9 @@ async def test_deliveries_ignore_the_proxy_settings_of_the_environment(
         monkeypatch.delenv(name, raising=False)
     _, url = receiver
     deliveries = deliveries_with(records)
-    deliveries.start(f"{url}/direct", "req-direct", b"{}")
-    await async_eventually(lambda: bool(deliveries.attempts("req-direct")))
-    assert [a.delivered for a in deliveries.attempts("req-direct")] == [True]
+    await deliveries.start(f"{url}/direct", "req-direct", b"{}")
+    await async_eventually(lambda: bool(records.logged("req-direct")))
+    assert [a.delivered for a in await deliveries.attempts("req-direct")] == [True]
     await deliveries.close(grace_seconds=0.0)
 
 
@@ -392,10 +399,10 @@ async def test_the_log_without_a_request_id_holds_every_request(
     _, url = receiver
     deliveries = deliveries_with(records)
     for request_id in ("req-a", "req-b"):
-        deliveries.start(f"{url}/all", request_id, b"{}")
-    await async_eventually(lambda: len(deliveries.attempts()) == 2)
-    assert sorted(a.request_id for a in deliveries.attempts()) == ["req-a", "req-b"]
-    assert [a.request_id for a in deliveries.attempts("req-b")] == ["req-b"]
+        await deliveries.start(f"{url}/all", request_id, b"{}")
+    await async_eventually(lambda: len(records.logged()) == 2)
+    assert sorted(a.request_id for a in await deliveries.attempts()) == ["req-a", "req-b"]
+    assert [a.request_id for a in await deliveries.attempts("req-b")] == ["req-b"]
     await deliveries.close(grace_seconds=0.0)
 
 
@@ -408,7 +415,7 @@ async def test_on_a_virtual_clock_signatures_carry_the_wall_clocks_time(
     state, url = receiver
     signer = WebhookSigner(Ed25519PrivateKey.generate())
     deliveries = Deliveries(WebhookSettings(timeout_seconds=5.0), signer, VirtualClock(), records)
-    deliveries.start(f"{url}/wall", "req-wall", b'{"status": "OK"}')
+    await deliveries.start(f"{url}/wall", "req-wall", b'{"status": "OK"}')
     await async_eventually(lambda: bool(received(state, "req-wall")))
     (delivery,) = received(state, "req-wall")
     verify_webhook(delivery.headers, delivery.body, signer.jwks())  # now: this machine's clock

@@ -14,16 +14,21 @@ from typing import TYPE_CHECKING
 from falfake.clock import Clock
 from falfake.errors import StorageError, StorageUnavailable
 from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
+from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
 from falfake.settings import Settings
 from falfake.storage import Stores
-from falfake.webhooks.delivery import NoDeliveryRecords
 from falfake.webhooks.signing import pem_of_new_key
 
 if TYPE_CHECKING:
     import asyncpg
+
+
+# A delivery's lease outlasts its POST's timeout by this much: its maker, if alive, has
+# recorded the attempt by then.
+LEASE_MARGIN_SECONDS = 30.0
 
 
 class DatabaseError(StorageError):
@@ -58,8 +63,11 @@ class Postgres:
                 max_upload_bytes=settings.max_upload_bytes,
                 max_pending_bytes=settings.retention.max_file_bytes,
             ),
-            # The log of attempts is each replica's own (see the README's "One fake for a team").
-            deliveries=NoDeliveryRecords(),
+            deliveries=PostgresDeliveries(
+                self.database,
+                clock.now,
+                lease_seconds=settings.webhooks.timeout_seconds + LEASE_MARGIN_SECONDS,
+            ),
         )
 
     def saved_at(self) -> float | None:

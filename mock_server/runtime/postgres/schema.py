@@ -136,6 +136,23 @@ BEGIN
         WHERE id = 1;
 END $$;
 
+-- Webhook deliveries still to make: each is one replica's until lease_until, then anyone's.
+CREATE TABLE falfake_deliveries (
+    request_id text PRIMARY KEY,
+    target text NOT NULL,
+    body bytea NOT NULL,
+    attempt int NOT NULL,
+    due_at float8 NOT NULL,
+    lease_until float8 NOT NULL
+);
+CREATE INDEX falfake_deliveries_lease ON falfake_deliveries (lease_until);
+CREATE TABLE falfake_attempts (
+    id bigserial PRIMARY KEY,
+    request_id text NOT NULL,
+    record text NOT NULL
+);
+CREATE INDEX falfake_attempts_request ON falfake_attempts (request_id, id);
+
 -- Forget one request, with its share of the images and the counters.
 CREATE FUNCTION falfake_forget(p_id text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
