@@ -207,7 +207,8 @@ def test_an_unreachable_database_is_a_clear_error_at_start(pg: Cluster) -> None:
         Postgres("postgresql://postgres@127.0.0.1:1/nothing")
 
 
-# The same operations at the same times give the same histories on PostgreSQL as in memory.
+# The same operations at the same times give the same histories on two replicas sharing
+# PostgreSQL as in one process's memory.
 operations = st.lists(
     st.one_of(
         st.tuples(
@@ -244,7 +245,7 @@ operations = st.lists(
         ("advance", 2.5),
     ]
 )
-def test_histories_on_postgresql_match_the_in_process_store(pg: Cluster, steps: list) -> None:  # type: ignore[type-arg]
+def test_histories_across_replicas_match_the_in_process_store(pg: Cluster, steps: list) -> None:  # type: ignore[type-arg]
     asyncio.run(_compare(pg.database(), steps))
 
 
@@ -252,12 +253,14 @@ async def _compare(url: str, steps: list) -> None:  # type: ignore[type-arg]
     clock = ManualClock()
     timing, retention = Timing(0.5, 1.0, 1), Retention()
     memory = InProcess(RequestStore(timing, retention, clock.now))
-    engine = Postgres(url)
-    shared = PostgresRequests(engine.database, timing, retention, clock.now)
+    # Two replicas, each with its engine and cache: each step goes to one of them in turn.
+    engines = [Postgres(url), Postgres(url)]
+    replicas = [PostgresRequests(e.database, timing, retention, clock.now) for e in engines]
     job = Job(logs=(LogLine(0.5, "half"),), outcome=RequestNotFound())
     ids: list[str] = []
     try:
-        for step in steps:
+        for turn, step in enumerate(steps):
+            shared = replicas[turn % 2]
             if step[0] == "submit":
                 request_id = f"r{len(ids)}"
                 ids.append(request_id)
@@ -298,7 +301,8 @@ async def _compare(url: str, steps: list) -> None:  # type: ignore[type-arg]
                     type(theirs.request.failure),
                 ), request_id
     finally:
-        await engine.close()
+        for engine in engines:
+            await engine.close()
 
 
 async def test_a_database_that_goes_away_is_a_503_and_comes_back_by_itself(
