@@ -50,6 +50,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             locked_keys=frozenset(args.locked_key),
             allow_missing=args.allow_missing_key,
             proxy_key=args.proxy_key,
+            control_keys_only=not is_loopback(args.host),
         ),
         retention=Retention(
             request_ttl_seconds=args.request_ttl,
@@ -259,6 +260,8 @@ def _run(argv: list[str]) -> int:
         print(config_file.render(args), end="")
         return 0
     _check_host(args.host, allowed=args.allow_non_loopback)
+    if not is_loopback(args.host):
+        _check_network_keys(args)
     settings = settings_from(args)
     _check_storage(settings, args.clock)
     for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
@@ -286,7 +289,11 @@ def _run(argv: list[str]) -> int:
     base_url = _base_url(host, port)
     text = banner(base_url, authority.bundle_path, env_command, args.key)
     if not is_loopback(args.host):
-        text += f"\nWarning: listening on {args.host}: {_EXPOSED}\n"
+        text += (
+            f"\nListening on {args.host}: the API, the dashboard and the control API answer only"
+            " the keys given by --key (the dashboard asks for one: user = key id, password ="
+            " secret); /_falfake/health and the files stay open.\n"
+        )
     print(text, file=sys.stderr, flush=True)
     for scenario in loaded:
         app.state.fake.scenarios.add(scenario)
@@ -308,9 +315,9 @@ def _run(argv: list[str]) -> int:
 
 
 _EXPOSED = (
-    "anyone who can reach it can submit and read every request, upload and result, reset the"
-    " fake, change its clock and scenarios, make it send webhooks, and have it serve any file"
-    " it can read (a scenario's $file)"
+    "whoever holds one of its keys (--key, required there) can submit and read every request,"
+    " upload and result, reset the fake, change its clock and scenarios, make it send webhooks,"
+    " and have it serve any file it can read (a scenario's $file); anyone can download its files"
 )
 
 
@@ -323,6 +330,19 @@ def _check_storage(settings: Settings, clock: str) -> None:
         raise UsageError(
             "--clock virtual keeps one replica's time; with --database every replica uses the"
             " real clock (one virtual clock across replicas is not supported yet)."
+        )
+
+
+def _check_network_keys(args: argparse.Namespace) -> None:
+    """A fake others can reach answers only the keys it was given, on every service."""
+    if not args.key:
+        raise UsageError(
+            f"--host {args.host}: a fake on a network answers only configured keys; give one"
+            " or more with --key KEY_ID:KEY_SECRET."
+        )
+    if args.allow_missing_key:
+        raise UsageError(
+            f"--host {args.host}: --allow-missing-key would let anyone on the network in."
         )
 
 

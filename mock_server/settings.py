@@ -92,6 +92,9 @@ class Auth:
     allow_missing: bool = False
     # The key `/fal/proxy` adds to requests that carry none, as fal's server-side proxy does.
     proxy_key: str | None = None
+    # On a network: the dashboard and control API want one of `keys` too (as `Key …`, or Basic
+    # auth with the key's id and secret, which a browser asks for); health stays open.
+    control_keys_only: bool = False
 
     @property
     def effective_proxy_key(self) -> str:

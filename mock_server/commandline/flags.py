@@ -81,8 +81,8 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     server.add_argument(
         "--allow-non-loopback",
         action="store_true",
-        help="allow a --host other machines can reach (they could then use the whole fake,"
-        " control plane included)",
+        help="allow a --host other machines can reach; it then needs --key, and the dashboard and"
+        " control API want a key too (whoever holds one can use the whole fake)",
     )
     server.add_argument(
         "--no-pass-through",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import ClassVar
+
 from falfake.errors import Forbidden, Unauthorized
 from falfake.settings import Auth
 
@@ -32,3 +37,24 @@ def check_authorization(header: str | None, auth: Auth) -> None:
         raise Forbidden(LOCKED)
     if key not in auth.keys:
         raise Unauthorized(UNKNOWN)
+
+
+class ControlUnauthorized(Unauthorized):
+    """The dashboard or control API without a configured key: a browser shows its login box."""
+
+    extra_headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": 'Basic realm="falfake"'}
+
+
+def check_control_authorization(header: str | None, auth: Auth) -> None:
+    """For `control_keys_only`: one of `auth.keys`, as `Key id:secret` or as Basic auth."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    key = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            key = base64.b64decode(key, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            key = ""
+    elif scheme.lower() != "key":
+        key = ""
+    if key not in auth.keys:
+        raise ControlUnauthorized("The dashboard and control API need one of the fake's keys.")

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from falfake.errors import FalError
 from falfake.harness.journal import CONTROL_PREFIX, Journal
 from falfake.harness.scenarios import Scenarios
-from falfake.http.auth import check_authorization
+from falfake.http.auth import check_authorization, check_control_authorization
 from falfake.http.recording import Recording
 from falfake.http.render import fal_error_response
 from falfake.http.scenario_runner import ScenarioRunner
@@ -26,6 +26,8 @@ from falfake.settings import Auth
 # The services behind fal's key; the JWKS is public on fal's REST host too.
 KEYED_PREFIXES = ("/queue/", "/run/", "/rest/")
 OPEN_PATHS = frozenset({"/rest/.well-known/jwks.json"})
+# What a load balancer asks for without a key.
+HEALTH_PATH = f"{CONTROL_PREFIX}/health"
 
 
 class Ingress:
@@ -49,6 +51,12 @@ class Ingress:
             await self.app(scope, receive, send)
             return
         if scope["path"].startswith(CONTROL_PREFIX):
+            if self.auth.control_keys_only and scope["path"] != HEALTH_PATH:
+                try:
+                    check_control_authorization(header(scope, b"authorization"), self.auth)
+                except FalError as exc:
+                    await fal_error_response(exc)(scope, receive, send)
+                    return
             await self._routed(scope, receive, send)
             return
         recording = Recording(self.journal, scope, self.clock())

@@ -232,12 +232,21 @@ def test_an_address_that_is_not_loopback_needs_an_explicit_opt_in(
     start: Callable[..., str],
 ) -> None:
     refused = start("--host", "0.0.0.0")
-    assert refused.startswith("--host 0.0.0.0 is not a loopback address: anyone who can reach it")
-    assert refused.endswith("Add --allow-non-loopback to listen there anyway.")
-    # With the opt-in it goes on to bind: 192.0.2.1 (TEST-NET-1) is no address of this machine.
-    assert start("--host", "192.0.2.1", "--allow-non-loopback") == (
-        "--host 192.0.2.1: not an address this machine has"
+    assert refused.startswith(
+        "--host 0.0.0.0 is not a loopback address: whoever holds one of its keys"
     )
+    assert refused.endswith("Add --allow-non-loopback to listen there anyway.")
+    # With the opt-in it wants keys, then goes on to bind: 192.0.2.1 (TEST-NET-1) is no address
+    # of this machine.
+    assert start("--host", "192.0.2.1", "--allow-non-loopback") == (
+        "--host 192.0.2.1: a fake on a network answers only configured keys; give one or more"
+        " with --key KEY_ID:KEY_SECRET."
+    )
+    keyed = ["--host", "192.0.2.1", "--allow-non-loopback", "--key", "team:secret"]
+    assert start(*keyed, "--allow-missing-key") == (
+        "--host 192.0.2.1: --allow-missing-key would let anyone on the network in."
+    )
+    assert start(*keyed) == "--host 192.0.2.1: not an address this machine has"
 
 
 @pytest.mark.parametrize("flag", ["--ca-dir", "--data-dir"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from falfake import ManualClock, Settings, create_app
 from falfake.clock import VirtualClock
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import Auth
 from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -365,3 +366,40 @@ async def test_the_root_says_what_this_is_and_where_the_rest_is(http: httpx.Asyn
     assert "fal-ai/flux/dev" in body["endpoints"]
     assert (await http.get(body["dashboard"])).status_code == 200
     assert (await http.get(body["openapi"])).status_code == 200
+
+
+@pytest.fixture
+async def on_a_network(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A fake as `--host 0.0.0.0 --key team:secret` starts one."""
+    auth = Auth(keys=frozenset({"team:secret"}), control_keys_only=True)
+    app = create_app(dataclasses.replace(settings, auth=auth), clock=ManualClock())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    "path", ["/_falfake/ui/", "/_falfake/requests", "/_falfake/scenarios", "/_falfake/clock"]
+)
+async def test_on_a_network_the_dashboard_and_control_api_want_a_key(
+    on_a_network: httpx.AsyncClient, path: str
+) -> None:
+    refused = await on_a_network.get(path)
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Basic realm="falfake"'  # a browser asks
+    wrong = await on_a_network.get(path, auth=("team", "guess"))
+    assert wrong.status_code == 401
+    assert (await on_a_network.get(path, auth=("team", "secret"))).status_code == 200
+    keyed = await on_a_network.get(path, headers={"Authorization": "Key team:secret"})
+    assert keyed.status_code == 200
+
+
+async def test_on_a_network_the_api_wants_a_key_and_health_stays_open(
+    on_a_network: httpx.AsyncClient,
+) -> None:
+    anyone = await on_a_network.post(
+        SUBMIT_URL, json=VALID_INPUT, headers={"Authorization": "Key x:y"}
+    )
+    assert anyone.status_code == 401
+    assert (await on_a_network.post("/_falfake/reset")).status_code == 401
+    assert (await on_a_network.get("/_falfake/health")).status_code == 200
