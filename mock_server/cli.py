@@ -30,6 +30,7 @@ from falfake.runtime.front_door import journaled
 from falfake.runtime.postgres.database import DATABASE_ENV, redacted
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
+from falfake.runtime.workers import supervise
 from falfake.settings import (
     Auth,
     ImageLimits,
@@ -263,7 +264,7 @@ def _run(argv: list[str]) -> int:
     if not is_loopback(args.host):
         _check_network_keys(args)
     settings = settings_from(args)
-    _check_storage(settings, args.clock)
+    _check_storage(settings, args.clock, args.workers)
     for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
         print(f"falfake: warning: {warning}", file=sys.stderr)
     loaded = () if args.scenarios is None else scenarios(args.scenarios)
@@ -297,21 +298,27 @@ def _run(argv: list[str]) -> int:
     print(text, file=sys.stderr, flush=True)
     for scenario in loaded:
         app.state.fake.scenarios.add(scenario)
-    server = Server(
-        app,
-        authority.server_context,
-        log_level=args.log_level,
-        owns_process=True,
-        pass_through=None
-        if args.no_pass_through
-        else journaled(
-            app.state.fake.journal,
-            app.state.fake.clock.now,
-            remote_clients=args.pass_through_remote,
-        ),
-    )
-    server.run(sockets=[sock])
-    return 0
+
+    def run() -> None:
+        server = Server(
+            app,
+            authority.server_context,
+            log_level=args.log_level,
+            owns_process=True,
+            pass_through=None
+            if args.no_pass_through
+            else journaled(
+                app.state.fake.journal,
+                app.state.fake.clock.now,
+                remote_clients=args.pass_through_remote,
+            ),
+        )
+        server.run(sockets=[sock])
+
+    if args.workers == 1:
+        run()
+        return 0
+    return supervise(args.workers, run)
 
 
 _EXPOSED = (
@@ -321,8 +328,13 @@ _EXPOSED = (
 )
 
 
-def _check_storage(settings: Settings, clock: str) -> None:
+def _check_storage(settings: Settings, clock: str, workers: int) -> None:
     if settings.database_url is None:
+        if workers > 1:
+            raise UsageError(
+                f"--workers {workers} runs {workers} replicas of one fake, and replicas share"
+                " their state only through --database postgresql://…; give it, or one worker."
+            )
         return
     if settings.data_dir is not None:
         raise UsageError("--data-dir and --database both say where the state lives: give one.")

@@ -7,6 +7,7 @@ import io
 import itertools
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -69,6 +70,7 @@ def the_users_own_falfake_folders_are_untouched(request: pytest.FixtureRequest) 
 
 
 BASE_URL = "http://127.0.0.1:8000"
+REPLICA = f"{socket.gethostname()}:{os.getpid()}"  # how a fake in this process names itself
 KEY = {"Authorization": "Key test-key"}
 ENDPOINT = "google/gemini-omni-flash/reference-to-video"
 APP = "google/gemini-omni-flash"

@@ -153,7 +153,7 @@ def test_the_installed_command_serves(installed: Path, tmp_path: Path) -> None:
             match = re.search(r"on (http://127\.0\.0\.1:\d+)$", process.stderr.readline().strip())
             assert match
             health = httpx.get(f"{match.group(1)}/_falfake/health", timeout=10)
-            assert health.json() == {"status": "ok", "storage": "memory"}
+            assert health.json()["storage"] == "memory"
         finally:
             process.terminate()
             process.wait(timeout=10)

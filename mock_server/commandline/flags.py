@@ -79,6 +79,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         "--port", type=port, default=8000, help="port to listen on; 0 picks a free one"
     )
     server.add_argument(
+        "--workers",
+        type=count,
+        default=1,
+        help="processes serving the port, one fake across them (needs --database): use every"
+        " core of this machine",
+    )
+    server.add_argument(
         "--allow-non-loopback",
         action="store_true",
         help="allow a --host other machines can reach; it then needs --key, and the dashboard and"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -156,7 +158,9 @@ async def health(request: Request) -> Response:
             {"status": "unavailable", "storage": storage.name, "detail": problem},
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "storage": storage.name})
+    # Which process answered: for a fleet behind a load balancer, or `--workers`.
+    replica = f"{socket.gethostname()}:{os.getpid()}"
+    return JSONResponse({"status": "ok", "storage": storage.name, "replica": replica})
 
 
 async def index(request: Request) -> Response:

@@ -27,7 +27,7 @@ import pytest
 
 from falfake import Settings, Timing
 from falfake.runtime.tls import CertificateAuthority, default_ca_dir
-from tests.conftest import png, running_fake
+from tests.conftest import REPLICA, png, running_fake
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -178,7 +178,7 @@ def _stubbed_and_healthy(out: str, fake: Fake, work: Path) -> None:
     added, health = _json_lines(out)
     assert isinstance(added, dict)
     assert (added["output_fields"], added["logs"]) == ({"seed": 42}, ["Stubbed"])
-    assert health == {"status": "ok", "storage": "memory"}
+    assert health == {"status": "ok", "storage": "memory", "replica": REPLICA}
 
 
 def _no_drift(out: str, fake: Fake, work: Path) -> None:

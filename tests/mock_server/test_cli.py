@@ -190,6 +190,8 @@ def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., s
         (["--allow-webhook-host", "a b"], "expected a host name such as hooks.internal"),
         (["--scenarios", "/no/such/file.json"], "cannot read /no/such/file.json: No such file"),
         (["--database", "mysql://x/y"], "'mysql://x/y' is not a PostgreSQL URL"),
+        (["--workers", "2"], "replicas share their state only through --database"),
+        (["--workers", "0"], "argument --workers: must be 1 or more, got 0"),
         (
             ["--database", "postgresql://x:pw@127.0.0.1:1/db"],
             "--database postgresql://x:***@127.0.0.1:1/db: cannot reach PostgreSQL",

@@ -18,7 +18,7 @@ from falfake.clock import VirtualClock
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Auth
-from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, SUBMIT_URL, VALID_INPUT
+from tests.conftest import APP, BASE_URL, KEY, REAL_TIME, REPLICA, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
 
@@ -337,7 +337,8 @@ def test_on_a_virtual_clock_time_moves_only_when_told(
 
 async def test_health_is_ok_while_the_storage_answers(http: httpx.AsyncClient) -> None:
     response = await http.get("/_falfake/health", headers={"Authorization": ""})
-    assert (response.status_code, response.json()) == (200, {"status": "ok", "storage": "memory"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "storage": "memory", "replica": REPLICA}
 
 
 async def test_health_is_a_503_with_the_reason_when_the_data_directory_breaks(

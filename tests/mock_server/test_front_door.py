@@ -30,7 +30,7 @@ from falfake.runtime.front_door import (
 )
 from falfake.runtime.server import Server, bind
 from falfake.runtime.tls import CertificateAuthority
-from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, VALID_INPUT, running_fake
+from tests.conftest import APP, ENDPOINT, KEY, REAL_TIME, REPLICA, VALID_INPUT, running_fake
 from tests.loopback import QuietHandler, serving
 
 
@@ -508,7 +508,7 @@ def test_other_https_hosts_pass_through_untouched(
     url, trust_other = foreign_https
     with httpx.Client(proxy=f"http://127.0.0.1:{passing}", verify=trust_other) as client:
         response = client.get(f"{url}/_falfake/health")
-    assert response.json() == {"status": "ok", "storage": "memory"}
+    assert response.json() == {"status": "ok", "storage": "memory", "replica": REPLICA}
     assert tunnels == [("127.0.0.1", int(url.rsplit(":", 1)[1]), 200)]
 
 

@@ -181,3 +181,60 @@ def test_the_python_client_runs_through_a_balancer_while_a_replica_is_killed(
         # The survivor took only some of the submits: the killed replica's were finished too.
         taken_here = [e for e in journal if e["path"].endswith("/reference-to-video")]
         assert 0 < len(taken_here) < len(request_ids)
+
+
+def replicas_answering(port: int, times: int) -> set[str]:
+    """The replica names `/_falfake/health` gives over `times` new connections."""
+    names = set()
+    for _ in range(times):
+        with httpx.Client(timeout=5) as http:  # a connection each: the kernel picks a worker
+            names.add(http.get(f"http://127.0.0.1:{port}/_falfake/health").json()["replica"])
+    return names
+
+
+def test_workers_serve_one_port_as_one_fake_and_a_killed_one_is_replaced(
+    pg: Cluster, tmp_path: Path
+) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "falfake", "serve", "--port", str(port), "--workers", "2"]
+    command += ["--database", pg.database(), "--ca-dir", str(tmp_path / "ca")]
+    with (tmp_path / "workers.log").open("wb") as log:
+        parent = subprocess.Popen(command, stderr=log)
+    try:
+        answering(f"http://127.0.0.1:{port}/_falfake/health", parent)
+        names: set[str] = set()
+        for _ in range(20):  # until both workers have answered a connection
+            names |= replicas_answering(port, 10)
+            if len(names) == 2:
+                break
+        assert len(names) == 2
+        # A request submitted through one worker is followed through the other.
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Key k"}
+        ) as http:
+            submitted = http.post(
+                "/queue/google/gemini-omni-flash/reference-to-video",
+                json={"prompt": "a cat <IMAGE_REF_0>", "image_urls": ["https://example.com/c.png"]},
+            ).json()["request_id"]
+        seen = {
+            httpx.get(
+                f"http://127.0.0.1:{port}/queue/google/gemini-omni-flash/requests/{submitted}/status",
+                headers={"Authorization": "Key k"},
+            ).status_code
+            for _ in range(10)
+        }
+        assert seen <= {200, 202}
+        victim = int(sorted(names)[0].rsplit(":", 1)[1])
+        os.kill(victim, signal.SIGKILL)
+        fresh: set[str] = set()
+        for _ in range(50):  # the parent forks another in its place
+            fresh = replicas_answering(port, 10)
+            if len(fresh) == 2 and sorted(names)[0] not in fresh:
+                break
+        assert len(fresh) == 2
+        assert sorted(names)[0] not in fresh
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=30) == 0
+    log_text = (tmp_path / "workers.log").read_text()
+    assert f"worker {victim} ended (signal 9); starting another" in log_text
