@@ -348,7 +348,7 @@ async def test_health_is_a_503_with_the_reason_when_the_data_directory_breaks(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         health = await client.get("/_falfake/health")
-        assert health.json() == {"status": "ok", "storage": "sqlite"}
+        assert health.json() == {"status": "ok", "storage": "sqlite", "replica": REPLICA}
         (tmp_path / "data" / "files").rename(tmp_path / "moved")
         broken = await client.get("/_falfake/health")
         assert broken.status_code == 503
