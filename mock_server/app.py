@@ -18,7 +18,6 @@ from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
 from falfake.harness.journal import Journal
 from falfake.harness.routes import control_routes, openapi_of
-from falfake.harness.scenarios import Scenarios
 from falfake.http.ingress import Ingress
 from falfake.http.render import render
 from falfake.ids import file_segment, uuid7
@@ -77,7 +76,7 @@ def create_app(
         signer=signer,
         deliveries=deliveries,
         webhooks=Dispatcher(stores.requests, stores.files, work, deliveries),
-        scenarios=Scenarios(),
+        scenarios=stores.scenarios,
         journal=Journal(),
         rate_limiter=RateLimiter(settings.rate_limit, clock.now),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hashlib
 import json
 import os
 import shlex
@@ -296,8 +297,8 @@ def _run(argv: list[str]) -> int:
             " secret); /_falfake/health and the files stay open.\n"
         )
     print(text, file=sys.stderr, flush=True)
-    for scenario in loaded:
-        app.state.fake.scenarios.add(scenario)
+    if loaded:
+        app.state.fake.scenarios.preload(loaded, _digest(args.scenarios))
 
     def run() -> None:
         server = Server(
@@ -343,6 +344,10 @@ def _check_storage(settings: Settings, clock: str, workers: int) -> None:
             "--clock virtual keeps one replica's time; with --database every replica uses the"
             " real clock (one virtual clock across replicas is not supported yet)."
         )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _check_network_keys(args: argparse.Namespace) -> None:

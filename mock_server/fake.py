@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from falfake.clock import Clock, SettableClock
 from falfake.errors import Conflict
 from falfake.harness.journal import Journal
-from falfake.harness.scenarios import Scenarios
+from falfake.harness.scenarios import ScenarioBook
 from falfake.media.files import Files
 from falfake.media.images import Fetch
 from falfake.media.uploads import UploadSessions
@@ -34,7 +34,7 @@ class Fake:
     signer: WebhookSigner
     deliveries: Deliveries
     webhooks: Dispatcher
-    scenarios: Scenarios
+    scenarios: ScenarioBook
     journal: Journal
     rate_limiter: RateLimiter
     new_request_id: Callable[[], str]
@@ -56,7 +56,7 @@ class Fake:
         await self.store.reset()
         await self.files.reset()
         await self.uploads.reset()
-        self.scenarios.clear()
+        await self.scenarios.clear()
         self.journal.clear()
         await self.deliveries.clear()
         self.rate_limiter.reset()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from falfake.clock import Clock
+from falfake.harness.scenarios import ScenarioBook, Scenarios
 from falfake.media.files import FileBackend, Files, FileStore, MemoryFiles
 from falfake.media.uploads import NoUploadRecords, UploadRecords, Uploads, UploadSessions
 from falfake.queue.records import NoRecords, RequestRecords
@@ -30,6 +31,7 @@ class Stores:
     files: Files
     uploads: UploadSessions
     deliveries: DeliveryRecords  # where the delivery log and retries outlive the process
+    scenarios: ScenarioBook
 
 
 class Storage(Protocol):
@@ -82,6 +84,7 @@ def in_process_stores(
             records=uploads,
         ),
         deliveries=deliveries,
+        scenarios=Scenarios(),
     )
 
 

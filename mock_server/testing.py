@@ -55,7 +55,13 @@ class Falfake:
 
     def scenario(self, **fields: Any) -> int:
         """Add a `Scenario` (its fields as keywords); returns its id."""
-        return self.fake.scenarios.add(Scenario(**fields))
+        scenario_id: int = self._call(self.fake.scenarios.add, Scenario(**fields))
+        return scenario_id
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """The active scenarios as the control API lists them, with their counts."""
+        listed: list[dict[str, Any]] = self._call(self.fake.scenarios.listed)
+        return listed
 
     @staticmethod
     def file(

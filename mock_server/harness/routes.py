@@ -73,7 +73,7 @@ async def webhook_log(request: Request) -> Response:
 
 async def list_scenarios(request: Request) -> Response:
     """The active scenarios, in the order they are tried, with their counts."""
-    return JSONResponse({"scenarios": fake_of(request).scenarios.listed()})
+    return JSONResponse({"scenarios": await fake_of(request).scenarios.listed()})
 
 
 async def add_scenario(request: Request) -> Response:
@@ -82,13 +82,13 @@ async def add_scenario(request: Request) -> Response:
     from falfake.http.bodies import SCENARIO, parse_json  # pydantic, on first use
 
     scenario = parse_json(SCENARIO, raw, ANY_TYPE_IS_JSON)
-    scenario_id = fake_of(request).scenarios.add(scenario)
+    scenario_id = await fake_of(request).scenarios.add(scenario)
     return JSONResponse({"id": scenario_id, **scenario.to_json()}, status_code=201)
 
 
 async def clear_scenarios(request: Request) -> Response:
     """Remove every scenario."""
-    fake_of(request).scenarios.clear()
+    await fake_of(request).scenarios.clear()
     return Response(status_code=204)
 
 
@@ -96,7 +96,7 @@ async def remove_scenario(request: Request) -> Response:
     """Remove one scenario."""
     scenario_id = request.path_params["scenario_id"]
     found = scenario_id.isascii() and scenario_id.isdigit() and len(scenario_id) < 10
-    if not found or not fake_of(request).scenarios.remove(int(scenario_id)):
+    if not found or not await fake_of(request).scenarios.remove(int(scenario_id)):
         raise NotFound("Scenario not found")
     return Response(status_code=204)
 

@@ -15,11 +15,11 @@ import contextlib
 import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
 from falfake.queue.stubs import BYTES, FILE, Stub, given_bytes, is_file_marker
@@ -198,45 +198,75 @@ def operation_of(method: str, path: str) -> str:
     return "other"
 
 
+class ScenarioBook(Protocol):
+    """The active scenarios, first added first matched, whatever keeps them: this process
+    (`Scenarios`) or a database shared by replicas. Matching asks only what is already at hand
+    (`__bool__`, `wants_body`) before it counts a match (`match`)."""
+
+    def __bool__(self) -> bool: ...
+
+    def wants_body(self, operation: str) -> bool: ...
+
+    async def match(self, call: Call) -> Scenario | None:
+        """The first scenario for this call, counting it as matched; None if none applies."""
+        ...
+
+    async def add(self, scenario: Scenario) -> int: ...
+
+    def preload(self, scenarios: Sequence[Scenario], source: str) -> None:
+        """Add `scenarios` read at start from `source` (a file's digest) before serving; a
+        shared book adds them once for all the replicas started with the same file."""
+        ...
+
+    async def remove(self, scenario_id: int) -> bool: ...
+
+    async def clear(self) -> None: ...
+
+    async def listed(self) -> list[dict[str, Any]]:
+        """Each scenario with `matched` (the calls it counted: skipped by `after`, then applied)
+        and `used_up` (it has applied `times` times and matches nothing more)."""
+        ...
+
+
 class Scenarios:
-    """The active scenarios, first added first matched; each counts the requests it matched."""
+    """`ScenarioBook` in this process; each scenario counts the requests it matched."""
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self._active: dict[int, Scenario] = {}
         self._matched: dict[int, int] = {}
 
-    def add(self, scenario: Scenario) -> int:
+    async def add(self, scenario: Scenario) -> int:
+        return self._add(scenario)
+
+    def preload(self, scenarios: Sequence[Scenario], source: str) -> None:
+        for scenario in scenarios:
+            self._add(scenario)
+
+    def _add(self, scenario: Scenario) -> int:
         scenario_id = next(self._ids)
         self._active[scenario_id] = scenario
         self._matched[scenario_id] = 0
         return scenario_id
 
-    def remove(self, scenario_id: int) -> bool:
+    async def remove(self, scenario_id: int) -> bool:
         self._matched.pop(scenario_id, None)
         return self._active.pop(scenario_id, None) is not None
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         self._active.clear()
         self._matched.clear()
 
-    def listed(self) -> list[dict[str, Any]]:
-        """Each scenario with `matched` (the calls it counted: skipped by `after`, then applied)
-        and `used_up` (it has applied `times` times and matches nothing more)."""
-        return [
-            {"id": i, "matched": self._matched[i], "used_up": _used_up(s, self._matched[i])}
-            | s.to_json()
-            for i, s in self._active.items()
-        ]
+    async def listed(self) -> list[dict[str, Any]]:
+        return [listing(i, s, self._matched[i]) for i, s in self._active.items()]
 
     def __bool__(self) -> bool:
         return bool(self._active)
 
-    def match(self, call: Call) -> Scenario | None:
-        """The first scenario for this call, counting it as matched; None if none applies."""
+    async def match(self, call: Call) -> Scenario | None:
         for scenario_id, scenario in self._active.items():
             count = self._matched[scenario_id]
-            if _used_up(scenario, count) or not _matches(scenario, call):
+            if used_up(scenario, count) or not matches(scenario, call):
                 continue
             self._matched[scenario_id] = count + 1
             if count < scenario.after:
@@ -245,16 +275,26 @@ class Scenarios:
         return None
 
     def wants_body(self, operation: str) -> bool:
-        return any(
-            s.input is not None and s.operation in (operation, "any") for s in self._active.values()
-        )
+        return wanting_body(self._active.values(), operation)
 
 
-def _used_up(scenario: Scenario, matched: int) -> bool:
+def listing(scenario_id: int, scenario: Scenario, matched: int) -> dict[str, Any]:
+    """A scenario as the control API lists it."""
+    return {"id": scenario_id, "matched": matched, "used_up": used_up(scenario, matched)} | (
+        scenario.to_json()
+    )
+
+
+def wanting_body(scenarios: Iterable[Scenario], operation: str) -> bool:
+    """Whether any of `scenarios` matches on the input of `operation`'s calls."""
+    return any(s.input is not None and s.operation in (operation, "any") for s in scenarios)
+
+
+def used_up(scenario: Scenario, matched: int) -> bool:
     return scenario.times is not None and matched >= scenario.after + scenario.times
 
 
-def _matches(scenario: Scenario, call: Call) -> bool:
+def matches(scenario: Scenario, call: Call) -> bool:
     if scenario.operation not in ("any", call.operation):
         return False
     if scenario.endpoint is not None and not _under(call.path, scenario.endpoint):

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from falfake.errors import FalError
 from falfake.harness.journal import CONTROL_PREFIX, Journal
-from falfake.harness.scenarios import Scenarios
+from falfake.harness.scenarios import ScenarioBook
 from falfake.http.auth import check_authorization, check_control_authorization
 from falfake.http.recording import Recording
 from falfake.http.render import fal_error_response
@@ -38,7 +38,7 @@ class Ingress:
         journal: Journal,
         clock: Callable[[], float],
         auth: Auth,
-        scenarios: Scenarios,
+        scenarios: ScenarioBook,
         new_id: Callable[[], str],
     ) -> None:
         self.app, self.journal, self.clock, self.auth = app, journal, clock, auth

@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from falfake.harness.scenarios import Call, Scenario, Scenarios, in_effect, operation_of
+from falfake.harness.scenarios import Call, Scenario, ScenarioBook, in_effect, operation_of
 from falfake.http.render import error_response, ingress_page
 
 _DEFAULT_DETAIL = {429: "Too many requests", 499: "Request cancelled by the client."}
@@ -45,7 +45,7 @@ def scenario_response(scenario: Scenario, request_id: str) -> Response:
 class ScenarioRunner:
     """The first matching scenario answers, delays, drops, or marks the request for `app`."""
 
-    def __init__(self, app: ASGIApp, scenarios: Scenarios, new_id: Callable[[], str]) -> None:
+    def __init__(self, app: ASGIApp, scenarios: ScenarioBook, new_id: Callable[[], str]) -> None:
         self.app, self.scenarios, self.new_id = app, scenarios, new_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,7 +64,7 @@ class ScenarioRunner:
             except (ValueError, RecursionError):
                 body = None
         call = Call(operation, scope["path"], Headers(scope=scope), body)
-        scenario = self.scenarios.match(call)
+        scenario = await self.scenarios.match(call)
         if scenario is None:
             await self.app(scope, receive, send)
             return

@@ -235,7 +235,7 @@ async def scenarios_page(request: Request, problem: str = "", status_code: int =
     response = _page(
         request,
         "scenarios.html",
-        scenarios=fake_of(request).scenarios.listed(),
+        scenarios=await fake_of(request).scenarios.listed(),
         problem=problem,
         endpoints=sorted(request.app.state.endpoints.endpoints),
     )
@@ -252,7 +252,7 @@ async def add_scenario(request: Request) -> Response:
         parsed = parse_json(SCENARIO, json.dumps(scenario).encode(), "application/json")
     except (FalError, ValueError) as exc:
         return await scenarios_page(request, _problem(exc), 422)
-    fake_of(request).scenarios.add(parsed)
+    await fake_of(request).scenarios.add(parsed)
     return _back(f"{PREFIX}/scenarios")
 
 
@@ -298,7 +298,7 @@ async def remove_scenario(request: Request) -> Response:
     scenario_id = request.path_params["scenario_id"]
     found = _count(scenario_id)
     if found is not None:
-        fake_of(request).scenarios.remove(found)
+        await fake_of(request).scenarios.remove(found)
     return _back(f"{PREFIX}/scenarios")
 
 

@@ -63,7 +63,7 @@ async def test_reset_empties_every_piece_of_state(
 
     await fake.reset()
 
-    assert fake.scenarios.listed() == []
+    assert await fake.scenarios.listed() == []
     assert fake.journal.entries() == []
     assert await fake.deliveries.attempts() == []
     app_path = "/queue/google/gemini-omni-flash/requests"

@@ -149,7 +149,7 @@ def test_reset_forgets_everything(falfake: Falfake, ours: FalClient) -> None:
     submitted = ours.submit(INPUT)
     falfake.reset()
     assert falfake.requests() == []
-    assert falfake.fake.scenarios.listed() == []
+    assert falfake.scenarios() == []
     assert ours.run(INPUT).video.file_name == "output.mp4"
     with pytest.raises(ApiError, match="Request not found") as caught:
         ours.status(submitted.request_id)

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from falfake.app import create_app
 from falfake.clock import ManualClock
 from falfake.errors import RequestNotFound
+from falfake.harness.scenarios import Scenario
 from falfake.queue.models import Job, LogLine
 from falfake.queue.requests import InProcess, Requests
 from falfake.queue.store import NewRequest, RequestStore
@@ -417,3 +418,63 @@ async def eventually_logged(client: httpx.AsyncClient, request_id: str) -> list[
             return list(attempts)
         await asyncio.sleep(0.01)
     raise AssertionError(f"no attempt for {request_id} was logged")
+
+
+async def answered(client: httpx.AsyncClient, path: str, status: int) -> None:
+    """Until `path` answers `status` (a replica reads a changed scenario list on NOTIFY)."""
+    for _ in range(500):
+        if (await client.get(path)).status_code == status:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{path} never answered {status}")
+
+
+async def test_a_scenario_added_through_one_replica_applies_on_the_others(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    status = f"{REQUESTS}/{request_id}/status"
+    assert (await second.get(status)).status_code == 202  # it listens from its first request
+    added = await first.post("/_falfake/scenarios", json={"operation": "status", "status": 503})
+    assert added.status_code == 201
+    await answered(second, status, 503)
+    listed = (await second.get("/_falfake/scenarios")).json()["scenarios"]
+    assert [(s["id"], s["matched"] >= 1) for s in listed] == [(added.json()["id"], True)]
+    assert (await second.delete("/_falfake/scenarios")).status_code == 204
+    await answered(first, status, 202)
+
+
+async def test_a_scenario_for_one_call_fires_once_in_the_fleet(
+    database: str, clock: ManualClock
+) -> None:
+    first_app = replica(database, clock)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first_app), base_url="http://f", headers=KEY
+    ) as first:
+        scenario = {"operation": "submit", "status": 500, "times": 1, "after": 2}
+        assert (await first.post("/_falfake/scenarios", json=scenario)).status_code == 201
+        second_app = replica(database, clock)  # it reads the list as it starts
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=second_app), base_url="http://f", headers=KEY
+        ) as second:
+            replies = await asyncio.gather(
+                *(client.post(SUBMIT_URL, json=VALID_INPUT) for client in [first, second] * 4)
+            )
+            assert sorted(r.status_code for r in replies) == [200] * 7 + [500]
+            (listed,) = (await second.get("/_falfake/scenarios")).json()["scenarios"]
+            assert (listed["matched"], listed["used_up"]) == (3, True)
+        await second_app.state.fake.close()
+    await first_app.state.fake.close()
+
+
+async def test_scenarios_from_one_file_are_added_once_for_replicas_started_with_it(
+    database: str, clock: ManualClock
+) -> None:
+    apps = [replica(database, clock) for _ in range(2)]
+    loaded = [Scenario(operation="run", status=502)]
+    for app in apps:
+        app.state.fake.scenarios.preload(loaded, "digest-of-the-file")
+    assert len(await apps[1].state.fake.scenarios.listed()) == 1
+    for app in apps:
+        await app.state.fake.close()

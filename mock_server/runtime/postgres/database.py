@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from falfake.errors import StorageUnavailable
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 DATABASE_ENV = "FALFAKE_DATABASE_URL"  # read when --database is not given
 POOL_SIZE = 10  # per replica: replicas x this must stay under the server's max_connections
 ACQUIRE_SECONDS = 2.0  # a full pool turns into 503s after this, not a growing backlog
+LISTEN_RETRY_SECONDS = 0.5  # between attempts to listen again on a lost connection
 STATEMENT_SECONDS = 5.0  # every statement's limit (the pool's command_timeout)
 
 
@@ -31,6 +32,8 @@ class Database:
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
+        self._listeners: dict[str, Callable[[], None]] = {}
+        self._listening: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
@@ -64,7 +67,44 @@ class Database:
         async with self.connection() as connection:
             await connection.execute(query, *args)
 
+    def listen(self, channel: str, changed: Callable[[], None]) -> None:
+        """Call `changed()` on each NOTIFY on `channel`, and after each (re)connection, since
+        what was sent meanwhile is lost. Needs a running loop; listening twice is once."""
+        self._listeners.setdefault(channel, changed)
+        if self._listening is None or self._listening.done():
+            self._listening = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        """One connection of its own (LISTEN is per session, so not a pooled one), made again
+        whenever it is lost."""
+        import asyncpg
+
+        while True:
+            lost = asyncio.Event()
+            try:
+                connection = await asyncpg.connect(self.url, timeout=ACQUIRE_SECONDS)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
+                continue
+            try:
+                connection.add_termination_listener(_setting(lost))
+                for channel, changed in list(self._listeners.items()):
+                    await connection.add_listener(channel, _notified(changed))
+                    changed()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.close(), ACQUIRE_SECONDS)
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
     async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+            self._listening = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             with contextlib.suppress(Exception):  # a database already gone has nothing to close
@@ -94,6 +134,20 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
     trip per query (a third of a poll's time, profiled). The fake's queries leave no session
     state behind (no SET, LISTEN or session lock on pooled connections), so there is none to
     reset."""
+
+
+def _setting(event: asyncio.Event) -> Callable[..., None]:
+    def on_termination(_connection: object) -> None:
+        event.set()
+
+    return on_termination
+
+
+def _notified(changed: Callable[[], None]) -> Callable[..., None]:
+    def on_notify(*_details: object) -> None:  # connection, pid, channel, payload
+        changed()
+
+    return on_notify
 
 
 def redacted(url: str) -> str:

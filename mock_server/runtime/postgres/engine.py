@@ -17,6 +17,7 @@ from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
 from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
 from falfake.runtime.postgres.requests import PostgresRequests
+from falfake.runtime.postgres.scenarios import PostgresScenarios
 from falfake.runtime.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
 from falfake.settings import Settings
 from falfake.storage import Stores
@@ -63,6 +64,7 @@ class Postgres:
                 max_upload_bytes=settings.max_upload_bytes,
                 max_pending_bytes=settings.retention.max_file_bytes,
             ),
+            scenarios=PostgresScenarios(self.database),
             deliveries=PostgresDeliveries(
                 self.database,
                 clock.now,

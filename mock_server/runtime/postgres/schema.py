@@ -153,6 +153,16 @@ CREATE TABLE falfake_attempts (
 );
 CREATE INDEX falfake_attempts_request ON falfake_attempts (request_id, id);
 
+-- Scenarios, first added first matched; `matched` counts the fleet's matches.
+CREATE TABLE falfake_scenarios (
+    id bigserial PRIMARY KEY,
+    scenario text NOT NULL,  -- as falfake.http.bodies.SCENARIO reads it
+    after int NOT NULL,
+    times int,
+    matched int NOT NULL DEFAULT 0,
+    source text  -- the digest of the --scenarios file it came from
+);
+
 -- Forget one request, with its share of the images and the counters.
 CREATE FUNCTION falfake_forget(p_id text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
