@@ -16,7 +16,6 @@ from falfake.clock import Clock, SettableClock, SystemClock
 from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
-from falfake.harness.journal import Journal
 from falfake.harness.routes import control_routes, openapi_of
 from falfake.http.ingress import Ingress
 from falfake.http.render import render
@@ -77,7 +76,7 @@ def create_app(
         deliveries=deliveries,
         webhooks=Dispatcher(stores.requests, stores.files, work, deliveries),
         scenarios=stores.scenarios,
-        journal=Journal(),
+        journal=stores.journal,
         rate_limiter=RateLimiter(settings.rate_limit, clock.now),
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}",

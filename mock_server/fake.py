@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from falfake.clock import Clock, SettableClock
 from falfake.errors import Conflict
-from falfake.harness.journal import Journal
+from falfake.harness.journal import JournalBook
 from falfake.harness.scenarios import ScenarioBook
 from falfake.media.files import Files
 from falfake.media.images import Fetch
@@ -35,7 +35,7 @@ class Fake:
     deliveries: Deliveries
     webhooks: Dispatcher
     scenarios: ScenarioBook
-    journal: Journal
+    journal: JournalBook
     rate_limiter: RateLimiter
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
@@ -57,7 +57,7 @@ class Fake:
         await self.files.reset()
         await self.uploads.reset()
         await self.scenarios.clear()
-        self.journal.clear()
+        await self.journal.clear()
         await self.deliveries.clear()
         self.rate_limiter.reset()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from falfake.clock import Clock
+from falfake.harness.journal import Journal, JournalBook
 from falfake.harness.scenarios import ScenarioBook, Scenarios
 from falfake.media.files import FileBackend, Files, FileStore, MemoryFiles
 from falfake.media.uploads import NoUploadRecords, UploadRecords, Uploads, UploadSessions
@@ -32,6 +33,7 @@ class Stores:
     uploads: UploadSessions
     deliveries: DeliveryRecords  # where the delivery log and retries outlive the process
     scenarios: ScenarioBook
+    journal: JournalBook
 
 
 class Storage(Protocol):
@@ -85,6 +87,7 @@ def in_process_stores(
         ),
         deliveries=deliveries,
         scenarios=Scenarios(),
+        journal=Journal(),
     )
 
 

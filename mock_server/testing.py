@@ -102,7 +102,10 @@ class Falfake:
 
     def requests(self, **filters: str | None) -> list[JournalEntry]:
         """What the fake received (filters: method, path substring, host)."""
-        return self.fake.journal.entries(**filters)
+        entries: list[JournalEntry] = self._call(
+            functools.partial(self.fake.journal.entries, **filters)
+        )
+        return entries
 
     def advance(self, seconds: float) -> float:
         return self.fake.advance(seconds)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_SIZE = 10_000
-_BYTES = 64 * 1024 * 1024  # of kept bodies: without it 10,000 large bodies would hold 640 MiB
+JOURNAL_ENTRIES = 10_000
+# Of kept bodies: without it 10,000 large bodies would hold 640 MiB.
+JOURNAL_BYTES = 64 * 1024 * 1024
 CONTROL_PREFIX = "/_falfake"
 
 
@@ -63,11 +64,52 @@ class Seen(NamedTuple):
         )
 
 
+class JournalBook(Protocol):
+    """The requests received, whatever keeps them: this process (`Journal`) or a database shared
+    by replicas. Recording is synchronous (the last thing a request does); reading is not."""
+
+    def add(self, seen: Seen) -> None: ...
+
+    def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None: ...
+
+    async def entries(
+        self, *, method: str | None = None, path: str | None = None, host: str | None = None
+    ) -> list[JournalEntry]: ...
+
+    async def newest(
+        self, limit: int, *, skip: int = 0, method: str | None = None, path: str | None = None
+    ) -> list[JournalEntry]: ...
+
+    async def about(self, request_id: str) -> list[JournalEntry]: ...
+
+    async def count(self, **filters: str | None) -> int: ...
+
+    async def clear(self) -> None: ...
+
+
+def tunnel_seen(at: float, host: str, port: int, status: int, seconds: float) -> Seen:
+    """A CONNECT passed through to a host that is not fal's (nothing of it is seen but that it
+    was asked for): method CONNECT, path `host:port`, 200 or 502."""
+    target = f"{host}:{port}"
+    return Seen(
+        at=at,
+        method="CONNECT",
+        path=target,
+        query=b"",
+        headers=((b"host", target.encode("latin-1", errors="replace")),),
+        body=b"",
+        status=status,
+        duration_ms=seconds * 1000,
+    )
+
+
 class Journal:
     """The last requests, oldest first, without secrets: at most `max_entries` of them, and at
     most `max_bytes` of kept bodies, whichever bound is reached first."""
 
-    def __init__(self, *, max_entries: int = _SIZE, max_bytes: int = _BYTES) -> None:
+    def __init__(
+        self, *, max_entries: int = JOURNAL_ENTRIES, max_bytes: int = JOURNAL_BYTES
+    ) -> None:
         self._seen: deque[Seen] = deque()
         self._max_entries, self._max_bytes = max_entries, max_bytes
         self._bytes = 0
@@ -81,23 +123,9 @@ class Journal:
             self._bytes -= len(self._seen.popleft().body)
 
     def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None:
-        """A CONNECT passed through to a host that is not fal's (nothing of it is seen but that
-        it was asked for): method CONNECT, path `host:port`, 200 or 502."""
-        target = f"{host}:{port}"
-        self.add(
-            Seen(
-                at=at,
-                method="CONNECT",
-                path=target,
-                query=b"",
-                headers=((b"host", target.encode("latin-1", errors="replace")),),
-                body=b"",
-                status=status,
-                duration_ms=seconds * 1000,
-            )
-        )
+        self.add(tunnel_seen(at, host, port, status, seconds))
 
-    def entries(
+    async def entries(
         self, *, method: str | None = None, path: str | None = None, host: str | None = None
     ) -> list[JournalEntry]:
         """Requests matching all given filters; `path` matches any part of the path."""
@@ -109,7 +137,7 @@ class Journal:
         )
         return [entry for entry in chosen if host is None or entry.host == host]
 
-    def newest(
+    async def newest(
         self, limit: int, *, skip: int = 0, method: str | None = None, path: str | None = None
     ) -> list[JournalEntry]:
         """Newest first: `limit` matching requests after skipping `skip`; only those are decoded."""
@@ -121,13 +149,13 @@ class Journal:
         )
         return [seen.entry() for seen in itertools.islice(chosen, skip, skip + limit)]
 
-    def about(self, request_id: str) -> list[JournalEntry]:
+    async def about(self, request_id: str) -> list[JournalEntry]:
         """The requests whose replies named this fal request, oldest first."""
         return [seen.entry() for seen in self._seen if seen.request_id == request_id]
 
-    def count(self, **filters: str | None) -> int:
-        return len(self.entries(**filters))
+    async def count(self, **filters: str | None) -> int:
+        return len(await self.entries(**filters))
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         self._seen.clear()
         self._bytes = 0

@@ -108,18 +108,19 @@ def _journal_filters(request: Request) -> dict[str, str | None]:
 
 async def journal(request: Request) -> Response:
     """The request journal, oldest first; filters: method, path (any part), host."""
-    entries = fake_of(request).journal.entries(**_journal_filters(request))
+    entries = await fake_of(request).journal.entries(**_journal_filters(request))
     return JSONResponse({"requests": [entry.to_json() for entry in entries]})
 
 
 async def journal_count(request: Request) -> Response:
     """How many journaled requests match the filters."""
-    return JSONResponse({"count": fake_of(request).journal.count(**_journal_filters(request))})
+    count = await fake_of(request).journal.count(**_journal_filters(request))
+    return JSONResponse({"count": count})
 
 
 async def clear_journal(request: Request) -> Response:
     """Forget the journal."""
-    fake_of(request).journal.clear()
+    await fake_of(request).journal.clear()
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from falfake.errors import FalError
-from falfake.harness.journal import CONTROL_PREFIX, Journal
+from falfake.harness.journal import CONTROL_PREFIX, JournalBook
 from falfake.harness.scenarios import ScenarioBook
 from falfake.http.auth import check_authorization, check_control_authorization
 from falfake.http.recording import Recording
@@ -35,7 +35,7 @@ class Ingress:
         self,
         app: ASGIApp,
         *,
-        journal: Journal,
+        journal: JournalBook,
         clock: Callable[[], float],
         auth: Auth,
         scenarios: ScenarioBook,

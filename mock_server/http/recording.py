@@ -6,7 +6,7 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
-from falfake.harness.journal import Journal, Seen
+from falfake.harness.journal import JournalBook, Seen
 from falfake.http.render import REQUEST_ID_HEADER
 
 _BODY_KEPT = 64 * 1024
@@ -33,7 +33,7 @@ class Recording:
     """One request on its way: the first 64 KiB of its body, its reply's status and the fal
     request id the reply names, if any (so a request's page finds its submit)."""
 
-    def __init__(self, journal: Journal, scope: Scope, at: float) -> None:
+    def __init__(self, journal: JournalBook, scope: Scope, at: float) -> None:
         self._journal, self._scope, self._at = journal, scope, at
         self._body = bytearray()
         self._status: int | None = None

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from falfake.harness.journal import Journal
+from falfake.harness.journal import JournalBook
 from falfake.hosts import FAL_HOSTS, is_loopback
 from falfake.http.render import refusal_bytes
 
@@ -96,7 +96,7 @@ class LazyTls:
 
 
 def journaled(
-    journal: Journal, now: Callable[[], float], *, remote_clients: bool = False
+    journal: JournalBook, now: Callable[[], float], *, remote_clients: bool = False
 ) -> PassThrough:
     """Tunnels to hosts that are not fal's, each one in the fake's journal."""
     return PassThrough(

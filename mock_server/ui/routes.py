@@ -110,7 +110,7 @@ async def request_page(request: Request) -> Response:
     fake = fake_of(request)
     request_id = request.path_params["request_id"]
     snapshot = await _snapshot(request, request_id)
-    journal = fake.journal.about(request_id)
+    journal = await fake.journal.about(request_id)
     submitted = next((e for e in journal if e.method == "POST"), None)
     return _page(
         request,
@@ -216,7 +216,7 @@ async def journal_page(request: Request) -> Response:
     query = request.query_params
     method, path = query.get("method") or None, query.get("path") or None
     page = _count(query.get("page", "")) or 0
-    found = fake_of(request).journal.newest(
+    found = await fake_of(request).journal.newest(
         views.PAGE_SIZE + 1, skip=page * views.PAGE_SIZE, method=method, path=path
     )
     newest, more = found[: views.PAGE_SIZE], len(found) > views.PAGE_SIZE

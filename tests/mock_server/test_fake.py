@@ -64,7 +64,7 @@ async def test_reset_empties_every_piece_of_state(
     await fake.reset()
 
     assert await fake.scenarios.listed() == []
-    assert fake.journal.entries() == []
+    assert await fake.journal.entries() == []
     assert await fake.deliveries.attempts() == []
     app_path = "/queue/google/gemini-omni-flash/requests"
     assert (await http.get(f"{app_path}/{request_id}/status")).status_code == 404

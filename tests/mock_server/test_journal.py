@@ -49,7 +49,7 @@ async def test_an_entry_has_the_request_and_its_status_without_secret_headers() 
     journal = Journal()
     await record(journal, "/queue/a", b'{"prompt": "x"}', status=202)
 
-    (entry,) = journal.entries()
+    (entry,) = await journal.entries()
     assert (entry.method, entry.host, entry.path, entry.query) == (
         "POST",
         "queue.fal.run",
@@ -69,7 +69,7 @@ async def test_bodies_are_kept_up_to_64_kib_each() -> None:
     journal = Journal()
     await record(journal, "/queue/a", b"x" * 100_000)
 
-    assert len(journal.entries()[0].body) == 64 * 1024
+    assert len((await journal.entries())[0].body) == 64 * 1024
 
 
 async def test_past_the_count_bound_the_oldest_go_first() -> None:
@@ -77,7 +77,7 @@ async def test_past_the_count_bound_the_oldest_go_first() -> None:
     for n in range(5):
         await record(journal, f"/queue/{n}", b"")
 
-    assert [e.path for e in journal.entries()] == ["/queue/2", "/queue/3", "/queue/4"]
+    assert [e.path for e in await journal.entries()] == ["/queue/2", "/queue/3", "/queue/4"]
 
 
 async def test_past_the_byte_bound_the_oldest_go_first_but_the_newest_stays() -> None:
@@ -85,9 +85,9 @@ async def test_past_the_byte_bound_the_oldest_go_first_but_the_newest_stays() ->
     for n in range(4):
         await record(journal, f"/queue/{n}", b"y" * 100)
 
-    assert [e.path for e in journal.entries()] == ["/queue/2", "/queue/3"]
+    assert [e.path for e in await journal.entries()] == ["/queue/2", "/queue/3"]
     await record(journal, "/queue/big", b"z" * 1000)
-    assert [e.path for e in journal.entries()] == ["/queue/big"]
+    assert [e.path for e in await journal.entries()] == ["/queue/big"]
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ async def test_filters_match_method_any_part_of_the_path_and_host(
     await record(journal, "/queue/a", b"")
     await record(journal, "/queue/b", b"")
 
-    assert journal.count(**filters) == count
+    assert await journal.count(**filters) == count
 
 
 async def test_a_request_without_a_framed_body_is_not_read_for_one() -> None:
@@ -114,7 +114,7 @@ async def test_a_request_without_a_framed_body_is_not_read_for_one() -> None:
 
     assert recording.receive(receive) is receive
     recording.finish()
-    assert journal.entries()[0].body == ""
+    assert (await journal.entries())[0].body == ""
 
 
 async def test_an_entry_names_the_fal_request_its_reply_named() -> None:
@@ -124,8 +124,8 @@ async def test_an_entry_names_the_fal_request_its_reply_named() -> None:
     await record(journal, "/queue/r1/status", b"", request_id="r1")
     await record(journal, "/_falfake/clock", b"")
 
-    assert [e.path for e in journal.about("r1")] == ["/queue/submit", "/queue/r1/status"]
-    assert journal.entries()[-1].request_id is None
+    assert [e.path for e in await journal.about("r1")] == ["/queue/submit", "/queue/r1/status"]
+    assert (await journal.entries())[-1].request_id is None
 
 
 async def test_the_newest_are_paged_and_decoded_alone() -> None:
@@ -134,13 +134,13 @@ async def test_the_newest_are_paged_and_decoded_alone() -> None:
         await record(journal, f"/queue/{n}", b"")
     await record(journal, "/other", b"")
 
-    assert [e.path for e in journal.newest(3)] == ["/other", "/queue/6", "/queue/5"]
-    assert [e.path for e in journal.newest(3, skip=3, path="/queue")] == [
+    assert [e.path for e in await journal.newest(3)] == ["/other", "/queue/6", "/queue/5"]
+    assert [e.path for e in await journal.newest(3, skip=3, path="/queue")] == [
         "/queue/3",
         "/queue/2",
         "/queue/1",
     ]
-    assert journal.newest(3, method="GET") == []
+    assert await journal.newest(3, method="GET") == []
 
 
 async def test_polls_results_and_cancels_name_the_request_in_their_path() -> None:
@@ -149,10 +149,10 @@ async def test_polls_results_and_cancels_name_the_request_in_their_path() -> Non
     for suffix in ("/status", "/status/stream", "", "/cancel"):
         await record(journal, f"{app}/r1{suffix}", b"")
     await record(journal, "/files/b/requests/r9", b"")  # not a queue path
-    assert [e.path.removeprefix(app) for e in journal.about("r1")] == [
+    assert [e.path.removeprefix(app) for e in await journal.about("r1")] == [
         "/r1/status",
         "/r1/status/stream",
         "/r1",
         "/r1/cancel",
     ]
-    assert journal.entries()[-1].request_id is None
+    assert (await journal.entries())[-1].request_id is None

@@ -478,3 +478,26 @@ async def test_scenarios_from_one_file_are_added_once_for_replicas_started_with_
     assert len(await apps[1].state.fake.scenarios.listed()) == 1
     for app in apps:
         await app.state.fake.close()
+
+
+async def test_the_journal_lists_every_replicas_requests_in_the_order_they_came(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient], clock: ManualClock
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    clock.advance(0.1)
+    await second.get(f"{REQUESTS}/{request_id}/status")
+    for _ in range(500):  # the first writes its journal behind, within 0.1 s
+        journal = (await second.get("/_falfake/requests")).json()["requests"]
+        if len(journal) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert [(e["method"], e["request_id"]) for e in journal] == [
+        ("POST", request_id),
+        ("GET", request_id),
+    ]
+    assert "authorization" not in journal[0]["headers"]  # secrets stay out, as in memory
+    page = (await first.get(f"/_falfake/ui/requests/{request_id}")).text
+    assert page.count(f"/requests/{request_id}/status") >= 1  # the other replica's poll
+    assert (await first.delete("/_falfake/requests")).status_code == 204
+    assert (await second.get("/_falfake/requests/count")).json() == {"count": 0}

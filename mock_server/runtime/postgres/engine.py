@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from typing import TYPE_CHECKING
 
 from falfake.clock import Clock
 from falfake.errors import StorageError, StorageUnavailable
+from falfake.harness.journal import JOURNAL_BYTES, JOURNAL_ENTRIES
 from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
 from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
+from falfake.runtime.postgres.journal import PostgresJournal
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.scenarios import PostgresScenarios
 from falfake.runtime.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
@@ -46,6 +49,9 @@ class Postgres:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             self._key = pool.submit(asyncio.run, prepared(url)).result()
         self.database = Database(url)
+        self._journal = PostgresJournal(
+            self.database, max_entries=JOURNAL_ENTRIES, max_bytes=JOURNAL_BYTES
+        )
 
     def stores(self, settings: Settings, clock: Clock) -> Stores:
         return Stores(
@@ -65,6 +71,7 @@ class Postgres:
                 max_pending_bytes=settings.retention.max_file_bytes,
             ),
             scenarios=PostgresScenarios(self.database),
+            journal=self._journal,
             deliveries=PostgresDeliveries(
                 self.database,
                 clock.now,
@@ -86,6 +93,8 @@ class Postgres:
         return None
 
     async def close(self) -> None:
+        with contextlib.suppress(StorageUnavailable):  # what cannot be written now is lost
+            await self._journal.flush()
         await self.database.close()
 
 

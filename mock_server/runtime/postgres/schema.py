@@ -163,6 +163,21 @@ CREATE TABLE falfake_scenarios (
     source text  -- the digest of the --scenarios file it came from
 );
 
+-- The request journal of every replica (written behind, in batches).
+CREATE TABLE falfake_journal (
+    id bigserial PRIMARY KEY,
+    at float8 NOT NULL,
+    method text NOT NULL,
+    path text NOT NULL,
+    query bytea NOT NULL,
+    headers bytea NOT NULL,  -- length-prefixed name/value pairs, secrets left out on reading
+    body bytea NOT NULL,
+    status int,
+    duration_ms float8 NOT NULL,
+    request_id text
+);
+CREATE INDEX falfake_journal_request ON falfake_journal (request_id) WHERE request_id IS NOT NULL;
+
 -- Forget one request, with its share of the images and the counters.
 CREATE FUNCTION falfake_forget(p_id text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
