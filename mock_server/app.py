@@ -29,7 +29,6 @@ from falfake.media.storage_routes import (
 )
 from falfake.media.work import Work
 from falfake.queue.plans import Endpoint
-from falfake.queue.rate_limit import RateLimiter
 from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
 from falfake.settings import Settings
@@ -77,7 +76,7 @@ def create_app(
         webhooks=Dispatcher(stores.requests, stores.files, work, deliveries),
         scenarios=stores.scenarios,
         journal=stores.journal,
-        rate_limiter=RateLimiter(settings.rate_limit, clock.now),
+        rate_limiter=stores.rate_limits,
         new_request_id=new_request_id or (lambda: uuid7(clock.now())),
         new_output_path=lambda: f"b/{file_segment()}",
         new_upload_path=lambda name: f"b/{file_segment()}/{name}",

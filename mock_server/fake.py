@@ -14,7 +14,7 @@ from falfake.media.images import Fetch
 from falfake.media.uploads import UploadSessions
 from falfake.media.work import Work
 from falfake.queue.models import Snapshot, Status
-from falfake.queue.rate_limit import RateLimiter
+from falfake.queue.rate_limit import RateLimits
 from falfake.queue.requests import Requests
 from falfake.settings import Settings
 from falfake.storage import Storage
@@ -36,7 +36,7 @@ class Fake:
     webhooks: Dispatcher
     scenarios: ScenarioBook
     journal: JournalBook
-    rate_limiter: RateLimiter
+    rate_limiter: RateLimits
     new_request_id: Callable[[], str]
     new_output_path: Callable[[], str]
     new_upload_path: Callable[[str], str]
@@ -59,7 +59,7 @@ class Fake:
         await self.scenarios.clear()
         await self.journal.clear()
         await self.deliveries.clear()
-        self.rate_limiter.reset()
+        await self.rate_limiter.reset()
 
     def advance(self, seconds: float) -> float:
         """Move a manual or virtual clock forward; returns the new time."""

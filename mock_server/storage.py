@@ -17,6 +17,7 @@ from falfake.harness.journal import Journal, JournalBook
 from falfake.harness.scenarios import ScenarioBook, Scenarios
 from falfake.media.files import FileBackend, Files, FileStore, MemoryFiles
 from falfake.media.uploads import NoUploadRecords, UploadRecords, Uploads, UploadSessions
+from falfake.queue.rate_limit import RateLimiter, RateLimits
 from falfake.queue.records import NoRecords, RequestRecords
 from falfake.queue.requests import InProcess, Requests
 from falfake.queue.store import RequestStore
@@ -34,6 +35,7 @@ class Stores:
     deliveries: DeliveryRecords  # where the delivery log and retries outlive the process
     scenarios: ScenarioBook
     journal: JournalBook
+    rate_limits: RateLimits
 
 
 class Storage(Protocol):
@@ -88,6 +90,7 @@ def in_process_stores(
         deliveries=deliveries,
         scenarios=Scenarios(),
         journal=Journal(),
+        rate_limits=RateLimiter(settings.rate_limit, clock.now),
     )
 
 

@@ -9,7 +9,7 @@ from falfake.harness.scenarios import current_effect
 from falfake.http.request_parts import query_value, read_body
 from falfake.http.urls import header, media_root
 from falfake.queue.calls import Call
-from falfake.queue.rate_limit import RateLimiter
+from falfake.queue.rate_limit import RateLimits
 from falfake.queue.safety import FORCE_HEADER, forced_stages
 from falfake.settings import Settings
 from falfake.validation import (
@@ -22,13 +22,13 @@ from falfake.webhooks.payloads import checked_target
 
 
 async def read_call(
-    request: Request, settings: Settings, rate_limiter: RateLimiter, *, queued: bool
+    request: Request, settings: Settings, rate_limiter: RateLimits, *, queued: bool
 ) -> Call:
     """The call, after its key took a rate token (fal's 429 comes before any other check); its
     headers are checked in the order the fake always has (priority, timeout, queue length,
     webhook), so a call with two bad values gets the same error as before."""
     if rate_limiter.limited:
-        rate_limiter.check(header(request.scope, b"authorization") or "")
+        await rate_limiter.check(header(request.scope, b"authorization") or "")
     scope = request.scope
     priority = Priority.NORMAL
     if queued:

@@ -5,10 +5,32 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from falfake.errors import RateLimited
 
 _KEYS_KEPT = 10_000  # buckets of keys seen least recently go first; a full bucket is the default
+
+
+class RateLimits(Protocol):
+    """Token buckets per key, whatever keeps them: this process (`RateLimiter`) or a database
+    shared by replicas (one bucket per key for the fleet)."""
+
+    @property
+    def limited(self) -> bool: ...
+
+    async def check(self, key: str) -> None:
+        """Take a token for `key`, or raise 429 with how long until one is back."""
+        ...
+
+    async def reset(self) -> None:
+        """Every key starts again with a full bucket."""
+        ...
+
+
+def too_many(rate: float, tokens: float) -> RateLimited:
+    """fal's 429 for a bucket holding `tokens`, with the seconds until one is back."""
+    return RateLimited("Too many requests", retry_after=math.ceil((1.0 - tokens) / rate))
 
 
 class RateLimiter:
@@ -24,12 +46,10 @@ class RateLimiter:
     def limited(self) -> bool:
         return self._rate is not None
 
-    def reset(self) -> None:
-        """Every key starts again with a full bucket."""
+    async def reset(self) -> None:
         self._buckets.clear()
 
-    def check(self, key: str) -> None:
-        """Take a token for `key`, or raise 429 with how long until one is back."""
+    async def check(self, key: str) -> None:
         rate = self._rate
         if rate is None:
             return
@@ -38,7 +58,7 @@ class RateLimiter:
         tokens = min(burst, tokens + (now - then) * rate)
         if tokens < 1.0:
             self._buckets[key] = (tokens, now)
-            raise RateLimited("Too many requests", retry_after=math.ceil((1.0 - tokens) / rate))
+            raise too_many(rate, tokens)
         self._buckets[key] = (tokens - 1.0, now)
         while len(self._buckets) > _KEYS_KEPT:
             self._buckets.popitem(last=False)

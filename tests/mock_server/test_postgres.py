@@ -43,9 +43,10 @@ def database(pg: Cluster) -> str:
     return pg.database()
 
 
-def shared(url: str, runners: int = 1) -> Settings:
+def shared(url: str, runners: int = 1, rate_limit: float | None = None) -> Settings:
     return Settings(
         timing=Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners),
+        rate_limit=rate_limit,
         video_width=64,
         video_height=36,
         database_url=url,
@@ -501,3 +502,26 @@ async def test_the_journal_lists_every_replicas_requests_in_the_order_they_came(
     assert page.count(f"/requests/{request_id}/status") >= 1  # the other replica's poll
     assert (await first.delete("/_falfake/requests")).status_code == 204
     assert (await second.get("/_falfake/requests/count")).json() == {"count": 0}
+
+
+async def test_a_rate_limit_is_the_fleets_per_key(database: str, clock: ManualClock) -> None:
+    apps = [create_app(shared(database, rate_limit=2.0), clock=clock) for _ in range(2)]
+    clients = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY)
+        for app in apps
+    ]
+    codes = [(await c.post(SUBMIT_URL, json=VALID_INPUT)).status_code for c in clients]
+    limited = await clients[0].post(SUBMIT_URL, json=VALID_INPUT)
+    assert (codes, limited.status_code, limited.headers["retry-after"]) == ([200, 200], 429, "1")
+    other_key = {"Authorization": "Key other:key"}
+    assert (
+        await clients[1].post(SUBMIT_URL, json=VALID_INPUT, headers=other_key)
+    ).status_code == 200
+    clock.advance(0.5)  # one token back, for the fleet
+    assert (await clients[1].post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
+    assert (await clients[0].post(SUBMIT_URL, json=VALID_INPUT)).status_code == 429
+    assert (await clients[0].post("/_falfake/reset")).status_code == 204
+    assert (await clients[1].post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
+    for client, app in zip(clients, apps, strict=True):
+        await client.aclose()
+        await app.state.fake.close()

@@ -12,25 +12,27 @@ from falfake.errors import RateLimited
 from falfake.queue.rate_limit import RateLimiter
 from tests.conftest import APP, BASE_URL, ENDPOINT, SUBMIT_URL, VALID_INPUT
 
+pytestmark = pytest.mark.anyio
 
-def test_a_key_may_burst_up_to_the_rate_then_waits_for_tokens(clock: ManualClock) -> None:
+
+async def test_a_key_may_burst_up_to_the_rate_then_waits_for_tokens(clock: ManualClock) -> None:
     limiter = RateLimiter(2.0, clock.now)
-    limiter.check("Key a")
-    limiter.check("Key a")
+    await limiter.check("Key a")
+    await limiter.check("Key a")
     with pytest.raises(RateLimited) as refused:
-        limiter.check("Key a")
+        await limiter.check("Key a")
     assert refused.value.headers() == {"Retry-After": "1"}
-    limiter.check("Key b")  # another key has its own bucket
+    await limiter.check("Key b")  # another key has its own bucket
     clock.advance(0.5)
-    limiter.check("Key a")
+    await limiter.check("Key a")
     with pytest.raises(RateLimited):
-        limiter.check("Key a")
+        await limiter.check("Key a")
 
 
-def test_without_a_rate_nothing_is_limited(clock: ManualClock) -> None:
+async def test_without_a_rate_nothing_is_limited(clock: ManualClock) -> None:
     limiter = RateLimiter(None, clock.now)
     for _ in range(1000):
-        limiter.check("Key a")
+        await limiter.check("Key a")
 
 
 @pytest.fixture
@@ -39,7 +41,6 @@ def limited(settings: Settings, clock: ManualClock) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
 
 
-@pytest.mark.anyio
 async def test_submits_past_the_rate_get_fals_429_and_polls_do_not(
     limited: httpx.AsyncClient, clock: ManualClock
 ) -> None:
@@ -67,23 +68,23 @@ async def test_submits_past_the_rate_get_fals_429_and_polls_do_not(
     assert {poll.status_code for poll in polls} == {202}
 
 
-def test_buckets_of_keys_not_seen_lately_are_forgotten_so_keys_cannot_grow_memory(
+async def test_buckets_of_keys_not_seen_lately_are_forgotten_so_keys_cannot_grow_memory(
     clock: ManualClock,
 ) -> None:
     limiter = RateLimiter(1.0, clock.now)
-    limiter.check("Key first")
+    await limiter.check("Key first")
     for n in range(10_000):
-        limiter.check(f"Key {n}")
-    limiter.check("Key first")  # a full bucket again: its empty one was forgotten
+        await limiter.check(f"Key {n}")
+    await limiter.check("Key first")  # a full bucket again: its empty one was forgotten
     with pytest.raises(RateLimited):
-        limiter.check("Key 9999")
+        await limiter.check("Key 9999")
 
 
-def test_a_rate_under_one_a_second_lets_one_through_per_period(clock: ManualClock) -> None:
+async def test_a_rate_under_one_a_second_lets_one_through_per_period(clock: ManualClock) -> None:
     limiter = RateLimiter(0.5, clock.now)
-    limiter.check("Key a")
+    await limiter.check("Key a")
     with pytest.raises(RateLimited) as refused:
-        limiter.check("Key a")
+        await limiter.check("Key a")
     assert refused.value.headers() == {"Retry-After": "2"}
     clock.advance(2.0)
-    limiter.check("Key a")
+    await limiter.check("Key a")

@@ -19,6 +19,7 @@ from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
 from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
 from falfake.runtime.postgres.journal import PostgresJournal
+from falfake.runtime.postgres.rate_limits import PostgresRateLimits
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.scenarios import PostgresScenarios
 from falfake.runtime.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
@@ -72,6 +73,7 @@ class Postgres:
             ),
             scenarios=PostgresScenarios(self.database),
             journal=self._journal,
+            rate_limits=PostgresRateLimits(self.database, settings.rate_limit, clock.now),
             deliveries=PostgresDeliveries(
                 self.database,
                 clock.now,

@@ -178,6 +178,27 @@ CREATE TABLE falfake_journal (
 );
 CREATE INDEX falfake_journal_request ON falfake_journal (request_id) WHERE request_id IS NOT NULL;
 
+-- Rate-limit buckets, one per key for the fleet (keys by their digest: no secret is stored).
+CREATE TABLE falfake_buckets (key text PRIMARY KEY, tokens float8 NOT NULL, at float8 NOT NULL);
+
+-- Take a token from `p_key`'s bucket (falfake.queue.rate_limit.RateLimiter's rules): the
+-- tokens it held when one was missing, or NULL when it gave one.
+CREATE FUNCTION falfake_take_token(p_key text, p_now float8, p_rate float8, p_burst float8)
+RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    held float8;
+BEGIN
+    INSERT INTO falfake_buckets VALUES (p_key, p_burst, p_now) ON CONFLICT (key) DO NOTHING;
+    SELECT least(p_burst, tokens + (p_now - at) * p_rate) INTO held FROM falfake_buckets
+        WHERE key = p_key FOR UPDATE;
+    IF held < 1 THEN
+        UPDATE falfake_buckets SET tokens = held, at = p_now WHERE key = p_key;
+        RETURN held;
+    END IF;
+    UPDATE falfake_buckets SET tokens = held - 1, at = p_now WHERE key = p_key;
+    RETURN NULL;
+END $$;
+
 -- Forget one request, with its share of the images and the counters.
 CREATE FUNCTION falfake_forget(p_id text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
