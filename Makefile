@@ -10,6 +10,7 @@ HOST ?=
 PORT ?=
 ARGS ?=
 BENCH_ARGS ?=
+SHARED_BENCH_ARGS ?=
 
 .PHONY: run test lint browser-deps shared-state-deps readme stress mutate fmt lock clean bench bench-deps compiled soak fuzz
 
@@ -50,11 +51,13 @@ test: lint compiled $(JS_STAMP) browser-deps shared-state-deps
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
 # Starlette baseline and wrk's own ceiling, with scale cells, startup and RSS; lifecycles per second
 # in process and memory growth. About 9 minutes; BENCH_ARGS="--data-dir" adds the scale cells on
-# SQLite (3 more), BENCH_ARGS="--seconds 3 --repeats 1" gives a quick one.
-bench: compiled bench-deps
+# SQLite (3 more), BENCH_ARGS="--seconds 3 --repeats 1" gives a quick one. Then --database on a
+# throwaway PostgreSQL (tests/benchmarks/shared_state.py, about 3 minutes; SHARED_BENCH_ARGS).
+bench: compiled bench-deps shared-state-deps
 	$(PY) -m tests.benchmarks.render
 	$(PY) -m tests.benchmarks.load $(BENCH_ARGS)
 	$(PY) -m tests.benchmarks.server
+	$(PY) -m tests.benchmarks.shared_state $(SHARED_BENCH_ARGS)
 
 # Debian's chromium for the dashboard's browser tests (Playwright's own download cannot work here):
 # as root, with sudo if it needs no password, or else the command to run is printed and the tests

@@ -36,10 +36,11 @@ def binaries() -> Path:
 class Cluster:
     """One PostgreSQL server on a loopback port, with a database per `database()` call."""
 
-    def __init__(self, bin_dir: Path, folder: Path, port: int) -> None:
+    def __init__(self, bin_dir: Path, folder: Path, port: int, options: str = "") -> None:
         self._bin = bin_dir
         self.folder = folder
         self.port = port
+        self._options = options
 
     @property
     def admin_url(self) -> str:
@@ -66,7 +67,7 @@ class Cluster:
     def _pg_ctl(self, *args: str) -> None:
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c max_connections=200"
+            f" -c fsync=off -c max_connections=200 {self._options}"
         )
         self._run(
             "pg_ctl",
@@ -94,14 +95,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[Cluster]:
-    """A new cluster on a free port, started; stopped and removed afterwards."""
+def cluster(options: str = "") -> Iterator[Cluster]:
+    """A new cluster on a free port (with more server `options`, `-c name=value ...`),
+    started; stopped and removed afterwards."""
     bin_dir = binaries()
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="falfake-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    made = Cluster(bin_dir, folder, port)
+    made = Cluster(bin_dir, folder, port, options)
     made._run("initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres")
     made.start()
     try:
