@@ -51,7 +51,9 @@ class Cluster:
 
     def database(self) -> str:
         """A new empty database; its URL."""
-        name = f"t_{uuid.uuid4().hex[:12]}"
+        return self.database_named(f"t_{uuid.uuid4().hex[:12]}")
+
+    def database_named(self, name: str) -> str:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)
 

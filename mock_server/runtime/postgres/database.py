@@ -41,6 +41,7 @@ class Database:
         under the caller (the pool drops broken connections and opens new ones as needed)."""
         import asyncpg
 
+        pool = None
         try:
             pool = await self._opened()
             # asyncpg applies an acquire timeout through a task of its own, a cost per query
@@ -48,24 +49,39 @@ class Database:
             timeout = None if pool.get_idle_size() else ACQUIRE_SECONDS
             async with pool.acquire(timeout=timeout) as connection:
                 yield connection
+        except _lost() as exc:
+            if pool is not None:
+                # The server went away (a restart): every pooled connection is as dead as this
+                # one, so none is handed out again.
+                await pool.expire_connections()
+            raise ConnectionLost(f"falfake's database is unavailable: {_reason(exc)}") from None
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageUnavailable(f"falfake's database is unavailable: {_reason(exc)}") from None
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as connection:
-            return await connection.fetchrow(query, *args)
+        record: asyncpg.Record | None = await self._once_more("fetchrow", query, args)
+        return record
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.connection() as connection:
-            return list(await connection.fetch(query, *args))
+        return list(await self._once_more("fetch", query, args))
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self.connection() as connection:
-            return await connection.fetchval(query, *args)
+        return await self._once_more("fetchval", query, args)
 
     async def execute(self, query: str, *args: Any) -> None:
-        async with self.connection() as connection:
-            await connection.execute(query, *args)
+        await self._once_more("execute", query, args)
+
+    async def _once_more(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
+        """One statement, tried again once on a new connection if the one it had was dead (the
+        database restarted since the pool opened it): what a client sees after a restart is its
+        answer, not a 503. Only connection-level failures are retried; a statement the server
+        ran and then lost the connection for fails its second try with a conflict."""
+        try:
+            async with self.connection() as connection:
+                return await getattr(connection, method)(query, *args)
+        except ConnectionLost:
+            async with self.connection() as connection:
+                return await getattr(connection, method)(query, *args)
 
     def listen(self, channel: str, changed: Callable[[], None]) -> None:
         """Call `changed()` on each NOTIFY on `channel`, and after each (re)connection, since
@@ -120,7 +136,7 @@ class Database:
 
                 self._pool = await asyncpg.create_pool(
                     self.url,
-                    min_size=1,
+                    min_size=0,  # no floor to keep: nothing reconnects behind the callers
                     max_size=self._pool_size,
                     timeout=ACQUIRE_SECONDS,
                     command_timeout=STATEMENT_SECONDS,
@@ -134,6 +150,21 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
     trip per query (a third of a poll's time, profiled). The fake's queries leave no session
     state behind (no SET, LISTEN or session lock on pooled connections), so there is none to
     reset."""
+
+
+class ConnectionLost(StorageUnavailable):
+    """The connection broke under the statement (the server restarted or went away)."""
+
+
+def _lost() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        ConnectionError,
+    )
 
 
 def _setting(event: asyncio.Event) -> Callable[..., None]:
