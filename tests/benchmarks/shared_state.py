@@ -153,9 +153,11 @@ def workers(load: Load, ca_dir: str, url: str) -> None:
         with serving(command, port, "/_falfake/clock", None) as fake:
             request_id = finished_id(port)
             cell = load.run(f"{fake.url}/queue/{APP}/requests/{request_id}/status", 64)
+            submits = load.run(f"{fake.url}{SUBMIT_PATH}", 64, script=submit_script())
         print(
             f"--workers {count}: status at 64 connections {cell.rate:>7.0f}/s,"
-            f" p50 {cell.p50_ms:.2f} ms, p99 {cell.p99_ms:.2f} ms"
+            f" p50 {cell.p50_ms:.2f} ms, p99 {cell.p99_ms:.2f} ms; submit {submits.rate:>6.0f}/s,"
+            f" p50 {submits.p50_ms:.2f} ms, p99 {submits.p99_ms:.2f} ms"
         )
 
 

@@ -26,7 +26,7 @@ from falfake.queue.requests import InProcess, Requests
 from falfake.queue.store import NewRequest, RequestStore
 from falfake.runtime.postgres.engine import LEASE_MARGIN_SECONDS, DatabaseError, Postgres
 from falfake.runtime.postgres.requests import PostgresRequests
-from falfake.runtime.postgres.schema import SCHEMA_VERSION
+from falfake.runtime.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Retention, Settings, Timing, WebhookSettings
 from falfake.validation import Priority
@@ -196,6 +196,23 @@ async def test_a_database_from_another_schema_is_refused(database: str) -> None:
     await connection.close()
     with pytest.raises(DatabaseError, match=f"schema 999; this falfake uses {SCHEMA_VERSION}"):
         Postgres(database)
+
+
+async def test_an_older_schema_is_migrated_forward_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Postgres(database)
+    connection = await asyncpg.connect(database)
+    await connection.execute("UPDATE falfake_meta SET value = 'old' WHERE key = 'schema'")
+    step = "CREATE TABLE migrated_once (n int); INSERT INTO migrated_once VALUES (1)"
+    monkeypatch.setitem(MIGRATIONS, "old", (SCHEMA_VERSION, step))
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: Postgres(database), range(3)))
+    assert await connection.fetchval("SELECT count(*) FROM migrated_once") == 1
+    assert await connection.fetchval("SELECT value FROM falfake_meta WHERE key = 'schema'") == (
+        SCHEMA_VERSION
+    )
+    await connection.close()
 
 
 def test_replicas_starting_together_make_the_schema_once_and_share_one_key(database: str) -> None:

@@ -22,7 +22,7 @@ from falfake.runtime.postgres.journal import PostgresJournal
 from falfake.runtime.postgres.rate_limits import PostgresRateLimits
 from falfake.runtime.postgres.requests import PostgresRequests
 from falfake.runtime.postgres.scenarios import PostgresScenarios
-from falfake.runtime.postgres.schema import MIGRATION_LOCK, SCHEMA, SCHEMA_VERSION
+from falfake.runtime.postgres.schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from falfake.settings import Settings
 from falfake.storage import Stores
 from falfake.webhooks.signing import pem_of_new_key
@@ -131,6 +131,14 @@ async def _migrated(connection: asyncpg.Connection) -> None:
             )
         return
     found = await connection.fetchval("SELECT value FROM falfake_meta WHERE key = 'schema'")
+    while found in MIGRATIONS:
+        following, statements = MIGRATIONS[found]
+        async with connection.transaction():
+            await connection.execute(statements)
+            await connection.execute(
+                "UPDATE falfake_meta SET value = $1 WHERE key = 'schema'", following
+            )
+        found = following
     if found != SCHEMA_VERSION:
         raise DatabaseError(
             f"the database holds falfake schema {found}; this falfake uses {SCHEMA_VERSION}."

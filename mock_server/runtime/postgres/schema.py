@@ -7,14 +7,19 @@ the row lock of the one `falfake_queue` row. A poll that finds no event due (its
 that row) reads without taking the lock, so polls of many replicas do not queue behind each
 other; a poll is one call of `falfake_status`, one round trip.
 
-A change to what this file makes bumps `SCHEMA_VERSION`; a replica that finds another version
-refuses to start and says which, and the first replica on an empty database makes the schema
-under an advisory lock, so replicas starting together make it once.
+A change to what this file makes bumps `SCHEMA_VERSION` and adds the step from the version before
+to `MIGRATIONS`; the first replica on an empty database makes the schema, and a replica that finds
+an older one migrates it forward, both under an advisory lock so replicas starting together do it
+once. A version it does not know (a newer falfake's) is refused, saying which.
 """
 
 from __future__ import annotations
 
 SCHEMA_VERSION = "1"
+# Forward migrations: the version a database holds -> (the version after, the SQL that makes it).
+# A replica applies them in turn under the advisory lock; a version neither here nor current
+# (a newer falfake's) is refused. Empty: no released schema has been changed yet.
+MIGRATIONS: dict[str, tuple[str, str]] = {}
 # pg_advisory_lock key, taken while the schema is made or checked ("falfake" in ASCII).
 MIGRATION_LOCK = 0x66616C66616B65
 
