@@ -115,7 +115,9 @@ class PostgresRequests:
         if row is None:
             self._submitted.pop(request_id, None)
             raise RequestNotFound
-        return await self._snapshot(request_id, row, now)
+        # The record held when asking, not looked up again: others may have pushed it out of
+        # the cache meanwhile, and the database was told not to send it.
+        return await self._snapshot(row, now, submitted)
 
     async def recent(
         self,
@@ -139,7 +141,9 @@ class PostgresRequests:
             None if status is None else status.rank,
             limit,
         )
-        return [await self._snapshot(row["request_id"], row, now) for row in rows]
+        return [
+            await self._snapshot(row, now, self._submitted.get(row["request_id"])) for row in rows
+        ]
 
     async def cancel(self, app_id: str, request_id: str) -> None:
         outcome = await self._db.fetchval(
@@ -173,7 +177,7 @@ class PostgresRequests:
         )
         taken = []
         for row in rows:
-            snapshot = await self._snapshot(row["request_id"], row, now)
+            snapshot = await self._snapshot(row, now, self._submitted.get(row["request_id"]))
             request = snapshot.request
             assert request.webhook_url is not None, "only requests with a webhook are pending"
             taken.append((request.webhook_url, request))
@@ -210,8 +214,11 @@ class PostgresRequests:
             self._retention.request_ttl_seconds,
         )
 
-    async def _snapshot(self, request_id: str, row: asyncpg.Record, now: float) -> Snapshot:
-        submitted = self._submitted.get(request_id)
+    async def _snapshot(
+        self, row: asyncpg.Record, now: float, submitted: QueuedRequest | None
+    ) -> Snapshot:
+        """The request as `row` has it now, on its record as submitted (decoded from `row` when
+        this replica has not)."""
         if submitted is None:
             submitted = await self._decoded(row)
         state = row["status"]
@@ -231,20 +238,13 @@ class PostgresRequests:
         return Snapshot(request=request, now=now, queue_position=position)
 
     async def _decoded(self, row: asyncpg.Record) -> QueuedRequest:
-        record = row["record"]
-        if record is None:  # cached when asked, and forgotten since: ask for it again
-            record = await self._db.fetchval(
-                "SELECT record FROM falfake_requests WHERE seq = $1", row["seq"]
-            )
-            if record is None:
-                raise RequestNotFound
         images: dict[str, bytes] = {}
         if row["images"]:
             found = await self._db.fetch(
                 "SELECT digest, data FROM falfake_images WHERE digest = ANY($1)", row["images"]
             )
             images = {image["digest"]: image["data"] for image in found}
-        request = dataclasses.replace(decode_request(record, images.get), seq=row["seq"])
+        request = dataclasses.replace(decode_request(row["record"], images.get), seq=row["seq"])
         self._remember(request)
         return request
 
