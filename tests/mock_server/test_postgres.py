@@ -57,16 +57,20 @@ def replica(url: str, clock: ManualClock, runners: int = 1) -> Starlette:
     return create_app(shared(url, runners), clock=clock)
 
 
+def client_of(app: Starlette) -> httpx.AsyncClient:
+    """A client of one replica, in this process, with fal's key."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY
+    )
+
+
 @pytest.fixture
 async def two(
     database: str, clock: ManualClock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
     """Two replicas of one fake on one database, on one clock (as on one machine's)."""
     apps = [replica(database, clock), replica(database, clock)]
-    clients = [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY)
-        for app in apps
-    ]
+    clients = [client_of(app) for app in apps]
     yield clients[0], clients[1]
     for client, app in zip(clients, apps, strict=True):
         await client.aclose()
@@ -172,9 +176,7 @@ async def test_each_finished_webhook_is_taken_by_one_replica(
     apps = [replica(database, clock, runners=8) for _ in range(2)]
     stores: list[Requests] = [app.state.fake.store for app in apps]
     ids = []
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=apps[0]), base_url="http://f", headers=KEY
-    ) as client:
+    async with client_of(apps[0]) as client:
         for _ in range(6):
             submitted = await client.post(
                 SUBMIT_URL, json=VALID_INPUT, params={"fal_webhook": "http://127.0.0.1:9/h"}
@@ -329,9 +331,7 @@ async def test_a_database_that_goes_away_is_a_503_and_comes_back_by_itself(
 ) -> None:
     with cluster() as own:
         app = replica(own.database(), clock)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY
-        ) as client:
+        async with client_of(app) as client:
             request_id = (await client.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
             own.stop()
             down = await client.get(f"{REQUESTS}/{request_id}/status")
@@ -414,9 +414,7 @@ async def test_a_delivery_left_by_a_stopped_replica_is_adopted_after_its_lease(
     assert await asyncio.to_thread(hooks.arrived.wait, 30)
     assert hooks.received == [("req-left", b'{"status": "OK"}')]
     # The log, whichever replica reads it: the attempt was made again under its number.
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=reader), base_url="http://f", headers=KEY
-    ) as client:
+    async with client_of(reader) as client:
         logged = await eventually_logged(client, "req-left")
     assert [(a["attempt"], a["delivered"]) for a in logged] == [(2, True)]
     for app in (running, reader):
@@ -467,15 +465,11 @@ async def test_a_scenario_for_one_call_fires_once_in_the_fleet(
     database: str, clock: ManualClock
 ) -> None:
     first_app = replica(database, clock)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=first_app), base_url="http://f", headers=KEY
-    ) as first:
+    async with client_of(first_app) as first:
         scenario = {"operation": "submit", "status": 500, "times": 1, "after": 2}
         assert (await first.post("/_falfake/scenarios", json=scenario)).status_code == 201
         second_app = replica(database, clock)  # it reads the list as it starts
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=second_app), base_url="http://f", headers=KEY
-        ) as second:
+        async with client_of(second_app) as second:
             replies = await asyncio.gather(
                 *(client.post(SUBMIT_URL, json=VALID_INPUT) for client in [first, second] * 4)
             )
@@ -523,10 +517,7 @@ async def test_the_journal_lists_every_replicas_requests_in_the_order_they_came(
 
 async def test_a_rate_limit_is_the_fleets_per_key(database: str, clock: ManualClock) -> None:
     apps = [create_app(shared(database, rate_limit=2.0), clock=clock) for _ in range(2)]
-    clients = [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://f", headers=KEY)
-        for app in apps
-    ]
+    clients = [client_of(app) for app in apps]
     codes = [(await c.post(SUBMIT_URL, json=VALID_INPUT)).status_code for c in clients]
     limited = await clients[0].post(SUBMIT_URL, json=VALID_INPUT)
     assert (codes, limited.status_code, limited.headers["retry-after"]) == ([200, 200], 429, "1")
