@@ -9,15 +9,18 @@ cluster), and polls are most of the traffic.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from falfake.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     import asyncpg
     import asyncpg.pool
+
+T = TypeVar("T")
 
 DATABASE_ENV = "FALFAKE_DATABASE_URL"  # read when --database is not given
 POOL_SIZE = 10  # per replica: replicas x this must stay under the server's max_connections
@@ -179,6 +182,13 @@ def _notified(changed: Callable[[], None]) -> Callable[..., None]:
         changed()
 
     return on_notify
+
+
+def blocking(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end from sync code, inside an event loop or not: in a thread with a
+    loop of its own (what a replica does before it serves)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def redacted(url: str) -> str:

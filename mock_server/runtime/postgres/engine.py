@@ -7,15 +7,13 @@ that serves (`database.Database`).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 from typing import TYPE_CHECKING
 
 from falfake.clock import Clock
 from falfake.errors import StorageError, StorageUnavailable
 from falfake.harness.journal import JOURNAL_BYTES, JOURNAL_ENTRIES
-from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
+from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database, blocking
 from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
 from falfake.runtime.postgres.journal import PostgresJournal
@@ -46,9 +44,7 @@ class Postgres:
     name = "postgresql"
 
     def __init__(self, url: str) -> None:
-        # In a thread of its own: the caller may be inside an event loop (a test's) or not.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            self._key = pool.submit(asyncio.run, prepared(url)).result()
+        self._key = blocking(prepared(url))
         self.database = Database(url)
         self._journal = PostgresJournal(
             self.database, max_entries=JOURNAL_ENTRIES, max_bytes=JOURNAL_BYTES

@@ -11,27 +11,25 @@ whether the scenario is used up elsewhere.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from falfake.harness.scenarios import Call, Scenario, listing, matches, wanting_body
-from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database
+from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database, blocking
 
 if TYPE_CHECKING:
     import asyncpg
 
 CHANNEL = "falfake_scenarios"
 _ROWS = "SELECT id, scenario, matched FROM falfake_scenarios ORDER BY id"
-T = TypeVar("T")
 
 
 class PostgresScenarios:
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._active: list[tuple[int, Scenario]] = _blocking(self._read_once())
+        self._active: list[tuple[int, Scenario]] = blocking(self._read_once())
         self._reading: asyncio.Task[None] | None = None
 
     def __bool__(self) -> bool:
@@ -70,7 +68,7 @@ class PostgresScenarios:
         return scenario_id
 
     def preload(self, scenarios: Sequence[Scenario], source: str) -> None:
-        _blocking(self._preload(scenarios, source))
+        blocking(self._preload(scenarios, source))
 
     async def remove(self, scenario_id: int) -> bool:
         removed = await self._db.fetchval(
@@ -145,12 +143,6 @@ class _connected:
     async def __aexit__(self, *_exc: object) -> None:
         if self._connection is not None:
             await self._connection.close()
-
-
-def _blocking(work: Coroutine[Any, Any, T]) -> T:
-    """Run `work` to its end from sync code, inside an event loop or not (in a thread)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, work).result()
 
 
 def _stored(scenario: Scenario) -> str:
