@@ -51,8 +51,6 @@ class Requests(Protocol):
         """When the runners next change something, if ever."""
         ...
 
-    async def count(self) -> int: ...
-
     async def reset(self) -> None: ...
 
 
@@ -92,9 +90,6 @@ class InProcess:
 
     async def next_event_time(self) -> float | None:
         return self.store.next_event_time()
-
-    async def count(self) -> int:
-        return len(self.store)
 
     async def reset(self) -> None:
         self.store.reset()

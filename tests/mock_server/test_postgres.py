@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import http.server
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 
 from falfake.app import create_app
 from falfake.clock import ManualClock
-from falfake.errors import RequestNotFound
+from falfake.errors import BadRequest, NotFound, PayloadTooLarge, RequestNotFound, Unauthorized
 from falfake.harness.scenarios import Scenario
 from falfake.queue.models import Job, LogLine
 from falfake.queue.requests import InProcess, Requests
@@ -303,6 +304,7 @@ async def _compare(url: str, steps: list) -> None:  # type: ignore[type-arg]
                     except Exception as exc:
                         outcomes.append(type(exc).__name__)
                 assert outcomes[0] == outcomes[1]
+            assert await memory.next_event_time() == await shared.next_event_time()
             for request_id in ids:
                 mine, theirs = (
                     await memory.status(APP, request_id),
@@ -533,3 +535,67 @@ async def test_a_rate_limit_is_the_fleets_per_key(database: str, clock: ManualCl
     for client, app in zip(clients, apps, strict=True):
         await client.aclose()
         await app.state.fake.close()
+
+
+async def test_files_on_postgresql_are_bounded_and_expire_as_in_memory(
+    database: str, clock: ManualClock
+) -> None:
+    engine = Postgres(database)
+    retention = Retention(max_files=2, max_file_bytes=10, file_ttl_seconds=60.0)
+    settings = dataclasses.replace(shared(database), retention=retention)
+    files = engine.stores(settings, clock).files
+    with pytest.raises(PayloadTooLarge):
+        await files.put("huge", b"x" * 11, "text/plain")
+    for name in ("a", "b", "c"):
+        await files.put(name, name.encode(), "text/plain")
+    assert [e.path for e in await files.newest(10)] == ["c", "b"]  # the oldest went
+    await files.put("d", b"12345678", "text/plain")  # 10 bytes in all: only c stays beside it
+    assert ([e.path for e in await files.newest(10)], await files.total_bytes()) == (
+        ["d", "c"],
+        9,
+    )
+    clock.advance(61.0)
+    with pytest.raises(NotFound):
+        await files.read("d")
+    await files.put("e", b"e", "text/plain")  # the put sweeps what expired
+    assert (await files.total_bytes(), await files.entry("c")) == (1, None)
+    await files.reset()
+    assert await files.newest(10) == []
+    await engine.close()
+
+
+async def test_uploads_on_postgresql_refuse_what_uploads_in_memory_refuse(
+    database: str, clock: ManualClock
+) -> None:
+    engine = Postgres(database)
+    settings = dataclasses.replace(shared(database), max_upload_bytes=4)
+    uploads = engine.stores(settings, clock).uploads
+    for header in (None, "Bearer nope", "Basic x"):
+        with pytest.raises(Unauthorized):
+            await uploads.check_token(header)
+    upload_id = await uploads.expect("b/x/f.bin", "application/octet-stream")
+    with pytest.raises(PayloadTooLarge):
+        await uploads.add_part(upload_id, 1, b"12345")
+    tag = await uploads.add_part(upload_id, 1, b"12")
+    with pytest.raises(BadRequest, match="never uploaded"):
+        await uploads.complete(upload_id, [(1, tag), (2, tag)])
+    with pytest.raises(BadRequest, match="ETag"):
+        await uploads.complete(upload_id, [(1, "0" * 32)])
+    await uploads.reset()
+    with pytest.raises(NotFound):
+        await uploads.pending(upload_id)
+    await engine.close()
+
+
+async def test_the_dashboard_of_any_replica_lists_every_request(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+    listed = (await second.get("/_falfake/ui/")).text
+    assert request_id in listed
+    done = await second.get("/_falfake/ui/", params={"status": "COMPLETED"})
+    assert request_id not in done.text
+    added = (await first.post("/_falfake/scenarios", json={"operation": "run"})).json()
+    assert (await second.delete(f"/_falfake/scenarios/{added['id']}")).status_code == 204
+    assert (await first.get("/_falfake/scenarios")).json() == {"scenarios": []}

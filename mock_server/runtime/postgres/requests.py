@@ -195,9 +195,6 @@ class PostgresRequests:
         moment = await self._db.fetchval("SELECT next_event FROM falfake_queue")
         return None if moment is None or math.isinf(moment) else float(moment)
 
-    async def count(self) -> int:
-        return int(await self._db.fetchval("SELECT held FROM falfake_queue"))
-
     async def reset(self) -> None:
         await self._db.execute(
             "TRUNCATE falfake_requests, falfake_images;"
