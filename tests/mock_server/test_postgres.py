@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import http.server
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -599,3 +600,36 @@ async def test_the_dashboard_of_any_replica_lists_every_request(
     added = (await first.post("/_falfake/scenarios", json={"operation": "run"})).json()
     assert (await second.delete(f"/_falfake/scenarios/{added['id']}")).status_code == 204
     assert (await first.get("/_falfake/scenarios")).json() == {"scenarios": []}
+
+
+HOSTILE = [
+    ("GET", f"{REQUESTS}/%00/status", b""),
+    ("GET", f"{REQUESTS}/%ED%A0%80/status", b""),
+    ("GET", f"{REQUESTS}/%00", b""),
+    ("PUT", f"{REQUESTS}/%00/cancel", b""),
+    ("GET", "/files/b/%00x", b""),
+    ("GET", "/files/b/%ED%A0%80", b""),
+    ("PUT", "/uploads/%00", b"x"),
+    ("GET", "/_falfake/ui/requests/%00", b""),
+    ("GET", "/_falfake/requests?path=%00&method=%00", b""),
+    ("POST", "/rest/storage/upload/initiate", b'{"file_name": "a\\ud800\\u0000.png"}'),
+    ("POST", f"{SUBMIT_URL}?fal_webhook=http://127.0.0.1:9/%00", json.dumps(VALID_INPUT).encode()),
+]
+
+
+async def test_hostile_values_get_the_answers_they_get_in_memory(
+    database: str, clock: ManualClock
+) -> None:
+    """PostgreSQL's text holds no NUL and no lone surrogate: such a value names nothing stored,
+    and what a client sends whole (a webhook URL, a path in the journal) is kept whole."""
+    memory_app = create_app(dataclasses.replace(shared(database), database_url=None), clock=clock)
+    shared_app = replica(database, clock)
+    async with client_of(memory_app) as memory, client_of(shared_app) as fleet:
+        for method, path, body in HOSTILE:
+            expected = await memory.request(method, path, content=body)
+            got = await fleet.request(method, path, content=body)
+            assert (got.status_code, path) == (expected.status_code, path)
+            assert got.status_code < 500
+        journal = (await fleet.get("/_falfake/requests")).json()["requests"]
+    assert {entry["path"] for entry in journal} >= {f"{REQUESTS}/\x00/status", "/files/b/\x00x"}
+    await shared_app.state.fake.close()

@@ -191,6 +191,27 @@ def blocking(work: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, work).result()
 
 
+def storable(text: str) -> bool:
+    """Whether a `text` column can hold `text` (no NUL, no lone surrogate): a value from a client
+    that cannot be stored cannot have been stored either, so it names nothing."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def as_bytes(text: str) -> bytes:
+    """A client's text kept whole in a `bytea` column (lone surrogates too; NUL too)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def as_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
 def redacted(url: str) -> str:
     """The URL without its password, for messages."""
     from urllib.parse import urlsplit

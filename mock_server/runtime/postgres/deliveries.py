@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from falfake.runtime.postgres.database import Database
+from falfake.runtime.postgres.database import Database, as_bytes, as_text
 from falfake.webhooks.delivery import LOG_SIZE, Attempt, PendingDelivery
 
 _ADOPTED_PER_LOOK = 20
@@ -29,7 +29,7 @@ class PostgresDeliveries:
             "INSERT INTO falfake_deliveries VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (request_id) DO NOTHING RETURNING true",
             delivery.request_id,
-            delivery.target,
+            as_bytes(delivery.target),
             delivery.body,
             delivery.attempt,
             delivery.due_at,
@@ -78,7 +78,16 @@ class PostgresDeliveries:
             now,
             self._lease,
         )
-        return [PendingDelivery(*row) for row in rows]
+        return [
+            PendingDelivery(
+                row["request_id"],
+                as_text(row["target"]),
+                row["body"],
+                row["attempt"],
+                row["due_at"],
+            )
+            for row in rows
+        ]
 
     async def clear(self) -> None:
         await self._db.execute("TRUNCATE falfake_deliveries, falfake_attempts")

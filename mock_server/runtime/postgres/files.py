@@ -9,7 +9,7 @@ from collections.abc import Callable
 from falfake.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
 from falfake.media.files import FileEntry, StoredFile
 from falfake.media.uploads import TOKEN_SECONDS, Pending, etag
-from falfake.runtime.postgres.database import Database
+from falfake.runtime.postgres.database import Database, storable
 from falfake.settings import Retention
 
 
@@ -37,6 +37,8 @@ class PostgresFiles:
         )
 
     async def read(self, path: str) -> StoredFile:
+        if not storable(path):
+            raise NotFound("File not found")
         row = await self._db.fetchrow(
             "SELECT content_type, data FROM falfake_files WHERE path = $1 AND created_at > $2",
             path,
@@ -47,6 +49,8 @@ class PostgresFiles:
         return StoredFile(data=row["data"], content_type=row["content_type"])
 
     async def entry(self, path: str) -> FileEntry | None:
+        if not storable(path):
+            return None
         row = await self._db.fetchrow(
             "SELECT path, content_type, size, created_at FROM falfake_files"
             " WHERE path = $1 AND created_at > $2",
@@ -101,7 +105,7 @@ class PostgresUploads:
     async def check_token(self, authorization: str | None) -> None:
         scheme, _, token = (authorization or "").partition(" ")
         expiry = None
-        if scheme.lower() == "bearer":
+        if scheme.lower() == "bearer" and storable(token):
             expiry = await self._db.fetchval(
                 "SELECT expires_at FROM falfake_tokens WHERE token = $1", token.strip()
             )
@@ -125,6 +129,8 @@ class PostgresUploads:
         return upload_id
 
     async def pending(self, upload_id: str) -> Pending:
+        if not storable(upload_id):
+            raise NotFound("Upload not found")
         row = await self._db.fetchrow(
             "SELECT path, content_type, created_at FROM falfake_uploads"
             " WHERE upload_id = $1 AND created_at > $2",

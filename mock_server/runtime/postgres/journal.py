@@ -16,7 +16,7 @@ from typing import Any
 
 from falfake.errors import StorageUnavailable
 from falfake.harness.journal import JournalEntry, Seen, tunnel_seen
-from falfake.runtime.postgres.database import Database
+from falfake.runtime.postgres.database import Database, as_bytes, as_text, storable
 
 FLUSH_SECONDS = 0.1
 _BUFFERED = 5_000  # beyond this a replica whose database is away drops the oldest
@@ -65,6 +65,8 @@ class PostgresJournal:
         return [_seen(row).entry() for row in rows]
 
     async def about(self, request_id: str) -> list[JournalEntry]:
+        if not storable(request_id):
+            return []
         await self.flush()
         rows = await self._db.fetch(
             f"SELECT {', '.join(_COLUMNS)} FROM falfake_journal WHERE request_id = $1"
@@ -83,14 +85,16 @@ class PostgresJournal:
     async def _select(
         self, method: str | None, path: str | None, order: str, limit: int | None, skip: int
     ) -> list[Any]:
+        if method is not None and not storable(method):
+            return []  # no request was made with it
         await self.flush()
         return await self._db.fetch(
             f"SELECT {', '.join(_COLUMNS)} FROM falfake_journal"
             " WHERE ($1::text IS NULL OR method = $1)"
-            " AND ($2::text IS NULL OR strpos(path, $2) > 0)"
+            " AND ($2::bytea IS NULL OR position($2 IN path) > 0)"
             f" {order} LIMIT $3 OFFSET $4",
             None if method is None else method.upper(),
-            path,
+            None if path is None else as_bytes(path),
             limit,
             skip,
         )
@@ -133,13 +137,13 @@ def _row(seen: Seen) -> tuple[Any, ...]:
     return (
         seen.at,
         seen.method,
-        seen.path,
+        as_bytes(seen.path),
         seen.query,
         _flat(headers),
         seen.body,
         seen.status,
         seen.duration_ms,
-        seen.request_id,
+        seen.request_id if seen.request_id is None or storable(seen.request_id) else None,
     )
 
 
@@ -165,7 +169,7 @@ def _seen(row: Any) -> Seen:
     return Seen(
         at=row["at"],
         method=row["method"],
-        path=row["path"],
+        path=as_text(row["path"]),
         query=row["query"],
         headers=_pairs(row["headers"]),
         body=row["body"],

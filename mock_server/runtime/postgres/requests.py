@@ -25,7 +25,7 @@ from falfake.errors import (
 from falfake.queue.models import QueuedRequest, Snapshot, Status
 from falfake.queue.store import NewRequest, first, queued
 from falfake.runtime.codec import decode_request, encode_request, stored_images
-from falfake.runtime.postgres.database import Database
+from falfake.runtime.postgres.database import Database, as_bytes, storable
 from falfake.runtime.postgres.schema import BY_CANCEL, BY_DEADLINE, DONE, QUEUED
 from falfake.settings import Retention, Timing
 
@@ -77,7 +77,7 @@ class PostgresRequests:
             request.eligible_at,
             request.start_deadline,
             first(new.run_seconds, timing.run_seconds),
-            request.webhook_url,
+            None if request.webhook_url is None else as_bytes(request.webhook_url),
             new.job.stored_bytes,
             [image.digest for image in images],
             [image.data for image in images],
@@ -102,6 +102,8 @@ class PostgresRequests:
         return snapshot
 
     async def get(self, request_id: str) -> Snapshot:
+        if not storable(request_id):
+            raise RequestNotFound
         now = self._clock()
         submitted = self._submitted.get(request_id)
         row = await self._db.fetchrow(
@@ -146,6 +148,8 @@ class PostgresRequests:
         ]
 
     async def cancel(self, app_id: str, request_id: str) -> None:
+        if not storable(request_id):
+            raise CancelTargetNotFound
         outcome = await self._db.fetchval(
             "SELECT falfake_cancel($1, $2, $3, $4, $5, $6)",
             app_id,

@@ -60,7 +60,7 @@ CREATE TABLE falfake_requests (
     finishes_at float8,
     completed_at float8,
     ending smallint,
-    webhook_url text,
+    webhook_url bytea,  -- a client's text, kept whole
     webhook_pending boolean NOT NULL DEFAULT false,
     webhook_lease float8,
     stored_bytes bigint NOT NULL,
@@ -146,7 +146,7 @@ END $$;
 -- Webhook deliveries still to make: each is one replica's until lease_until, then anyone's.
 CREATE TABLE falfake_deliveries (
     request_id text PRIMARY KEY,
-    target text NOT NULL,
+    target bytea NOT NULL,  -- a client's text, kept whole
     body bytea NOT NULL,
     attempt int NOT NULL,
     due_at float8 NOT NULL,
@@ -175,7 +175,7 @@ CREATE TABLE falfake_journal (
     id bigserial PRIMARY KEY,
     at float8 NOT NULL,
     method text NOT NULL,
-    path text NOT NULL,
+    path bytea NOT NULL,  -- as the client sent it, whatever it holds
     query bytea NOT NULL,
     headers bytea NOT NULL,  -- length-prefixed name/value pairs, secrets left out on reading
     body bytea NOT NULL,
@@ -313,7 +313,7 @@ $$;
 -- Queue a request. outcome: 0 queued, 1 the queue is full (fal's 429).
 CREATE FUNCTION falfake_submit(
     p_id text, p_app text, p_endpoint text, p_rank smallint, p_now float8, p_eligible float8,
-    p_deadline float8, p_run float8, p_webhook text, p_bytes bigint, p_images text[],
+    p_deadline float8, p_run float8, p_webhook bytea, p_bytes bigint, p_images text[],
     p_image_data bytea[], p_record text, p_max_queue int, p_runners int, p_ttl float8,
     p_max_requests int, p_max_bytes bigint,
     OUT outcome int, OUT seq bigint, OUT queue_position bigint)
