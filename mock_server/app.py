@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from falfake.clock import Clock, SettableClock, SystemClock
+from falfake.clock import Clock, SettableClock, SharedClock, SystemClock
 from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
@@ -52,8 +53,8 @@ def create_app(
     """
     settings = settings or Settings()
     endpoints = served(settings.endpoint_files, settings.endpoints_dir)
-    clock = clock or SystemClock()
     storage = _storage(settings)
+    clock = storage.clock(clock or SystemClock())
     saved_at = storage.saved_at()
     if saved_at is not None and isinstance(clock, SettableClock):
         clock.set(saved_at)  # a manual or virtual clock goes on from where it stood
@@ -93,6 +94,7 @@ def create_app(
                 auth=settings.auth,
                 scenarios=fake.scenarios,
                 new_id=fake.new_request_id,
+                pull_clock=clock.pull if isinstance(clock, SharedClock) else None,
             )
         ],
         exception_handlers={FalError: render, HTTPException: render},
@@ -148,10 +150,14 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
         async def watch() -> None:
             for turn in itertools.count():
                 # A shared database may be away for a moment; the webhooks wait for it.
-                with contextlib.suppress(StorageUnavailable):
+                try:
                     await fake.webhooks.dispatch_due()
                     if turn % ADOPT_EVERY == 0:
                         await fake.deliveries.adopt()
+                except StorageUnavailable:
+                    pass
+                except Exception as exc:
+                    print(f"falfake: webhooks: {type(exc).__name__}: {exc}", file=sys.stderr)
                 await asyncio.sleep(POLL_SECONDS)
 
         watcher = asyncio.get_running_loop().create_task(watch())

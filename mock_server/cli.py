@@ -265,7 +265,7 @@ def _run(argv: list[str]) -> int:
     if not is_loopback(args.host):
         _check_network_keys(args)
     settings = settings_from(args)
-    _check_storage(settings, args.clock, args.workers)
+    _check_storage(settings, args.workers)
     for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
         print(f"falfake: warning: {warning}", file=sys.stderr)
     loaded = () if args.scenarios is None else scenarios(args.scenarios)
@@ -329,7 +329,7 @@ _EXPOSED = (
 )
 
 
-def _check_storage(settings: Settings, clock: str, workers: int) -> None:
+def _check_storage(settings: Settings, workers: int) -> None:
     if settings.database_url is None:
         if workers > 1:
             raise UsageError(
@@ -339,11 +339,6 @@ def _check_storage(settings: Settings, clock: str, workers: int) -> None:
         return
     if settings.data_dir is not None:
         raise UsageError("--data-dir and --database both say where the state lives: give one.")
-    if clock == "virtual":
-        raise UsageError(
-            "--clock virtual keeps one replica's time; with --database every replica uses the"
-            " real clock (one virtual clock across replicas is not supported yet)."
-        )
 
 
 def _digest(path: Path) -> str:

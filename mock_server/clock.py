@@ -27,6 +27,16 @@ class SettableClock(Clock, Protocol):
     def set(self, moment: float) -> None: ...
 
 
+@runtime_checkable
+class SharedClock(SettableClock, Protocol):
+    """A settable clock that replicas share: each takes the fleet's time before it answers
+    (`pull`) and hands on its own moves (`push`), so one advance moves every replica."""
+
+    async def pull(self) -> None: ...
+
+    async def push(self) -> None: ...
+
+
 class SystemClock:
     """Real time."""
 

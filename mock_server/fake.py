@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from falfake.clock import Clock, SettableClock
+from falfake.clock import Clock, SettableClock, SharedClock
 from falfake.errors import Conflict
 from falfake.harness.journal import JournalBook
 from falfake.harness.scenarios import ScenarioBook
@@ -61,9 +61,11 @@ class Fake:
         await self.deliveries.clear()
         await self.rate_limiter.reset()
 
-    def advance(self, seconds: float) -> float:
-        """Move a manual or virtual clock forward; returns the new time."""
+    async def advance(self, seconds: float) -> float:
+        """Move a manual or virtual clock forward (every replica's, when shared); returns the
+        new time."""
         self._settable_clock().advance(seconds)
+        await self._moved()
         return self.clock.now()
 
     async def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
@@ -77,6 +79,12 @@ class Fake:
             if moment is None:
                 raise Conflict(f"Request {request_id} will not reach {status} on its own.")
             clock.set(moment)
+            await self._moved()
+
+    async def _moved(self) -> None:
+        """Tell the other replicas, before the caller hears the new time."""
+        if isinstance(self.clock, SharedClock):
+            await self.clock.push()
 
     def _settable_clock(self) -> SettableClock:
         if not isinstance(self.clock, SettableClock):

@@ -45,6 +45,10 @@ class Storage(Protocol):
 
     def stores(self, settings: Settings, clock: Clock) -> Stores: ...
 
+    def clock(self, clock: Clock) -> Clock:
+        """The clock to serve on: `clock`, or one every process of this fake shares."""
+        ...
+
     def saved_at(self) -> float | None:
         """The fake's time when the state was last saved, or None (nothing saved)."""
 
@@ -108,6 +112,9 @@ class Memory:
             uploads=NoUploadRecords(),
             deliveries=NoDeliveryRecords(),
         )
+
+    def clock(self, clock: Clock) -> Clock:
+        return clock
 
     def saved_at(self) -> float | None:
         return None

@@ -108,7 +108,8 @@ class Falfake:
         return entries
 
     def advance(self, seconds: float) -> float:
-        return self.fake.advance(seconds)
+        now: float = self._call(self.fake.advance, seconds)
+        return now
 
     def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:
         snapshot: Snapshot = self._call(self.fake.run_until, request_id, status)

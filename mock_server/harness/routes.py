@@ -134,7 +134,7 @@ async def advance(request: Request) -> Response:
     from falfake.http.bodies import Advance, parse_model  # pydantic, on first use
 
     body = parse_model(Advance, await read_body(request, _SMALL), ANY_TYPE_IS_JSON)
-    return JSONResponse({"now": fake_of(request).advance(body.seconds)})
+    return JSONResponse({"now": await fake_of(request).advance(body.seconds)})
 
 
 async def run_until(request: Request) -> Response:

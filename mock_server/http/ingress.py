@@ -9,7 +9,7 @@ outside Starlette's exception handling, so the errors it finds go to the one ren
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,8 +40,11 @@ class Ingress:
         auth: Auth,
         scenarios: ScenarioBook,
         new_id: Callable[[], str],
+        pull_clock: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`pull_clock`, for a clock replicas share: take the fleet's time before answering."""
         self.app, self.journal, self.clock, self.auth = app, journal, clock, auth
+        self.pull_clock = pull_clock
         self.proxy_key = auth.effective_proxy_key
         self.scenarios = scenarios
         self.with_scenarios = ScenarioRunner(self._keyed, scenarios, new_id)
@@ -50,6 +53,12 @@ class Ingress:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.pull_clock is not None:
+            try:
+                await self.pull_clock()
+            except FalError as exc:
+                await fal_error_response(exc)(scope, receive, send)
+                return
         if scope["path"].startswith(CONTROL_PREFIX):
             if self.auth.control_keys_only and scope["path"] != HEALTH_PATH:
                 try:

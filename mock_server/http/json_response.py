@@ -21,10 +21,12 @@ def encode(content: Any) -> bytes:
     goes to the standard library's encoder, which decides what the reply is: escapes, lone
     surrogates, and the ValueError for NaN or infinity (pydantic's would write a string).
     """
-    pydantic_core = sys.modules.get("pydantic_core")
-    if pydantic_core is not None:
+    # Read off the module as it stands: another thread may be importing it right now (the
+    # start-up's), and a module still loading is in sys.modules without its functions.
+    to_json = getattr(sys.modules.get("pydantic_core"), "to_json", None)
+    if to_json is not None:
         try:
-            fast: bytes = pydantic_core.to_json(content, inf_nan_mode="strings")
+            fast: bytes = to_json(content, inf_nan_mode="strings")
         except ValueError:  # pydantic's serialisation errors, a lone surrogate among them
             pass
         else:

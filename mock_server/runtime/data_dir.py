@@ -98,6 +98,9 @@ class DataDir:
             deliveries=self.deliveries,
         )
 
+    def clock(self, clock: Clock) -> Clock:
+        return clock  # one process: its clock is the fake's
+
     def signing_key(self) -> bytes | None:
         return None  # the fake keeps its key beside its CA, one process as one directory
 

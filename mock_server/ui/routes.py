@@ -343,7 +343,7 @@ async def advance(request: Request) -> Response:
         raise Conflict("Give the seconds to advance as a number.") from None
     if not 0 <= seconds < 10**9:
         raise Conflict("Give the seconds to advance as a number from 0 up.")
-    fake_of(request).advance(seconds)
+    await fake_of(request).advance(seconds)
     return _back(f"{PREFIX}/clock")
 
 

@@ -200,10 +200,6 @@ def start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., s
             ["--database", "postgresql://127.0.0.1:1/db", "--data-dir", "/tmp/x"],
             "--data-dir and --database both say where the state lives",
         ),
-        (
-            ["--database", "postgresql://127.0.0.1:1/db", "--clock", "virtual"],
-            "one virtual clock across replicas is not supported yet",
-        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_flag(

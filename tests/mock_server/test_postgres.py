@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from falfake.app import create_app
-from falfake.clock import ManualClock
+from falfake.clock import ManualClock, VirtualClock
 from falfake.errors import BadRequest, NotFound, PayloadTooLarge, RequestNotFound, Unauthorized
 from falfake.harness.scenarios import Scenario
 from falfake.queue.models import Job, LogLine
@@ -633,3 +633,23 @@ async def test_hostile_values_get_the_answers_they_get_in_memory(
         journal = (await fleet.get("/_falfake/requests")).json()["requests"]
     assert {entry["path"] for entry in journal} >= {f"{REQUESTS}/\x00/status", "/files/b/\x00x"}
     await shared_app.state.fake.close()
+
+
+async def test_the_virtual_clock_is_one_clock_for_the_fleet(database: str) -> None:
+    apps = [create_app(shared(database), clock=VirtualClock()) for _ in range(2)]
+    async with client_of(apps[0]) as first, client_of(apps[1]) as second:
+        request_id = (await first.post(SUBMIT_URL, json=VALID_INPUT)).json()["request_id"]
+        start = (await second.get("/_falfake/clock")).json()["now"]
+        moved = await second.post("/_falfake/clock/advance", json={"seconds": 1.5})
+        assert moved.json() == {"now": start + 1.5}
+        assert (await first.get("/_falfake/clock")).json() == {"now": start + 1.5}
+        running = (await first.get(f"{REQUESTS}/{request_id}/status")).json()
+        assert running["status"] == "IN_PROGRESS"  # it started at 1 s, on the fleet's time
+        done = await first.post("/_falfake/clock/run-until", json={"request_id": request_id})
+        assert done.json()["status"] == "COMPLETED"
+        assert (await second.get("/_falfake/clock")).json() == {"now": start + 3.0}
+        # A replica that starts later takes the fleet's time, not its own start.
+        late = create_app(shared(database), clock=VirtualClock())
+        assert late.state.fake.clock.now() == start + 3.0
+    for app in [*apps, late]:
+        await app.state.fake.close()

@@ -53,32 +53,16 @@ def haproxy() -> str:
 
 @contextlib.contextmanager
 def replica(database: str, ca_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A replica whose webhook deliveries a killed one leaves are taken over after 7 s."""
     port = free_port()
     log = ca_dir.parent / f"replica-{port}.log"
     with log.open("wb") as output:
+        command = [sys.executable, "-m", "falfake", "serve", "--port", str(port)]
+        command += ["--ca-dir", str(ca_dir), "--database", database, "--key", KEY]
+        command += ["--queue-seconds", "0.5", "--run-seconds", "1.5", "--runners", "2"]
+        command += ["--video-size", "64x36", "--webhook-timeout", "2"]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "falfake",
-                "serve",
-                "--port",
-                str(port),
-                "--ca-dir",
-                str(ca_dir),
-                "--database",
-                database,
-                "--key",
-                KEY,
-                "--queue-seconds",
-                "0.5",
-                "--run-seconds",
-                "1.5",
-                "--runners",
-                "2",
-                "--video-size",
-                "64x36",
-            ],
+            command,
             stderr=output,
         )
     try:
@@ -172,6 +156,7 @@ def test_the_python_client_runs_through_a_balancer_while_a_replica_is_killed(
         assert submitted.returncode == 0, submitted.stderr
         request_ids = json.loads(submitted.stdout)
         first.send_signal(signal.SIGKILL)  # mid-lifecycle: queued and running requests
+        passed_over(first, port)
         followed = subprocess.run(
             [sys.executable, "-c", FOLLOW, json.dumps(request_ids)],
             env=env,
@@ -181,7 +166,21 @@ def test_the_python_client_runs_through_a_balancer_while_a_replica_is_killed(
         )
         assert followed.returncode == 0, followed.stderr
         assert len(json.loads(followed.stdout)) == len(request_ids)
-    assert no_tracebacks(tmp_path)
+    no_tracebacks(tmp_path)
+
+
+def passed_over(killed: subprocess.Popen[bytes], port: int) -> None:
+    """Until the balancer answers only from the others. The official clients do not retry a
+    poll whose connection drops (the JS one then never settles), so a client still connected
+    to a replica as it dies sees an error: the state is what must survive, and does."""
+    killed.wait(timeout=30)
+    gone = f":{killed.pid}"
+    for _ in range(100):
+        # A connection the balancer still hands to the dead replica drops: not over yet.
+        with contextlib.suppress(httpx.TransportError):
+            if not any(name.endswith(gone) for name in replicas_answering(port, 4)):
+                return
+    raise AssertionError("the balancer kept sending connections to the killed replica")
 
 
 def replicas_answering(port: int, times: int) -> set[str]:
@@ -298,10 +297,11 @@ def test_the_js_client_through_a_balancer_while_the_database_restarts_and_a_repl
             balancer([first_port, second_port]) as port,
         ):
             base = f"http://127.0.0.1:{port}"
+            hooks.expected = 6  # fleet.mjs submits six
             submitted = node_fleet(base, KEY, "submit", hooks.url)
-            hooks.expected = len(submitted["ids"])
             own.restart()  # the database goes away and comes back under the fleet
             first.send_signal(signal.SIGKILL)  # and a replica dies with requests under way
+            passed_over(first, port)
             followed = node_fleet(base, KEY, "follow", ",".join(submitted["ids"]))
             assert len(followed["results"]) == len(submitted["ids"])
             upload = submitted["upload"].split("/files/", 1)[1]
@@ -313,11 +313,12 @@ def test_the_js_client_through_a_balancer_while_the_database_restarts_and_a_repl
     # Each webhook once: a replica killed before it sent one leaves it to the other after the
     # lease, and one killed during a POST may send it again; none was under way here.
     assert hooks.received == dict.fromkeys(submitted["ids"], 1)
-    assert no_tracebacks(tmp_path)
+    no_tracebacks(tmp_path)
 
 
-def no_tracebacks(folder: Path) -> bool:
-    """Whether the replicas' logs are free of tracebacks (faults are one line, or none)."""
+def no_tracebacks(folder: Path) -> None:
+    """The replicas' logs hold no traceback (a fault is one line, or none)."""
     logs = {log.name: log.read_text() for log in folder.glob("replica-*.log")}
     assert logs, "the replicas wrote no log"
-    return not any("Traceback" in text for text in logs.values())
+    for name, text in logs.items():
+        assert "Traceback" not in text, f"{name}:\n{text[-3000:]}"

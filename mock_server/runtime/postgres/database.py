@@ -184,6 +184,24 @@ def _notified(changed: Callable[[], None]) -> Callable[..., None]:
     return on_notify
 
 
+class connected:
+    """A connection of its own, outside any pool: for work done before the serving loop runs."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._connection: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        import asyncpg
+
+        self._connection = await asyncpg.connect(self._url, timeout=ACQUIRE_SECONDS * 5)
+        return self._connection
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
 def blocking(work: Coroutine[Any, Any, T]) -> T:
     """Run `work` to its end from sync code, inside an event loop or not: in a thread with a
     loop of its own (what a replica does before it serves)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from falfake.clock import Clock
+from falfake.clock import Clock, VirtualClock
 from falfake.errors import StorageError, StorageUnavailable
 from falfake.harness.journal import JOURNAL_BYTES, JOURNAL_ENTRIES
+from falfake.runtime.postgres.clock import FleetClock
 from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database, blocking
 from falfake.runtime.postgres.deliveries import PostgresDeliveries
 from falfake.runtime.postgres.files import PostgresFiles, PostgresUploads
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 
 
 # A delivery's lease outlasts its POST's timeout by this much: its maker, if alive, has
-# recorded the attempt by then.
-LEASE_MARGIN_SECONDS = 30.0
+# recorded the attempt by then (it writes one row as soon as the POST is answered).
+LEASE_MARGIN_SECONDS = 5.0
 
 
 class DatabaseError(StorageError):
@@ -76,6 +77,11 @@ class Postgres:
                 lease_seconds=settings.webhooks.timeout_seconds + LEASE_MARGIN_SECONDS,
             ),
         )
+
+    def clock(self, clock: Clock) -> Clock:
+        if isinstance(clock, VirtualClock):  # one virtual time for the fleet
+            return FleetClock(self.database, clock.now())
+        return clock
 
     def saved_at(self) -> float | None:
         return None  # the state is the database's; no time passes while a replica is down

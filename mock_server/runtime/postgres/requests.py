@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 _CACHED = 20_000
 _STATUSES = list(Status)
-_WEBHOOK_LEASE_SECONDS = 30.0  # a replica that took a webhook and died leaves it this long
+# A replica that took a webhook and died leaves it this long; one that takes longer to render
+# the payload is joined by another, and the delivery is still scheduled once (its row's key).
+_WEBHOOK_LEASE_SECONDS = 10.0
 _WEBHOOKS_PER_TAKE = 50
 _ROW = (
     "app_id, status, seq, started_at, finishes_at, completed_at, ending, webhook_pending, "
@@ -196,7 +198,7 @@ class PostgresRequests:
     async def next_event_time(self) -> float | None:
         now = self._clock()
         await self._advance(now)
-        moment = await self._db.fetchval("SELECT next_event FROM falfake_queue")
+        moment = await self._db.fetchval("SELECT falfake_next_event($1)", self._timing.runners)
         return None if moment is None or math.isinf(moment) else float(moment)
 
     async def reset(self) -> None:

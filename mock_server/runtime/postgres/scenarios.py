@@ -14,13 +14,10 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from falfake.harness.scenarios import Call, Scenario, listing, matches, wanting_body
-from falfake.runtime.postgres.database import ACQUIRE_SECONDS, Database, blocking
-
-if TYPE_CHECKING:
-    import asyncpg
+from falfake.runtime.postgres.database import Database, blocking, connected
 
 CHANNEL = "falfake_scenarios"
 _ROWS = "SELECT id, scenario, matched FROM falfake_scenarios ORDER BY id"
@@ -103,12 +100,12 @@ class PostgresScenarios:
         self._active = [(row["id"], known.get(row["id"]) or _read(row["scenario"])) for row in rows]
 
     async def _read_once(self) -> list[tuple[int, Scenario]]:
-        async with _connected(self._db.url) as connection:
+        async with connected(self._db.url) as connection:
             rows = await connection.fetch(_ROWS)
         return [(row["id"], _read(row["scenario"])) for row in rows]
 
     async def _preload(self, scenarios: Sequence[Scenario], source: str) -> None:
-        async with _connected(self._db.url) as connection, connection.transaction():
+        async with connected(self._db.url) as connection, connection.transaction():
             # Replicas started together with one file add it once.
             await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", source)
             if not await connection.fetchval(
@@ -125,24 +122,6 @@ class PostgresScenarios:
                     )
                 await connection.execute(f"NOTIFY {CHANNEL}")
         self._active = await self._read_once()
-
-
-class _connected:
-    """A connection of its own, for work done before the serving loop runs."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._connection: asyncpg.Connection | None = None
-
-    async def __aenter__(self) -> asyncpg.Connection:
-        import asyncpg
-
-        self._connection = await asyncpg.connect(self._url, timeout=ACQUIRE_SECONDS * 5)
-        return self._connection
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self._connection is not None:
-            await self._connection.close()
 
 
 def _stored(scenario: Scenario) -> str:

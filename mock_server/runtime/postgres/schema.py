@@ -206,6 +206,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The fleet's virtual time (`--clock virtual`), made by the first replica that keeps one.
+CREATE TABLE falfake_clock (id int PRIMARY KEY CHECK (id = 1), now float8 NOT NULL);
+
 -- Forget one request, with its share of the images and the counters.
 CREATE FUNCTION falfake_forget(p_id text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -302,6 +305,27 @@ BEGIN
     UPDATE falfake_queue SET next_expiry = CASE WHEN expired = 500 THEN p_now ELSE coalesce(
         (SELECT min(completed_at) FROM falfake_requests WHERE status = 2) + p_ttl, 'infinity')
         END WHERE id = 1;
+END $$;
+
+-- When the runners next change something, as the timetable says (next_event in the queue row
+-- may be earlier: a submit or cancel only brings it forward).
+CREATE FUNCTION falfake_next_event(p_runners int) RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    q falfake_queue%ROWTYPE;
+    moment float8;
+BEGIN
+    SELECT * INTO q FROM falfake_queue WHERE id = 1;
+    moment := (SELECT min(finishes_at) FROM falfake_requests WHERE status = 1);
+    IF q.running < p_runners THEN
+        IF EXISTS (SELECT 1 FROM falfake_requests WHERE status = 0 AND eligible_at <= q.cursor)
+        THEN
+            moment := least(moment, q.cursor);
+        ELSE
+            moment := least(moment, (SELECT min(eligible_at) FROM falfake_requests
+                WHERE status = 0));
+        END IF;
+    END IF;
+    RETURN least(moment, (SELECT min(start_deadline) FROM falfake_requests WHERE status = 0));
 END $$;
 
 -- A request's place in the queue: how many queued requests are served before it.
