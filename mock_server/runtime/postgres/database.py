@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from falfake.errors import StorageUnavailable
+from falfake.errors import FalError, StorageUnavailable
 
 if TYPE_CHECKING:
     import asyncpg
@@ -51,7 +51,15 @@ class Database:
             # (profiled): only worth paying when no connection is idle.
             timeout = None if pool.get_idle_size() else ACQUIRE_SECONDS
             async with pool.acquire(timeout=timeout) as connection:
-                yield connection
+                try:
+                    yield connection
+                except (asyncpg.PostgresError, FalError):
+                    raise  # the server answered: the connection is in order
+                except BaseException:
+                    # Interrupted mid-statement (a client gone, a timeout): asyncpg would hand
+                    # the connection out again while it still waits for the server.
+                    connection.terminate()
+                    raise
         except _lost() as exc:
             if pool is not None:
                 # The server went away (a restart): every pooled connection is as dead as this
@@ -166,6 +174,7 @@ def _lost() -> tuple[type[BaseException], ...]:
         asyncpg.PostgresConnectionError,
         asyncpg.exceptions.OperatorInterventionError,
         asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.InternalClientError,  # a connection left mid-operation
         ConnectionError,
     )
 
