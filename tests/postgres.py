@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.real_parts import missing
 
 INSTALL = "apt-get install postgresql"
 REQUIRED = "FALFAKE_REQUIRE_POSTGRES"  # set by CI: no PostgreSQL is a failure there, not a skip
@@ -27,9 +27,7 @@ def binaries() -> Path:
     """The folder of initdb and pg_ctl; fails in CI and skips elsewhere when there is none."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        if os.environ.get(REQUIRED):
-            pytest.fail(f"CI needs PostgreSQL for the --database tests: {INSTALL}")
-        pytest.skip(f"no PostgreSQL for the --database tests; install it with: {INSTALL}")
+        missing("PostgreSQL", "the --database tests", INSTALL, REQUIRED)
     return Path(found[-1]).parent
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from falfake.runtime.tls import CertificateAuthority
 from tests.postgres import Cluster, cluster, free_port
+from tests.real_parts import missing
 
 INSTALL = "apt-get install haproxy"
 JS = Path(__file__).parents[1] / "official_clients" / "js"
@@ -45,9 +45,7 @@ print(json.dumps([r["video"]["url"] for r in results]))
 def haproxy() -> str:
     found = shutil.which("haproxy")
     if found is None:
-        if os.environ.get("FALFAKE_REQUIRE_HAPROXY"):
-            pytest.fail(f"CI needs HAProxy for the replica tests: {INSTALL}")
-        pytest.skip(f"no HAProxy for the replica tests; install it with: {INSTALL}")
+        missing("HAProxy", "the replica tests", INSTALL, "FALFAKE_REQUIRE_HAPROXY")
     return found
 
 

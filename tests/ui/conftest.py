@@ -3,7 +3,6 @@ Debian's chromium driven by Playwright (its own browser download cannot work her
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from falfake import ManualClock, Settings, Timing
 from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import running_fake
+from tests.real_parts import missing
 
 INSTALL = "make browser-deps  (as root: apt-get install -y chromium fonts-dejavu-core)"
 SETTINGS = Settings(timing=Timing(1.0, 4.0, 2), video_width=64, video_height=36)
@@ -23,9 +23,7 @@ SETTINGS = Settings(timing=Timing(1.0, 4.0, 2), video_width=64, video_height=36)
 def chromium_path() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        if os.environ.get("FALFAKE_REQUIRE_BROWSER"):
-            pytest.fail(f"CI needs a browser for the dashboard tests: {INSTALL}")
-        pytest.skip(f"no chromium for the dashboard tests; install it with: {INSTALL}")
+        missing("chromium", "the dashboard tests", INSTALL, "FALFAKE_REQUIRE_BROWSER")
     return found
 
 
