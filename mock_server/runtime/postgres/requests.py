@@ -38,9 +38,10 @@ _STATUSES = list(Status)
 # the payload is joined by another, and the delivery is still scheduled once (its row's key).
 _WEBHOOK_LEASE_SECONDS = 10.0
 _WEBHOOKS_PER_TAKE = 50
-_ROW = (
+# What a snapshot is made of (`_snapshot`), beside `queue_position`.
+_STATE = (
     "app_id, status, seq, started_at, finishes_at, completed_at, ending, webhook_pending, "
-    "queue_position, record, images"
+    "record, images"
 )
 
 
@@ -109,7 +110,7 @@ class PostgresRequests:
         now = self._clock()
         submitted = self._submitted.get(request_id)
         row = await self._db.fetchrow(
-            f"SELECT {_ROW} FROM falfake_status($1, $2, $3, $4, $5)",
+            f"SELECT {_STATE}, queue_position FROM falfake_status($1, $2, $3, $4, $5)",
             request_id,
             now,
             self._timing.runners,
@@ -134,8 +135,7 @@ class PostgresRequests:
         now = self._clock()
         await self._advance(now)
         rows = await self._db.fetch(
-            "SELECT request_id, app_id, status, seq, started_at, finishes_at, completed_at,"
-            " ending, webhook_pending, record, images,"
+            f"SELECT request_id, {_STATE},"
             " CASE WHEN status = 0 THEN falfake_position(rank, seq) END AS queue_position"
             " FROM falfake_requests WHERE ($1::bigint IS NULL OR seq < $1)"
             " AND ($2::text IS NULL OR endpoint_id = $2)"
@@ -175,9 +175,7 @@ class PostgresRequests:
             " SELECT request_id FROM falfake_requests WHERE webhook_pending"
             " AND (webhook_lease IS NULL OR webhook_lease <= $2) ORDER BY completed_at"
             f" LIMIT {_WEBHOOKS_PER_TAKE} FOR UPDATE SKIP LOCKED)"
-            " RETURNING request_id, app_id, status, seq, started_at, finishes_at,"
-            " completed_at, ending, webhook_pending, NULL::bigint AS queue_position, record,"
-            " images",
+            f" RETURNING request_id, {_STATE}, NULL::bigint AS queue_position",
             now + _WEBHOOK_LEASE_SECONDS,
             now,
         )
