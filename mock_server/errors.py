@@ -24,7 +24,7 @@ Request (infrastructure) errors have a flat body `{"detail": str, "error_type": 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 
@@ -214,3 +214,35 @@ class StorageUnavailable(FalError):
 
     status_code = 503
     extra_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
+
+
+def error_state(error: FalError) -> tuple[str, dict[str, Any]]:
+    """Any FalError as plain data: its class name and its state (subclasses keep theirs in
+    instance attributes), for a record that outlives the object."""
+    return type(error).__name__, vars(error)
+
+
+def restored_error(type_name: str, state: dict[str, Any]) -> FalError:
+    """The error `error_state` described, as it was."""
+    cls = _error_types().get(type_name) or _error_types(refresh=True)[type_name]
+    # Subclasses' constructors differ; the state is what they set, so restore it as it was.
+    error = cls.__new__(cls)
+    FalError.__init__(error, state["detail"], request_id=state["request_id"])
+    vars(error).update(state)
+    return error
+
+
+_TYPES: dict[str, type[FalError]] = {}
+
+
+def _error_types(*, refresh: bool = False) -> dict[str, type[FalError]]:
+    """Every FalError class by name (refreshed for a class defined since the last look)."""
+    if refresh or not _TYPES:
+        _TYPES.update({cls.__name__: cls for cls in _subclasses(FalError)})
+    return _TYPES
+
+
+def _subclasses(cls: type[FalError]) -> Iterator[type[FalError]]:
+    yield cls
+    for subclass in cls.__subclasses__():
+        yield from _subclasses(subclass)

@@ -8,7 +8,8 @@ Finding the next event never scans (`falfake.queue.timetable`): each operation c
 O(log n) in the requests held.
 
 The store works in memory; a `RequestRecords` (SQLite with `--data-dir`) is told every change and
-hands the requests back after a restart.
+hands the requests back after a restart. Finished requests are packed (`falfake.queue.compact`)
+once they have not been read for a while, so a long history costs little memory and no pauses.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import dataclasses
 import math
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import cast
 
 from falfake.errors import (
     AlreadyCompleted,
@@ -27,11 +29,17 @@ from falfake.errors import (
     RequestNotFound,
     StartTimeout,
 )
+from falfake.queue.compact import Packed, pack, unpack
 from falfake.queue.models import Job, QueuedRequest, Snapshot, Status
 from falfake.queue.records import NoRecords, RequestRecords
 from falfake.queue.timetable import Timetable
 from falfake.settings import Retention, Timing
 from falfake.validation import Priority
+
+# Finished requests kept as objects, the last finished or read: clients read a request just after
+# it finishes (its status, its result, its webhook's payload) and seldom later; older ones are
+# packed. About 2 KiB each as objects, a few hundred bytes packed.
+YOUNG_FINISHED = 2048
 
 
 # Not frozen: a frozen dataclass sets each field through `object.__setattr__`, and this one is
@@ -66,8 +74,11 @@ class RequestStore:
         honour_cancel: bool = True,
         documented_cancel_body: bool = False,
         records: RequestRecords | None = None,
+        young_finished: int = YOUNG_FINISHED,
     ) -> None:
+        """`young_finished`: how many finished requests stay objects (tests make it small)."""
         self._timing = timing
+        self._young_finished = young_finished
         self._retention = retention
         self._clock = clock
         self._honour_cancel = honour_cancel
@@ -82,9 +93,14 @@ class RequestStore:
         self._records.clear()
 
     def _forget(self) -> None:
-        self._requests: dict[str, QueuedRequest] = {}
+        # Submit order; a finished request is packed once it leaves `_young`.
+        self._requests: dict[str, QueuedRequest | Packed] = {}
+        self._young: deque[str] = deque()  # finished requests kept as objects, oldest first
         self._timetable = Timetable(self._timing.runners, self._is_queued)
-        self._completed: deque[tuple[float, str]] = deque()  # (time, id) in completion order
+        # Finished requests in completion order, and when each finished: two queues rather than
+        # one of pairs, a tuple less for each request kept.
+        self._finished_ids: deque[str] = deque()
+        self._finished_at: deque[float] = deque()
         self._seq = 0
         self._webhooks: list[tuple[str, QueuedRequest]] = []  # finished, not yet handed out
         self._bytes = 0  # of reference images held by all requests
@@ -98,23 +114,28 @@ class RequestStore:
         (their moved times are saved, so the next restart moves them on from there)."""
         now = self._clock()
         paused = 0.0 if saved_at is None else max(now - saved_at, 0.0)
+        finished: list[tuple[float, str]] = []
         for request in sorted(requests, key=lambda r: r.seq):
             self._seq = max(self._seq, request.seq)
             self._hold(request.request_id, request.job.stored_bytes)
             if request.status is Status.COMPLETED:
-                self._completed.append((request.completed_at or 0.0, request.request_id))
+                self._requests[request.request_id] = request
+                finished.append((request.completed_at or 0.0, request.request_id))
                 if request.webhook_pending and request.webhook_url is not None:
                     self._webhooks.append((request.webhook_url, request))
+                self._retire(request.request_id)
+                continue
+            request = _resumed(request, paused)
+            if paused:
+                self._records.update(request)
+            if request.status is Status.IN_QUEUE:
+                self._timetable.enqueue(request)
             else:
-                request = _resumed(request, paused)
-                if paused:
-                    self._records.update(request)
-                if request.status is Status.IN_QUEUE:
-                    self._timetable.enqueue(request)
-                else:
-                    self._timetable.run(request.request_id, request.finishes_at or now)
+                self._timetable.run(request.request_id, request.finishes_at or now)
             self._requests[request.request_id] = request
-        self._completed = deque(sorted(self._completed))
+        for at, request_id in sorted(finished):
+            self._finished_at.append(at)
+            self._finished_ids.append(request_id)
         self._records.seen(now)
 
     def __len__(self) -> int:
@@ -144,7 +165,7 @@ class RequestStore:
     def get(self, request_id: str) -> Snapshot:
         """The request as it is now, whatever its app; RequestNotFound if unknown."""
         now = self._advance()
-        request = self._requests.get(request_id)
+        request = self._read(request_id)
         if request is None:
             raise RequestNotFound
         return self._snapshot(request, now)
@@ -161,13 +182,18 @@ class RequestStore:
         one endpoint and one status if given (the dashboard's pages)."""
         now = self._advance()
         found: list[Snapshot] = []
-        for request in reversed(self._requests.values()):
-            if before is not None and request.seq >= before:
+        for entry in reversed(self._requests.values()):
+            if isinstance(entry, QueuedRequest):
+                seq, endpoint, state = entry.seq, entry.endpoint_id, entry.status
+            else:
+                (seq, endpoint, *_), state = entry, Status.COMPLETED
+            if before is not None and seq >= before:
                 continue
-            if endpoint_id is not None and request.endpoint_id != endpoint_id:
+            if endpoint_id is not None and endpoint != endpoint_id:
                 continue
-            if status is not None and request.status is not status:
+            if status is not None and state is not status:
                 continue
+            request = entry if isinstance(entry, QueuedRequest) else unpack(entry)
             found.append(self._snapshot(request, now))
             if len(found) == limit:
                 break
@@ -176,7 +202,7 @@ class RequestStore:
     def cancel(self, app_id: str, request_id: str) -> None:
         """Cancel a queued request at once, or signal a running one; 400 once COMPLETED."""
         now = self._advance()
-        request = self._requests.get(request_id)
+        request = self._read(request_id)
         if request is None or request.app_id != app_id:
             raise CancelTargetNotFound
         if request.status is Status.COMPLETED:
@@ -199,15 +225,45 @@ class RequestStore:
         return due
 
     def webhook_started(self, request_id: str) -> None:
-        request = self._requests.get(request_id)
+        request = self._read(request_id)
         if request is not None and request.webhook_pending:
             self._put(request.webhook_handed_over())
+            self._retire(request_id)
 
     def _find(self, app_id: str, request_id: str) -> QueuedRequest:
-        request = self._requests.get(request_id)
+        request = self._read(request_id)
         if request is None or request.app_id != app_id:
             raise RequestNotFound
         return request
+
+    def _read(self, request_id: str) -> QueuedRequest | None:
+        """The request, unpacked (and kept so a while: one read is often followed by more)."""
+        entry = self._requests.get(request_id)
+        if entry is None or isinstance(entry, QueuedRequest):
+            return entry
+        request = unpack(entry)
+        self._requests[request_id] = request
+        self._retire(request_id)
+        return request
+
+    def _live(self, request_id: str) -> QueuedRequest:
+        """A request with a coming event: not finished, so never packed."""
+        return cast(QueuedRequest, self._requests[request_id])
+
+    def _retire(self, request_id: str) -> None:
+        """A finished request was just made or read: it is kept as an object for a while, and
+        the one finished or read longest ago is packed if this makes too many."""
+        young = self._young
+        young.append(request_id)
+        if len(young) > self._young_finished:
+            oldest = young.popleft()
+            entry = self._requests.get(oldest)
+            # Still pending a webhook (handed out by `take_webhooks`): it changes once more, and
+            # `webhook_started` retires it again.
+            if isinstance(entry, QueuedRequest) and not entry.webhook_pending:
+                packed = pack(entry)
+                if packed is not None:
+                    self._requests[oldest] = packed
 
     def _snapshot(self, request: QueuedRequest, now: float) -> Snapshot:
         position = None
@@ -231,17 +287,17 @@ class RequestStore:
             kind, event = found
             self._timetable.cursor = max(self._timetable.cursor, event[0])
             if kind == "finish":
-                self._finish(self._requests[event[1]], event[0])
+                self._finish(self._live(event[1]), event[0])
             elif kind == "start":
-                self._start(self._requests[event[1]], event[0])
+                self._start(self._live(event[1]), event[0])
             else:
-                self._time_out(self._requests[event[1]], event[0])
+                self._time_out(self._live(event[1]), event[0])
         self._expire(now)
         return now
 
     def _is_queued(self, request_id: str) -> bool:
         request = self._requests.get(request_id)
-        return request is not None and request.status is Status.IN_QUEUE
+        return isinstance(request, QueuedRequest) and request.status is Status.IN_QUEUE
 
     def _start(self, request: QueuedRequest, at: float) -> None:
         self._timetable.dequeue(request)
@@ -260,9 +316,11 @@ class RequestStore:
     def _complete(self, request: QueuedRequest, at: float, failure: FalError | None) -> None:
         done = request.completed(at, failure)
         self._put(done)
-        self._completed.append((at, request.request_id))
+        self._finished_at.append(at)
+        self._finished_ids.append(request.request_id)
         if done.webhook_url is not None:
             self._webhooks.append((done.webhook_url, done))
+        self._retire(request.request_id)
 
     def _put(self, request: QueuedRequest) -> None:
         self._requests[request.request_id] = request
@@ -276,14 +334,14 @@ class RequestStore:
             len(self._requests) >= retention.max_requests
             or self._bytes + incoming_bytes > retention.max_request_bytes
         ):
-            if not self._completed:
+            if not self._finished_ids:
                 raise RateLimited("Too many requests")
             self._drop_oldest()
 
     def _expire(self, now: float) -> None:
         """Drop finished requests past their time to live."""
         ttl = self._retention.request_ttl_seconds
-        while self._completed and self._completed[0][0] + ttl <= now:
+        while self._finished_at and self._finished_at[0] + ttl <= now:
             self._drop_oldest()
         self._records.seen(now)
 
@@ -293,7 +351,8 @@ class RequestStore:
             self._bytes += stored_bytes
 
     def _drop_oldest(self) -> None:
-        _, request_id = self._completed.popleft()
+        self._finished_at.popleft()
+        request_id = self._finished_ids.popleft()
         del self._requests[request_id]
         self._bytes -= self._sizes.pop(request_id, 0)
         self._records.delete(request_id)

@@ -14,8 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from falfake import errors
-from falfake.errors import FalError
+from falfake.errors import FalError, error_state, restored_error
 from falfake.media.specs import (
     MEDIA_TYPES,
     Generation,
@@ -80,27 +79,12 @@ def stored_images(request: QueuedRequest) -> Iterator[ImageSource]:
 
 
 def encode_error(error: FalError) -> dict[str, Any]:
-    """Any FalError as its class name and state; subclasses keep theirs in instance attributes."""
-    return {"type": type(error).__name__, "state": vars(error)}
+    type_name, state = error_state(error)
+    return {"type": type_name, "state": state}
 
 
 def decode_error(record: dict[str, Any]) -> FalError:
-    cls = _ERROR_TYPES[record["type"]]
-    state = record["state"]
-    # Subclasses' constructors differ; the state is what they set, so restore it as it was.
-    error = cls.__new__(cls)
-    FalError.__init__(error, state["detail"], request_id=state["request_id"])
-    vars(error).update(state)
-    return error
-
-
-def _error_types(cls: type[FalError]) -> Iterator[type[FalError]]:
-    yield cls
-    for subclass in cls.__subclasses__():
-        yield from _error_types(subclass)
-
-
-_ERROR_TYPES = {cls.__name__: cls for cls in _error_types(errors.FalError)}
+    return restored_error(record["type"], record["state"])
 
 
 def _encode_job(job: Job) -> dict[str, Any]:

@@ -101,7 +101,8 @@ class Lifecycle(RuleBasedStateMachine):
 
     def open_store(self) -> RequestStore:
         timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=2)
-        return RequestStore(timing, Retention(), self.clock.now)
+        # One finished request kept as an object: the others are packed, as in a long history.
+        return RequestStore(timing, Retention(), self.clock.now, young_finished=1)
 
     @rule()
     def submit(self) -> None:
@@ -166,7 +167,9 @@ class LifecycleAcrossRestarts(Lifecycle):
             self.folder = tempfile.TemporaryDirectory()
         self.data = DataDir(Path(self.folder.name))
         timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=2)
-        return RequestStore(timing, Retention(), self.clock.now, records=self.data.requests)
+        return RequestStore(
+            timing, Retention(), self.clock.now, records=self.data.requests, young_finished=1
+        )
 
     @rule()
     def restart(self) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
+import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -19,9 +23,10 @@ from falfake.errors import (
     RequestNotFound,
     StartTimeout,
 )
+from falfake.ids import file_segment, uuid7
 from falfake.media.specs import ImageSource, VideoSpec
 from falfake.queue.models import Job, LogLine, Status
-from falfake.queue.store import NewRequest, RequestStore
+from falfake.queue.store import YOUNG_FINISHED, NewRequest, RequestStore
 from falfake.runtime.data_dir import DataDir
 from falfake.settings import Retention, Timing
 from falfake.validation import Priority
@@ -42,10 +47,15 @@ def make_store(clock: ManualClock) -> Callable[..., RequestStore]:
         *,
         honour_cancel: bool = True,
         retention: Retention | None = None,
+        young_finished: int = YOUNG_FINISHED,
     ) -> RequestStore:
         timing = Timing(queue_seconds=1.0, run_seconds=2.0, runners=runners)
         return RequestStore(
-            timing, retention or Retention(), clock.now, honour_cancel=honour_cancel
+            timing,
+            retention or Retention(),
+            clock.now,
+            honour_cancel=honour_cancel,
+            young_finished=young_finished,
         )
 
     return make
@@ -66,6 +76,7 @@ def submit(
     job: Job = VIDEO_JOB,
     start_timeout: float | None = None,
     max_queue_length: int | None = None,
+    webhook_url: str | None = None,
 ) -> str:
     request_id = f"r{next(_ids)}"
     store.submit(
@@ -78,6 +89,7 @@ def submit(
             priority=priority,
             start_timeout=start_timeout,
             max_queue_length=max_queue_length,
+            webhook_url=webhook_url,
         )
     )
     return request_id
@@ -383,3 +395,65 @@ def test_recent_requests_come_newest_first_paged_and_filtered(
     assert [s.request.request_id for s in running] == [ids[0]]
     assert store.recent(10, endpoint_id="other/app/path") == []
     assert len(store.recent(10, endpoint_id=f"{APP}/path")) == 5
+
+
+def seed_like(clock: ManualClock) -> NewRequest:
+    """A request as the seed endpoint plans one: its own id, output path, prompt and image."""
+    request_id = uuid7(clock.now())
+    image = ImageSource(digest=sha256(request_id.encode()).hexdigest(), label="reference: a.png")
+    video = VideoSpec(1280, 720, 8, prompt="A cat <IMAGE_REF_0>", request_id=request_id)
+    job = Job(logs=VIDEO_JOB.logs, outcome=video_output(replace(video, images=(image,))))
+    return NewRequest(request_id, f"{APP}/path", APP, job, f"b/{file_segment()}")
+
+
+def run_many(store: RequestStore, clock: ManualClock, count: int) -> None:
+    for _ in range(count):
+        store.submit(seed_like(clock))
+        clock.advance(0.01)
+    clock.advance(10.0)
+    store.next_event_time()  # everything finishes
+
+
+def test_a_long_history_adds_nothing_the_garbage_collector_walks(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=1000, young_finished=100)
+    run_many(store, clock, 200)
+    gc.collect()
+    before = len(gc.get_objects())
+    run_many(store, clock, 3000)
+    gc.collect()
+    # Only the last finished requests stay objects (about ten tracked each); as objects, the
+    # 3,000 would be 30,000.
+    assert len(gc.get_objects()) - before < 100 * 12
+
+
+def test_a_finished_request_kept_takes_under_a_kib(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=1000, retention=Retention(max_requests=100_000))
+    tracemalloc.start()
+    try:
+        run_many(store, clock, YOUNG_FINISHED)  # the objects kept young, there before and after
+        before = tracemalloc.get_traced_memory()[0]
+        run_many(store, clock, 5000)
+        per_request = (tracemalloc.get_traced_memory()[0] - before) / 5000
+    finally:
+        tracemalloc.stop()
+    assert per_request < 1024
+
+
+def test_a_request_waiting_for_its_webhook_is_packed_only_once_handed_over(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(young_finished=0)
+    request_id = submit(store, webhook_url="http://127.0.0.1:9/hook")
+    clock.advance(3.0)
+    [(target, finished)] = store.take_webhooks()
+    assert (target, finished.webhook_pending) == ("http://127.0.0.1:9/hook", True)
+    assert store.get(request_id).request.webhook_pending
+    store.webhook_started(request_id)
+    again = store.get(request_id).request
+    assert (again.status, again.webhook_pending) == (Status.COMPLETED, False)
+    assert again.job.logs == VIDEO_JOB.logs
+    assert store.take_webhooks() == []

@@ -1,4 +1,5 @@
-"""The store's heaps give exactly what scanning every request gives, in every order of events.
+"""The store's heaps give exactly what scanning every request gives, in every order of events,
+and packing finished requests changes nothing a client sees.
 
 `ScanningStore` finds the next finish, start and deadline, and each queue position, by looking at
 every request, as the store did before it kept heaps; hypothesis drives both stores through the
@@ -22,6 +23,7 @@ from falfake.media.specs import VideoSpec
 from falfake.queue.models import Job, LogLine, QueuedRequest, Snapshot, Status
 from falfake.queue.store import NewRequest, RequestStore
 from falfake.queue.timetable import Timetable
+from falfake.runtime.codec import encode_request
 from falfake.settings import Retention, Timing
 from falfake.validation import Priority
 
@@ -38,7 +40,9 @@ class ScanningTimetable(Timetable):
 
     def _queued(self) -> list[QueuedRequest]:
         requests = self._store._requests.values()
-        queued = [r for r in requests if r.status is Status.IN_QUEUE]
+        queued = [
+            r for r in requests if isinstance(r, QueuedRequest) and r.status is Status.IN_QUEUE
+        ]
         return sorted(queued, key=lambda r: (r.priority.rank, r.seq, r.request_id))
 
     def _next_finish(self) -> tuple[float, str] | None:
@@ -111,6 +115,8 @@ def test_the_heap_store_tells_what_a_full_scan_tells(
     stores = [
         RequestStore(timing, Retention(), clock.now),
         ScanningStore(timing, Retention(), clock.now),
+        # Every finished request packed at once, and again after each read.
+        RequestStore(timing, Retention(), clock.now, young_finished=0),
     ]
     ids = itertools.count()
     submitted: list[str] = []
@@ -135,8 +141,10 @@ def test_the_heap_store_tells_what_a_full_scan_tells(
                     outcomes.append("cancelled")
                 except FalError as exc:
                     outcomes.append(type(exc).__name__)
-            assert outcomes[0] == outcomes[1]
+            assert outcomes[0] == outcomes[1] == outcomes[2]
         for request_id in submitted:
-            heap, scan = (seen(store.status(APP, request_id)) for store in stores)
-            assert heap == scan, request_id
-        assert stores[0].next_event_time() == stores[1].next_event_time()
+            heap, scan, packing = (store.status(APP, request_id) for store in stores)
+            assert seen(heap) == seen(scan) == seen(packing), request_id
+            assert encode_request(packing.request) == encode_request(heap.request)
+        times = {store.next_event_time() for store in stores}
+        assert len(times) == 1

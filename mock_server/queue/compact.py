@@ -1,0 +1,236 @@
+"""Finished requests kept small, and out of the cyclic garbage collector's sight.
+
+A finished request no longer changes, and a fake under load keeps hundreds of thousands of them.
+As objects, each was ten the collector tracks (the request, its job, output, specs, log lines),
+and every full collection walked them all while every client waited: with 100,000+ kept, one
+submit in a hundred took 20-400 ms. Packed, a request is `marshal` bytes of plain values beside
+a tuple of the bytes payloads it holds (reference images, given files: kept as they are, so
+reading it back copies no image); neither is tracked, and together they take a few hundred bytes.
+
+`pack` answers None for a request holding a value marshal cannot keep (a subclass of a plain
+type, from an odd scenario): the store keeps that one as it is.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sys
+from typing import Any
+
+from falfake.errors import FalError, error_state, restored_error
+from falfake.media.specs import (
+    AudioSpec,
+    Generation,
+    GivenFile,
+    ImageSource,
+    ImageSpec,
+    MediaSlot,
+    MediaSpec,
+    VideoSpec,
+)
+from falfake.queue.models import Job, LogLine, QueuedRequest, Status
+from falfake.validation import Priority
+
+# (seq, endpoint id, app id, media root, logs, record, *payloads): one flat tuple of values the
+# collector does not track, so it stops tracking the tuple at its first look (a tuple inside might
+# be looked at after this one, and keep it tracked into an old generation). Seq and endpoint id
+# stay outside the record for listings; the ids, the media root and the log lines (marshalled)
+# are references to values many requests share, not copies.
+Packed = tuple[int, str, str, str, bytes, bytes, *tuple[bytes, ...]]
+
+_NO_DATA = -1  # where a payload's index would be: it has none
+_SHARED = 256  # log tuples remembered by identity, each way
+
+
+def pack(request: QueuedRequest) -> Packed | None:
+    """`request` as plain values; None if one of them cannot be kept so."""
+    payloads: list[bytes] = []
+    job = request.job
+    outcome = job.outcome
+    record = (
+        request.request_id,
+        job.fails_late,
+        error_state(outcome) if isinstance(outcome, FalError) else None,
+        None if isinstance(outcome, FalError) else _generation(outcome, payloads),
+        request.priority.value,
+        request.submitted_at,
+        request.eligible_at,
+        request.start_deadline,
+        request.output_path,
+        request.webhook_url,
+        request.run_seconds,
+        request.status.value,
+        request.started_at,
+        request.finishes_at,
+        request.completed_at,
+        None if request.failure is None else error_state(request.failure),
+        request.webhook_pending,
+    )
+    try:
+        blob = marshal.dumps(record)
+    except ValueError:  # "unmarshallable object"
+        return None
+    return (
+        request.seq,
+        request.endpoint_id,
+        request.app_id,
+        sys.intern(request.media_root),  # one per address the fake is reached at
+        _plain_logs(job.logs),
+        blob,
+        *payloads,
+    )
+
+
+def unpack(packed: Packed) -> QueuedRequest:
+    """The request `pack` was given, equal to it."""
+    seq, endpoint_id, app_id, media_root, logs, blob, *payloads = packed
+    (
+        request_id,
+        fails_late,
+        error,
+        generation,
+        priority,
+        submitted_at,
+        eligible_at,
+        start_deadline,
+        output_path,
+        webhook_url,
+        run_seconds,
+        status,
+        started_at,
+        finishes_at,
+        completed_at,
+        failure,
+        webhook_pending,
+    ) = marshal.loads(blob)
+    job = Job(
+        logs=_log_lines(logs),
+        outcome=(
+            restored_error(*error) if error is not None else _ungeneration(generation, payloads)
+        ),
+        fails_late=fails_late,
+    )
+    # Built as `QueuedRequest._with` builds a transition: the frozen `__init__` costs more than
+    # the rest of the unpacking, and every field is set here.
+    request = object.__new__(QueuedRequest)
+    vars(request).update(
+        request_id=request_id,
+        endpoint_id=endpoint_id,
+        app_id=app_id,
+        job=job,
+        priority=_PRIORITIES[priority],
+        seq=seq,
+        submitted_at=submitted_at,
+        eligible_at=eligible_at,
+        start_deadline=start_deadline,
+        output_path=output_path,
+        webhook_url=webhook_url,
+        media_root=media_root,
+        run_seconds=run_seconds,
+        status=_STATUSES[status],
+        started_at=started_at,
+        finishes_at=finishes_at,
+        completed_at=completed_at,
+        failure=None if failure is None else restored_error(*failure),
+        webhook_pending=webhook_pending,
+    )
+    return request
+
+
+_PRIORITIES = {priority.value: priority for priority in Priority}
+_STATUSES = {status.value: status for status in Status}
+_marshalled: dict[int, tuple[tuple[LogLine, ...], bytes]] = {}
+_lines: dict[int, tuple[bytes, tuple[LogLine, ...]]] = {}
+
+
+def _plain_logs(logs: tuple[LogLine, ...]) -> bytes:
+    """`logs` marshalled, the same bytes for requests whose jobs share their log lines (an
+    endpoint makes them once per shape of input)."""
+    found = _marshalled.get(id(logs))
+    if found is not None and found[0] is logs:
+        return found[1]
+    plain = marshal.dumps(tuple((line.at, line.message, line.level) for line in logs))
+    if len(_marshalled) >= _SHARED:
+        _marshalled.clear()
+    _marshalled[id(logs)] = logs, plain
+    return plain
+
+
+def _log_lines(plain: bytes) -> tuple[LogLine, ...]:
+    """The log lines `_plain_logs` was given, shared again by the requests that shared them."""
+    found = _lines.get(id(plain))
+    if found is not None and found[0] is plain:
+        return found[1]
+    lines = tuple(LogLine(at, message, level) for at, message, level in marshal.loads(plain))
+    if len(_lines) >= _SHARED:
+        _lines.clear()
+    _lines[id(plain)] = plain, lines
+    return lines
+
+
+def _generation(generation: Generation, payloads: list[bytes]) -> tuple[Any, ...]:
+    slots = tuple(
+        (slot.at, _spec(slot.spec, payloads), slot.file_name, slot.fields, slot.with_size)
+        for slot in generation.slots
+    )
+    return generation.body, slots, generation.billable_units, generation.inline
+
+
+def _ungeneration(record: tuple[Any, ...], payloads: list[bytes]) -> Generation:
+    body, slots, billable_units, inline = record
+    return Generation(
+        body=body,
+        slots=tuple(
+            MediaSlot(
+                at=at,
+                spec=_unspec(spec, payloads),
+                file_name=file_name,
+                fields=fields,
+                with_size=with_size,
+            )
+            for at, spec, file_name, fields, with_size in slots
+        ),
+        billable_units=billable_units,
+        inline=inline,
+    )
+
+
+def _spec(spec: MediaSpec, payloads: list[bytes]) -> tuple[Any, ...]:
+    if isinstance(spec, VideoSpec):
+        images = tuple(
+            (image.digest, image.label, image.index, _payload(image.data, payloads))
+            for image in spec.images
+        )
+        video = (spec.width, spec.height, spec.duration, spec.fps, spec.prompt, spec.request_id)
+        return "video", video, images
+    if isinstance(spec, GivenFile):
+        return "given", (_payload(spec.data, payloads), spec.content_type), ()
+    if isinstance(spec, ImageSpec):
+        image = (spec.width, spec.height, spec.format, spec.prompt, spec.request_id)
+        return "image", (*image, spec.index, spec.blank), ()
+    return "audio", (spec.duration, spec.format, spec.text, spec.request_id), ()
+
+
+def _unspec(record: tuple[Any, ...], payloads: list[bytes]) -> MediaSpec:
+    kind, fields, images = record
+    if kind == "video":
+        sources = tuple(
+            ImageSource(digest, label, index, None if at == _NO_DATA else payloads[at])
+            for digest, label, index, at in images
+        )
+        width, height, duration, fps, prompt, request_id = fields
+        return VideoSpec(width, height, duration, fps, prompt, request_id, sources)
+    if kind == "given":
+        at, content_type = fields
+        return GivenFile(payloads[at], content_type)
+    if kind == "image":
+        return ImageSpec(*fields)
+    return AudioSpec(*fields)
+
+
+def _payload(data: bytes | None, payloads: list[bytes]) -> int:
+    """Where `data` sits among the record's payloads (appended), or _NO_DATA."""
+    if data is None:
+        return _NO_DATA
+    payloads.append(data)
+    return len(payloads) - 1
