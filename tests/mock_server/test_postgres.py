@@ -28,6 +28,7 @@ from falfake.queue.requests import InProcess, Requests
 from falfake.queue.store import NewRequest, RequestStore
 from falfake.runtime.postgres.engine import LEASE_MARGIN_SECONDS, DatabaseError, Postgres
 from falfake.runtime.postgres.requests import PostgresRequests
+from falfake.runtime.postgres.scenarios import PostgresScenarios
 from falfake.runtime.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Retention, Settings, Timing, WebhookSettings
@@ -462,6 +463,38 @@ async def test_a_scenario_added_through_one_replica_applies_on_the_others(
     assert [(s["id"], s["matched"] >= 1) for s in listed] == [(added.json()["id"], True)]
     assert (await second.delete("/_falfake/scenarios")).status_code == 204
     await answered(first, status, 202)
+
+
+class SlowList:
+    """The scenario table read by a replica, each read held until `release`d."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.reads = 0
+        self.release = asyncio.Event()
+
+    async def fetch(self, query: str) -> list[dict[str, Any]]:
+        self.reads += 1
+        rows = list(self.rows)  # what the read sees is what was there when it began
+        await self.release.wait()
+        return rows
+
+
+async def test_a_change_told_while_the_list_is_being_read_is_read_after_it() -> None:
+    table = SlowList()
+    scenarios = PostgresScenarios.__new__(PostgresScenarios)
+    # No database: the table above stands for it.
+    scenarios._db, scenarios._active = table, []  # type: ignore[assignment]
+    scenarios._reading, scenarios._stale = None, False
+    scenarios._changed()  # (re)connected: read the list
+    await asyncio.sleep(0)
+    table.rows = [{"id": 1, "scenario": json.dumps({"operation": "status", "status": 503})}]
+    scenarios._changed()  # added elsewhere while that read is under way
+    table.release.set()
+    assert scenarios._reading is not None
+    await scenarios._reading
+    assert table.reads == 2
+    assert [scenario_id for scenario_id, _ in scenarios._active] == [1]
 
 
 async def test_a_scenario_for_one_call_fires_once_in_the_fleet(

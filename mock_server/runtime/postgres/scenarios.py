@@ -28,6 +28,7 @@ class PostgresScenarios:
         self._db = database
         self._active: list[tuple[int, Scenario]] = blocking(self._read_once())
         self._reading: asyncio.Task[None] | None = None
+        self._stale = False  # a change was told since the list was last read
 
     def __bool__(self) -> bool:
         self._db.listen(CHANNEL, self._changed)
@@ -85,19 +86,27 @@ class PostgresScenarios:
         return [listing(row["id"], _read(row["scenario"]), row["matched"]) for row in rows]
 
     def _changed(self) -> None:
-        """Read the list again soon (changes that come together are read once)."""
+        """Read the list again soon (changes that come together are read once, and a change
+        told while a read is under way is read after it: that read may have missed it)."""
+        self._stale = True
         if self._reading is None or self._reading.done():
             self._reading = asyncio.get_running_loop().create_task(self._read_again())
 
     async def _read_again(self) -> None:
         from falfake.errors import StorageUnavailable
 
-        try:
-            rows = await self._db.fetch("SELECT id, scenario FROM falfake_scenarios ORDER BY id")
-        except StorageUnavailable:
-            return  # the listener reads again once it is back
-        known = dict(self._active)
-        self._active = [(row["id"], known.get(row["id"]) or _read(row["scenario"])) for row in rows]
+        while self._stale:
+            self._stale = False
+            try:
+                rows = await self._db.fetch(
+                    "SELECT id, scenario FROM falfake_scenarios ORDER BY id"
+                )
+            except StorageUnavailable:
+                return  # the listener reads again once it is back
+            known = dict(self._active)
+            self._active = [
+                (row["id"], known.get(row["id"]) or _read(row["scenario"])) for row in rows
+            ]
 
     async def _read_once(self) -> list[tuple[int, Scenario]]:
         async with connected(self._db.url) as connection:
