@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import marshal
 from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple, Protocol
@@ -110,17 +111,19 @@ class Journal:
     def __init__(
         self, *, max_entries: int = JOURNAL_ENTRIES, max_bytes: int = JOURNAL_BYTES
     ) -> None:
-        self._seen: deque[Seen] = deque()
+        # Kept flat (`_flat`), `Seen` again when read: the garbage collector walked 10,000 named
+        # tuples with tuples of header pairs inside on every full collection.
+        self._plain: deque[tuple[Any, ...]] = deque()
         self._max_entries, self._max_bytes = max_entries, max_bytes
         self._bytes = 0
 
     def add(self, seen: Seen) -> None:
-        self._seen.append(seen)
+        self._plain.append(_flat(seen))
         self._bytes += len(seen.body)
-        while len(self._seen) > self._max_entries or (
-            self._bytes > self._max_bytes and len(self._seen) > 1
+        while len(self._plain) > self._max_entries or (
+            self._bytes > self._max_bytes and len(self._plain) > 1
         ):
-            self._bytes -= len(self._seen.popleft().body)
+            self._bytes -= len(_seen(self._plain.popleft()).body)
 
     def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None:
         self.add(tunnel_seen(at, host, port, status, seconds))
@@ -132,7 +135,7 @@ class Journal:
         wanted = None if method is None else method.upper()
         chosen = (
             seen.entry()
-            for seen in self._seen
+            for seen in map(_seen, self._plain)
             if (wanted is None or seen.method == wanted) and (path is None or path in seen.path)
         )
         return [entry for entry in chosen if host is None or entry.host == host]
@@ -144,18 +147,33 @@ class Journal:
         wanted = None if method is None else method.upper()
         chosen = (
             seen
-            for seen in reversed(self._seen)
+            for seen in map(_seen, reversed(self._plain))
             if (wanted is None or seen.method == wanted) and (path is None or path in seen.path)
         )
         return [seen.entry() for seen in itertools.islice(chosen, skip, skip + limit)]
 
     async def about(self, request_id: str) -> list[JournalEntry]:
         """The requests whose replies named this fal request, oldest first."""
-        return [seen.entry() for seen in self._seen if seen.request_id == request_id]
+        return [seen.entry() for seen in map(_seen, self._plain) if seen.request_id == request_id]
 
     async def count(self, **filters: str | None) -> int:
         return len(await self.entries(**filters))
 
     async def clear(self) -> None:
-        self._seen.clear()
+        self._plain.clear()
         self._bytes = 0
+
+
+def _flat(seen: Seen) -> tuple[Any, ...]:
+    """`seen` as one plain tuple of plain values (its headers marshalled), which the collector
+    stops tracking at its first look; a tuple inside would be looked at after the one holding
+    it, and keep it tracked into the oldest generation."""
+    at, method, path, query, headers, body, status, duration_ms, request_id = seen
+    return at, method, path, query, marshal.dumps(headers), body, status, duration_ms, request_id
+
+
+def _seen(flat: tuple[Any, ...]) -> Seen:
+    at, method, path, query, headers, body, status, duration_ms, request_id = flat
+    return Seen(
+        at, method, path, query, marshal.loads(headers), body, status, duration_ms, request_id
+    )

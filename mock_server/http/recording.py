@@ -72,8 +72,6 @@ class Recording:
                 method=scope["method"],
                 path=scope["path"],
                 query=scope.get("query_string", b""),
-                # The collector stops tracking a tuple of bytes pairs after one look, and so
-                # walks one object per kept entry in a full collection instead of four.
                 headers=tuple(scope["headers"]),
                 body=bytes(self._body),
                 status=self._status,

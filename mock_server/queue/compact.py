@@ -15,43 +15,32 @@ from __future__ import annotations
 
 import marshal
 import sys
-from typing import Any
 
-from falfake.errors import FalError, error_state, restored_error
-from falfake.media.specs import (
-    AudioSpec,
-    Generation,
-    GivenFile,
-    ImageSource,
-    ImageSpec,
-    MediaSlot,
-    MediaSpec,
-    VideoSpec,
-)
+from falfake.errors import error_state, restored_error
 from falfake.queue.models import Job, LogLine, QueuedRequest, Status
 from falfake.validation import Priority
 
-# (seq, endpoint id, app id, media root, logs, record, *payloads): one flat tuple of values the
-# collector does not track, so it stops tracking the tuple at its first look (a tuple inside might
-# be looked at after this one, and keep it tracked into an old generation). Seq and endpoint id
-# stay outside the record for listings; the ids, the media root and the log lines (marshalled)
-# are references to values many requests share, not copies.
-Packed = tuple[int, str, str, str, bytes, bytes, *tuple[bytes, ...]]
+# (seq, endpoint id, app id, media root, logs, record, output, *payloads): one flat tuple of
+# values the collector does not track, so it stops tracking the tuple at its first look (a tuple
+# inside might be looked at after this one, and keep it tracked into an old generation). Seq and
+# endpoint id stay outside the record for listings; the ids, the media root, the log lines
+# (marshalled) and the job's packed output are references to values kept anyway, not copies.
+Packed = tuple[int, str, str, str, bytes, bytes, bytes | None, *tuple[bytes, ...]]
 
-_NO_DATA = -1  # where a payload's index would be: it has none
 _SHARED = 256  # log tuples remembered by identity, each way
 
 
 def pack(request: QueuedRequest) -> Packed | None:
     """`request` as plain values; None if one of them cannot be kept so."""
-    payloads: list[bytes] = []
     job = request.job
-    outcome = job.outcome
+    output = job.packed_output
+    if output is None and job.failure is None:
+        return None  # an output marshal could not keep
     record = (
         request.request_id,
         job.fails_late,
-        error_state(outcome) if isinstance(outcome, FalError) else None,
-        None if isinstance(outcome, FalError) else _generation(outcome, payloads),
+        None if job.failure is None else error_state(job.failure),
+        job.stored_bytes,
         request.priority.value,
         request.submitted_at,
         request.eligible_at,
@@ -68,8 +57,9 @@ def pack(request: QueuedRequest) -> Packed | None:
     )
     try:
         blob = marshal.dumps(record)
-    except ValueError:  # "unmarshallable object"
+    except ValueError:  # "unmarshallable object", in an error's state
         return None
+    generation, payloads = output or (None, ())
     return (
         request.seq,
         request.endpoint_id,
@@ -77,18 +67,19 @@ def pack(request: QueuedRequest) -> Packed | None:
         sys.intern(request.media_root),  # one per address the fake is reached at
         _plain_logs(job.logs),
         blob,
+        generation,
         *payloads,
     )
 
 
 def unpack(packed: Packed) -> QueuedRequest:
     """The request `pack` was given, equal to it."""
-    seq, endpoint_id, app_id, media_root, logs, blob, *payloads = packed
+    seq, endpoint_id, app_id, media_root, logs, blob, generation, *payloads = packed
     (
         request_id,
         fails_late,
         error,
-        generation,
+        stored_bytes,
         priority,
         submitted_at,
         eligible_at,
@@ -103,13 +94,17 @@ def unpack(packed: Packed) -> QueuedRequest:
         failure,
         webhook_pending,
     ) = marshal.loads(blob)
-    job = Job(
-        logs=_log_lines(logs),
-        outcome=(
-            restored_error(*error) if error is not None else _ungeneration(generation, payloads)
-        ),
-        fails_late=fails_late,
-    )
+    lines = _log_lines(logs)
+    if generation is None:
+        job = Job(lines, restored_error(*error), fails_late)
+    else:
+        job = Job.packed(
+            lines,
+            generation,
+            tuple(payloads),
+            fails_late=fails_late,
+            stored_bytes=stored_bytes,
+        )
     # Built as `QueuedRequest._with` builds a transition: the frozen `__init__` costs more than
     # the rest of the unpacking, and every field is set here.
     request = object.__new__(QueuedRequest)
@@ -166,71 +161,3 @@ def _log_lines(plain: bytes) -> tuple[LogLine, ...]:
         _lines.clear()
     _lines[id(plain)] = plain, lines
     return lines
-
-
-def _generation(generation: Generation, payloads: list[bytes]) -> tuple[Any, ...]:
-    slots = tuple(
-        (slot.at, _spec(slot.spec, payloads), slot.file_name, slot.fields, slot.with_size)
-        for slot in generation.slots
-    )
-    return generation.body, slots, generation.billable_units, generation.inline
-
-
-def _ungeneration(record: tuple[Any, ...], payloads: list[bytes]) -> Generation:
-    body, slots, billable_units, inline = record
-    return Generation(
-        body=body,
-        slots=tuple(
-            MediaSlot(
-                at=at,
-                spec=_unspec(spec, payloads),
-                file_name=file_name,
-                fields=fields,
-                with_size=with_size,
-            )
-            for at, spec, file_name, fields, with_size in slots
-        ),
-        billable_units=billable_units,
-        inline=inline,
-    )
-
-
-def _spec(spec: MediaSpec, payloads: list[bytes]) -> tuple[Any, ...]:
-    if isinstance(spec, VideoSpec):
-        images = tuple(
-            (image.digest, image.label, image.index, _payload(image.data, payloads))
-            for image in spec.images
-        )
-        video = (spec.width, spec.height, spec.duration, spec.fps, spec.prompt, spec.request_id)
-        return "video", video, images
-    if isinstance(spec, GivenFile):
-        return "given", (_payload(spec.data, payloads), spec.content_type), ()
-    if isinstance(spec, ImageSpec):
-        image = (spec.width, spec.height, spec.format, spec.prompt, spec.request_id)
-        return "image", (*image, spec.index, spec.blank), ()
-    return "audio", (spec.duration, spec.format, spec.text, spec.request_id), ()
-
-
-def _unspec(record: tuple[Any, ...], payloads: list[bytes]) -> MediaSpec:
-    kind, fields, images = record
-    if kind == "video":
-        sources = tuple(
-            ImageSource(digest, label, index, None if at == _NO_DATA else payloads[at])
-            for digest, label, index, at in images
-        )
-        width, height, duration, fps, prompt, request_id = fields
-        return VideoSpec(width, height, duration, fps, prompt, request_id, sources)
-    if kind == "given":
-        at, content_type = fields
-        return GivenFile(payloads[at], content_type)
-    if kind == "image":
-        return ImageSpec(*fields)
-    return AudioSpec(*fields)
-
-
-def _payload(data: bytes | None, payloads: list[bytes]) -> int:
-    """Where `data` sits among the record's payloads (appended), or _NO_DATA."""
-    if data is None:
-        return _NO_DATA
-    payloads.append(data)
-    return len(payloads) - 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from falfake.errors import FalError
+from falfake.media.packed import pack_generation, unpack_generation
 from falfake.media.specs import Generation
 from falfake.validation import Priority
 
@@ -33,25 +34,83 @@ class LogLine:
     level: str = "INFO"
 
 
-@dataclass(frozen=True, slots=True)
 class Job:
-    """What a runner will do with a request: make its output, or fail with an error."""
+    """What a runner will do with a request: make its output, or fail with an error.
 
-    logs: tuple[LogLine, ...]
-    outcome: Generation | FalError
-    # A failure found only after running (a flagged output), not when the input is read.
-    fails_late: bool = False
+    The output is kept packed (`falfake.media.packed`) and made again each time it is asked for
+    (a result, a webhook): a request holds its job from submit until it is forgotten, and as
+    objects an output was six the garbage collector walks on every collection of its generation.
+    """
+
+    __slots__ = ("_kept", "_payloads", "_record", "fails_late", "failure", "logs", "stored_bytes")
+
+    def __init__(
+        self,
+        logs: tuple[LogLine, ...],
+        outcome: Generation | FalError,
+        fails_late: bool = False,  # a failure found only after running (a flagged output)
+    ) -> None:
+        self.logs = logs
+        self.fails_late = fails_late
+        self._record: bytes | None = None
+        self._payloads: tuple[bytes, ...] = ()
+        self._kept: Generation | None = None  # an output marshal cannot keep, as it is
+        if isinstance(outcome, FalError):
+            self.failure: FalError | None = outcome
+            self.stored_bytes = 0
+            return
+        self.failure = None
+        # The bytes of reference images the request keeps until it is forgotten.
+        self.stored_bytes = sum(len(image.data or b"") for image in outcome.images)
+        packed = pack_generation(outcome)
+        if packed is None:
+            self._kept = outcome
+        else:
+            self._record, self._payloads = packed
+
+    @classmethod
+    def packed(
+        cls,
+        logs: tuple[LogLine, ...],
+        record: bytes,
+        payloads: tuple[bytes, ...],
+        *,
+        fails_late: bool,
+        stored_bytes: int,
+    ) -> Job:
+        """A job whose output is already packed, without making it again."""
+        job = cls.__new__(cls)
+        job.logs, job.fails_late, job.failure = logs, fails_late, None
+        job._record, job._payloads, job._kept = record, payloads, None
+        job.stored_bytes = stored_bytes
+        return job
 
     @property
-    def failure(self) -> FalError | None:
-        return self.outcome if isinstance(self.outcome, FalError) else None
+    def outcome(self) -> Generation | FalError:
+        if self.failure is not None:
+            return self.failure
+        if self._record is None:
+            assert self._kept is not None, "a job that does not fail has an output"
+            return self._kept
+        return unpack_generation(self._record, self._payloads)
 
     @property
-    def stored_bytes(self) -> int:
-        """The bytes of reference images the request keeps until it is forgotten."""
-        if isinstance(self.outcome, FalError):
-            return 0
-        return sum(len(image.data or b"") for image in self.outcome.images)
+    def packed_output(self) -> tuple[bytes, tuple[bytes, ...]] | None:
+        """The output's record and payloads, if packed."""
+        return None if self._record is None else (self._record, self._payloads)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Job):
+            return NotImplemented
+        mine = (self.logs, self.fails_late, self.failure)
+        return mine == (other.logs, other.fails_late, other.failure) and (
+            self.outcome == other.outcome
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Job(logs={self.logs!r}, outcome={self.outcome!r}, fails_late={self.fails_late})"
 
 
 @dataclass(frozen=True)  # not slots: a transition copies the instance dict in one C call

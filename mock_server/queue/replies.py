@@ -122,9 +122,10 @@ def reject_early(job: Job) -> None:
 
 def job_output(job: Job) -> Generation:
     """What a job makes; raises the job's error when it fails."""
-    if isinstance(job.outcome, FalError):
-        raise_failure(job.outcome)
-    return job.outcome
+    outcome = job.outcome  # made from the packed output each time it is asked for
+    if isinstance(outcome, FalError):
+        raise_failure(outcome)
+    return outcome
 
 
 def raise_failure(failure: FalError) -> NoReturn:

@@ -57,7 +57,7 @@ def stubbed(job: Job, stub: Stub) -> Job:
         body = _merged(body, stub.output_fields)
     given: list[MediaSlot] = []
     body = _given_files(body, (), given)
-    return replace(job, logs=logs, outcome=replace(generation, body=body, slots=(*slots, *given)))
+    return Job(logs, replace(generation, body=body, slots=(*slots, *given)), job.fails_late)
 
 
 @functools.lru_cache(maxsize=16)

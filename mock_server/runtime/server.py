@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from falfake.runtime.batched_writes import batching
+from falfake.runtime.collector import collect_on_the_loop
 from falfake.runtime.front_door import (
     HEAD_TIMEOUT_SECONDS,
     FrontDoor,
@@ -29,7 +30,6 @@ from falfake.runtime.front_door import (
 # Loaded after start rather than at import, so the fake answers sooner; loaded in the background
 # right away, so the first submit does not wait for pydantic either.
 _LOADED_AFTER_START = ("falfake.contracts.reference_to_video", "falfake.http.bodies")
-_FIRST_GENERATION = 50_000
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -86,6 +86,7 @@ class Server(uvicorn.Server):
         self._head_timeout = head_timeout_seconds
         self._owns_process = owns_process
         self._pass_through = pass_through
+        self._collector: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         if not sockets:
@@ -95,8 +96,11 @@ class Server(uvicorn.Server):
         await self.lifespan.startup()
         if self.lifespan.should_exit:
             raise RuntimeError("the app failed to start")
-        settle = functools.partial(_settle, freeze=self._owns_process)
+        settled = threading.Event()
+        settle = functools.partial(_settle, settled, freeze=self._owns_process)
         threading.Thread(target=settle, name="falfake-settle", daemon=True).start()
+        if self._owns_process:
+            self._collector = self.loop.create_task(collect_on_the_loop(settled))
 
         protocol_class = batching(config.http_protocol_class)
 
@@ -125,20 +129,21 @@ class Server(uvicorn.Server):
         self.started = True
         self.ready.set()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._collector is not None:
+            self._collector.cancel()
+        await super().shutdown(sockets)
 
-def _settle(*, freeze: bool) -> None:
-    """Load what the first requests need; with `freeze`, tune the collector for a store.
 
-    Modules, classes and schemas live as long as the process; frozen, they are not walked again
-    by every full collection, which then only visits requests and journal entries (a full
-    collection over them all held every request for 30-70 ms, spikes in p99 under load). Each
-    request the store keeps is a few long-lived objects: over 100,000 submits the collector took
-    about 1 s with the default first threshold (700) and 0.4 s with 50,000, for at most a few
-    MiB of garbage waiting longer.
+def _settle(settled: threading.Event, *, freeze: bool) -> None:
+    """Load what the first requests need; with `freeze`, freeze what start-up made.
+
+    Modules, classes and schemas live as long as the process; frozen, no collection walks them
+    (`falfake.runtime.collector` collects the rest on the loop's clock).
     """
     for name in _LOADED_AFTER_START:
         importlib.import_module(name)
     if freeze:
         gc.collect()
         gc.freeze()
-        gc.set_threshold(_FIRST_GENERATION, *gc.get_threshold()[1:])
+    settled.set()
