@@ -30,23 +30,42 @@ IDLE_SECONDS = 0.1  # between looks while nothing is (objects freed as fast as m
 _IDLE_BELOW = 100  # objects made since the last look that count as nothing
 
 
+class Collector:
+    """Young collections and the occasional full one, as the loop asks for them."""
+
+    def __init__(self) -> None:
+        self._frozen_after_full = gc.get_freeze_count()
+
+    def young(self) -> bool:
+        """Collect the youngest generation and freeze what survives, if anything was made;
+        whether anything was."""
+        if gc.get_count()[0] < _IDLE_BELOW:
+            return False
+        gc.collect(0)
+        gc.freeze()
+        return True
+
+    def full_if_grown(self) -> None:
+        """A full collection, everything unfrozen, if the frozen heap has doubled since the
+        last (counting it walks it)."""
+        if gc.get_freeze_count() > 2 * self._frozen_after_full:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._frozen_after_full = gc.get_freeze_count()
+
+
 async def collect_on_the_loop(settled: threading.Event) -> None:
     """Runs until cancelled; takes over once `settled` says the start-up objects are frozen."""
     while not settled.is_set():
         await asyncio.sleep(BUSY_SECONDS)
     gc.disable()
-    frozen_after_full = gc.get_freeze_count()
+    collector = Collector()
     try:
         for turn in itertools.count(1):
-            made = gc.get_count()[0]
-            if made >= _IDLE_BELOW:
-                gc.collect(0)
-                gc.freeze()
-            if turn % _LOOKS_EVERY == 0 and gc.get_freeze_count() > 2 * frozen_after_full:
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
-                frozen_after_full = gc.get_freeze_count()
-            await asyncio.sleep(BUSY_SECONDS if made >= _IDLE_BELOW else IDLE_SECONDS)
+            busy = collector.young()
+            if turn % _LOOKS_EVERY == 0:
+                collector.full_if_grown()
+            await asyncio.sleep(BUSY_SECONDS if busy else IDLE_SECONDS)
     finally:
         gc.enable()  # the process goes on without the loop (a test, a restart in process)

@@ -78,3 +78,25 @@ def test_a_request_holding_what_marshal_cannot_keep_is_not_packed() -> None:
         SEED, job=Job(logs=(), outcome=Generation(body={"shade": Shade.DARK}))
     )
     assert pack(odd) is None
+
+
+def test_a_job_keeps_its_output_as_bytes_the_collector_does_not_track() -> None:
+    job = Job(logs=(), outcome=video_output(VideoSpec(64, 36, 3, prompt="a cat")))
+    gc.collect()
+    kept = [found for found in gc.get_referents(job) if found is not Job]
+    assert [found for found in kept if gc.is_tracked(found)] == []
+    assert job.outcome == video_output(VideoSpec(64, 36, 3, prompt="a cat"))
+
+
+def test_requests_whose_jobs_share_log_lines_share_them_packed() -> None:
+    logs = (LogLine(0.0, "Validating input"), LogLine(1.0, "Video generated"))
+    first, second = (
+        packed(
+            dataclasses.replace(
+                SEED, job=Job(logs=logs, outcome=video_output(VideoSpec(64, 36, 3)))
+            )
+        )
+        for _ in range(2)
+    )
+    assert first[4] is second[4]
+    assert unpack(first).job.logs is unpack(second).job.logs
