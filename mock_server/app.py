@@ -32,6 +32,7 @@ from falfake.media.work import Work
 from falfake.queue.plans import Endpoint
 from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
+from falfake.queue.runners import keep_up
 from falfake.settings import Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
@@ -136,7 +137,8 @@ def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
 
 
 def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
-    """While the server runs, look for due webhooks in real time (the store follows its clock).
+    """While the server runs, replay the runners' moves as they fall due (`queue.runners`) and
+    look for due webhooks in real time (the store follows its clock).
 
     Deliveries an earlier run left unfinished carry on at start; at the end the data directory,
     if any, is closed.
@@ -160,13 +162,15 @@ def lifespan() -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[N
                     print(f"falfake: webhooks: {type(exc).__name__}: {exc}", file=sys.stderr)
                 await asyncio.sleep(POLL_SECONDS)
 
-        watcher = asyncio.get_running_loop().create_task(watch())
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(watch()), loop.create_task(keep_up(fake.store, fake.clock.now))]
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await fake.deliveries.close(CLOSE_GRACE_SECONDS)
             await fake.close()
 

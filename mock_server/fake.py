@@ -16,6 +16,7 @@ from falfake.media.work import Work
 from falfake.queue.models import Snapshot, Status
 from falfake.queue.rate_limit import RateLimits
 from falfake.queue.requests import Requests
+from falfake.queue.runners import catch_up
 from falfake.settings import Settings
 from falfake.storage import Storage
 from falfake.webhooks.delivery import Deliveries
@@ -66,6 +67,7 @@ class Fake:
         new time."""
         self._settable_clock().advance(seconds)
         await self._moved()
+        await catch_up(self.store)
         return self.clock.now()
 
     async def run_until(self, request_id: str, status: str = "COMPLETED") -> Snapshot:

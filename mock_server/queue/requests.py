@@ -51,6 +51,11 @@ class Requests(Protocol):
         """When the runners next change something, if ever."""
         ...
 
+    async def keep_up(self, limit: int) -> float | None:
+        """Replay at most `limit` of the runners' moves due by now: None while more are due,
+        else when the next falls due (inf: none is coming, or none to replay here)."""
+        ...
+
     async def reset(self) -> None: ...
 
 
@@ -90,6 +95,9 @@ class InProcess:
 
     async def next_event_time(self) -> float | None:
         return self.store.next_event_time()
+
+    async def keep_up(self, limit: int) -> float | None:
+        return self.store.keep_up(limit)
 
     async def reset(self) -> None:
         self.store.reset()

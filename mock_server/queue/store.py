@@ -274,26 +274,46 @@ class RequestStore:
     def next_event_time(self) -> float | None:
         """When the runners next change something (a start, a finish, a timeout), if ever."""
         self._advance()
-        event = self._timetable.next_event(math.inf)
-        return None if event is None or math.isinf(event[1][0]) else event[1][0]
+        moment = self._next_moment()
+        return None if math.isinf(moment) else moment
+
+    def keep_up(self, limit: int) -> float | None:
+        """Replay at most `limit` of the events due by now: None while more are due, else when
+        the next one falls due (inf: none is coming). A task calls this between requests, in
+        slices, so that no request finds thousands of moves to replay before it can answer."""
+        now = self._clock()
+        for _ in range(limit):
+            if not self._replay_next(now):
+                self._expire(now)
+                return self._next_moment()
+        return None
 
     def _advance(self) -> float:
         """Replay the runners' events up to now, in time order; returns now."""
         now = self._clock()
-        while True:
-            found = self._timetable.next_event(now)
-            if found is None:
-                break
-            kind, event = found
-            self._timetable.cursor = max(self._timetable.cursor, event[0])
-            if kind == "finish":
-                self._finish(self._live(event[1]), event[0])
-            elif kind == "start":
-                self._start(self._live(event[1]), event[0])
-            else:
-                self._time_out(self._live(event[1]), event[0])
+        while self._replay_next(now):
+            pass
         self._expire(now)
         return now
+
+    def _replay_next(self, now: float) -> bool:
+        """Replay the earliest event due by `now`; False if none is."""
+        found = self._timetable.next_event(now)
+        if found is None:
+            return False
+        kind, (at, request_id) = found
+        self._timetable.cursor = max(self._timetable.cursor, at)
+        if kind == "finish":
+            self._finish(self._live(request_id), at)
+        elif kind == "start":
+            self._start(self._live(request_id), at)
+        else:
+            self._time_out(self._live(request_id), at)
+        return True
+
+    def _next_moment(self) -> float:
+        event = self._timetable.next_event(math.inf)
+        return math.inf if event is None else event[1][0]
 
     def _is_queued(self, request_id: str) -> bool:
         request = self._requests.get(request_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import math
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
@@ -457,3 +458,17 @@ def test_a_request_waiting_for_its_webhook_is_packed_only_once_handed_over(
     assert (again.status, again.webhook_pending) == (Status.COMPLETED, False)
     assert again.job.logs == VIDEO_JOB.logs
     assert store.take_webhooks() == []
+
+
+def test_keeping_up_replays_at_most_a_slice_then_tells_the_next_move(
+    make_store: Callable[..., RequestStore], clock: ManualClock
+) -> None:
+    store = make_store(runners=100)
+    ids = [submit(store) for _ in range(10)]
+    clock.advance(1.0)  # ten starts due at once
+    assert store.keep_up(4) is None
+    assert store.keep_up(4) is None
+    assert store.keep_up(4) == clock.now() + 2.0  # caught up: the first finish is next
+    assert [status_of(store, i) for i in ids] == [Status.IN_PROGRESS] * 10
+    clock.advance(2.0)
+    assert store.keep_up(100) == math.inf  # all finished, nothing coming

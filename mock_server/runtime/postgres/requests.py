@@ -199,6 +199,11 @@ class PostgresRequests:
         moment = await self._db.fetchval("SELECT falfake_next_event($1)", self._timing.runners)
         return None if moment is None or math.isinf(moment) else float(moment)
 
+    async def keep_up(self, limit: int) -> float | None:
+        """Nothing to do in the replica: the database replays the runners' moves within the
+        statement that finds them due (`falfake_advance`)."""
+        return math.inf
+
     async def reset(self) -> None:
         await self._db.execute(
             "TRUNCATE falfake_requests, falfake_images;"

@@ -1,0 +1,42 @@
+"""The runners' moves replayed between requests, in small slices, as time passes.
+
+The store replays what its runners did (starts, finishes, timeouts) before it answers, so every
+answer is exact at its moment. Left to the requests alone, the first request after a quiet
+moment replayed every move due since: at fal's timings and thousands of requests a second, a
+webhook poll every 50 ms or one unlucky submit paid for hundreds. This task replays them as they
+fall due, a slice at a time with the loop free in between, so a request finds at most a few
+milliseconds' worth left to replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+
+from falfake.errors import StorageUnavailable
+from falfake.queue.requests import Requests
+
+SLICE = 64  # moves per turn: well under a millisecond of work
+TICK_SECONDS = 0.005  # at least this long between turns while moves keep falling due
+IDLE_SECONDS = 1.0  # at most this long between turns (a manual or virtual clock may move)
+
+
+async def keep_up(store: Requests, now: Callable[[], float]) -> None:
+    """Runs until cancelled."""
+    while True:
+        try:
+            upcoming = await store.keep_up(SLICE)
+        except StorageUnavailable:
+            upcoming = math.inf
+        if upcoming is None:
+            await asyncio.sleep(0)  # more are due: let waiting requests in first
+            continue
+        await asyncio.sleep(min(max(upcoming - now(), TICK_SECONDS), IDLE_SECONDS))
+
+
+async def catch_up(store: Requests) -> None:
+    """Replay every move due by now, a slice at a time (after a manual or virtual clock jumped,
+    so the caller that moved it waits for the moves, not the next request)."""
+    while await store.keep_up(SLICE) is None:
+        await asyncio.sleep(0)

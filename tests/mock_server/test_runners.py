@@ -1,0 +1,92 @@
+"""The runners' moves are replayed between requests, a slice at a time, as they fall due; a clock
+moved by a test is caught up before the move returns."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import httpx
+import pytest
+
+from falfake import Settings, Timing, create_app
+from falfake.clock import VirtualClock
+from falfake.queue.models import QueuedRequest, Snapshot, Status
+from falfake.queue.runners import SLICE, keep_up
+from falfake.queue.store import NewRequest
+from tests.conftest import BASE_URL, KEY, SUBMIT_URL, VALID_INPUT
+
+pytestmark = pytest.mark.anyio
+
+
+class Store:
+    """A store whose moves are all due at once until `due` slices have been replayed."""
+
+    def __init__(self, due: int) -> None:
+        self.due = due
+        self.limits: list[int] = []
+        self.done = asyncio.Event()
+
+    async def keep_up(self, limit: int) -> float | None:
+        self.limits.append(limit)
+        if len(self.limits) <= self.due:
+            return None
+        self.done.set()
+        return math.inf
+
+    # The rest of `Requests`, unused here.
+    async def submit(self, new: NewRequest) -> Snapshot:
+        raise NotImplementedError
+
+    async def status(self, app_id: str, request_id: str) -> Snapshot:
+        raise NotImplementedError
+
+    async def get(self, request_id: str) -> Snapshot:
+        raise NotImplementedError
+
+    async def recent(
+        self,
+        limit: int,
+        *,
+        before: int | None = None,
+        endpoint_id: str | None = None,
+        status: Status | None = None,
+    ) -> list[Snapshot]:
+        raise NotImplementedError
+
+    async def cancel(self, app_id: str, request_id: str) -> None:
+        raise NotImplementedError
+
+    async def take_webhooks(self) -> list[tuple[str, QueuedRequest]]:
+        raise NotImplementedError
+
+    async def webhook_started(self, request_id: str) -> None:
+        raise NotImplementedError
+
+    async def next_event_time(self) -> float | None:
+        raise NotImplementedError
+
+    async def reset(self) -> None:
+        raise NotImplementedError
+
+
+async def test_moves_due_are_replayed_in_slices_until_none_is_left() -> None:
+    store = Store(due=5)
+    task = asyncio.get_running_loop().create_task(keep_up(store, lambda: 0.0))
+    await asyncio.wait_for(store.done.wait(), timeout=10)
+    task.cancel()
+    assert store.limits == [SLICE] * 6
+
+
+async def test_moving_a_virtual_clock_replays_every_move_before_it_answers() -> None:
+    clock = VirtualClock()
+    app = create_app(Settings(timing=Timing(1.0, 2.0, 1000)), clock=clock)
+    fake = app.state.fake
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as http:
+        for _ in range(3 * SLICE):
+            assert (await http.post(SUBMIT_URL, json=VALID_INPUT)).status_code == 200
+        await fake.advance(10.0)
+        assert await fake.store.keep_up(1) == math.inf  # nothing left to replay
+        listed = await fake.store.recent(3 * SLICE)
+        assert {snapshot.request.status for snapshot in listed} == {Status.COMPLETED}
