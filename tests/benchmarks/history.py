@@ -46,13 +46,19 @@ class Filled:
 
 
 def fill(load: Load, fake: Running, filled: Filled, count: int, bound: int) -> None:
-    """Submit until the fake holds `count` requests (it forgets past `bound`)."""
-    missing = min(count, bound) - filled.held
-    if missing > 0:
+    """Submit until the fake holds `count` requests (it forgets past `bound`). wrk waits out its
+    whole duration even when the script stops it early, so the runs are sized by the rate seen."""
+    rate: float | None = None
+    while (missing := min(count, bound) - filled.held) > 0:
+        seconds = 5.0 if rate is None else min(max(missing / rate * 1.05, 1.0), 60.0)
         cell = load.run(
-            f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(missing), seconds=86_400
+            f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(missing), seconds=seconds
         )
-        filled.held = min(filled.held + cell.requests - cell.failures, bound)
+        added = cell.requests - cell.failures
+        if added <= 0:
+            raise RuntimeError(f"the fake took no submit while filling: {cell}")
+        rate = cell.rate
+        filled.held = min(filled.held + added, bound)
 
 
 def cells(
