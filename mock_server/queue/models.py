@@ -37,9 +37,10 @@ class LogLine:
 class Job:
     """What a runner will do with a request: make its output, or fail with an error.
 
-    The output is kept packed (`falfake.media.packed`) and made again each time it is asked for
-    (a result, a webhook): a request holds its job from submit until it is forgotten, and as
-    objects an output was six the garbage collector walks on every collection of its generation.
+    The output is kept packed (`falfake.media.packed`) from submit, and made again when it is
+    first asked for (a result, a webhook): as objects an output was six the garbage collector
+    walked on every collection of its generation, and thousands of requests are in flight. Made,
+    it stays with the job, which the store drops when it packs a request it has not read lately.
     """
 
     __slots__ = ("_kept", "_payloads", "_record", "fails_late", "failure", "logs", "stored_bytes")
@@ -54,7 +55,8 @@ class Job:
         self.fails_late = fails_late
         self._record: bytes | None = None
         self._payloads: tuple[bytes, ...] = ()
-        self._kept: Generation | None = None  # an output marshal cannot keep, as it is
+        # The output as objects: made again once asked for, or one marshal cannot keep.
+        self._kept: Generation | None = None
         if isinstance(outcome, FalError):
             self.failure: FalError | None = outcome
             self.stored_bytes = 0
@@ -89,10 +91,10 @@ class Job:
     def outcome(self) -> Generation | FalError:
         if self.failure is not None:
             return self.failure
-        if self._record is None:
-            assert self._kept is not None, "a job that does not fail has an output"
-            return self._kept
-        return unpack_generation(self._record, self._payloads)
+        if self._kept is None:
+            assert self._record is not None, "a job that does not fail has an output"
+            self._kept = unpack_generation(self._record, self._payloads)
+        return self._kept
 
     @property
     def packed_output(self) -> tuple[bytes, tuple[bytes, ...]] | None:

@@ -38,8 +38,9 @@ from falfake.validation import Priority
 
 # Finished requests kept as objects, the last finished or read: clients read a request just after
 # it finishes (its status, its result, its webhook's payload) and seldom later; older ones are
-# packed. About 2 KiB each as objects, a few hundred bytes packed.
-YOUNG_FINISHED = 2048
+# packed (a few microseconds each). About 2 KiB each as objects, under 1 KiB packed; as many as
+# the default retention keeps, so that with the defaults nothing is packed.
+YOUNG_FINISHED = 10_000
 
 
 # Not frozen: a frozen dataclass sets each field through `object.__setattr__`, and this one is
@@ -186,7 +187,7 @@ class RequestStore:
             if isinstance(entry, QueuedRequest):
                 seq, endpoint, state = entry.seq, entry.endpoint_id, entry.status
             else:
-                (seq, endpoint, *_), state = entry, Status.COMPLETED
+                seq, endpoint, state = entry[0], entry[1], Status.COMPLETED
             if before is not None and seq >= before:
                 continue
             if endpoint_id is not None and endpoint != endpoint_id:

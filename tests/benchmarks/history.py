@@ -9,6 +9,7 @@ Memory per kept request: the resident size's growth between the fills, over the 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ def fill(load: Load, fake: Running, filled: Filled, count: int, bound: int) -> N
     whole duration even when the script stops it early, so the runs are sized by the rate seen."""
     rate: float | None = None
     while (missing := min(count, bound) - filled.held) > 0:
-        seconds = 5.0 if rate is None else min(max(missing / rate * 1.05, 1.0), 60.0)
+        # Whole seconds: wrk reads no fraction.
+        seconds = 5 if rate is None else min(math.ceil(missing / rate * 1.05), 60)
         cell = load.run(
             f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(missing), seconds=seconds
         )
