@@ -11,23 +11,24 @@ The fake makes almost no cyclic garbage (about one object in a hundred requests)
 automatic collector is off. Every few milliseconds the youngest generation is collected (what was
 made since and is still alive: well under a millisecond) and what survives is frozen, never walked
 again; reference counting frees it when it dies, as it frees all of the fake's state. Cyclic
-garbage frozen while it was still alive is reclaimed by a full collection, with everything
-unfrozen, once the frozen heap has doubled since the last one: its cost is spread over what grew.
+garbage frozen while it was still alive waits for a full collection, with everything unfrozen:
+that walks every object (50-100 ms once PyAV and numpy are loaded), so it waits for a quiet
+moment (the process nearly idle for a third of a second) and happens only once the frozen heap has
+doubled since the last; a fake never quiet keeps that garbage (about one object in ten thousand
+requests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import threading
+import time
 
-BUSY_SECONDS = 0.02  # between young collections while objects are being made
-# Young collections between looks at the frozen heap's size: counting it walks it (a millisecond
-# for 100,000 objects), so about every ten seconds under load.
-_LOOKS_EVERY = 500
-IDLE_SECONDS = 0.1  # between looks while nothing is (objects freed as fast as made count so)
-_IDLE_BELOW = 100  # objects made since the last look that count as nothing
+BUSY_SECONDS = 0.02  # between young collections while the process works
+IDLE_SECONDS = 0.1  # between them while it is nearly idle
+QUIET_SECONDS = 0.3  # nearly idle this long before a full collection may run
+QUIET_SHARE = 0.05  # of a core: "nearly idle" (a poll every few seconds, a watcher's turn)
 
 
 class Collector:
@@ -36,14 +37,12 @@ class Collector:
     def __init__(self) -> None:
         self._frozen_after_full = gc.get_freeze_count()
 
-    def young(self) -> bool:
-        """Collect the youngest generation and freeze what survives, if anything was made;
-        whether anything was."""
-        if gc.get_count()[0] < _IDLE_BELOW:
-            return False
+    def young(self) -> None:
+        """Collect the youngest generation and freeze what survives. Every time: its count of
+        objects made lags while requests free as many as they make (each transition replaces a
+        request), and skipping on it let the generation grow to thousands (12-20 ms)."""
         gc.collect(0)
         gc.freeze()
-        return True
 
     def full_if_grown(self) -> None:
         """A full collection, everything unfrozen, if the frozen heap has doubled since the
@@ -61,11 +60,21 @@ async def collect_on_the_loop(settled: threading.Event) -> None:
         await asyncio.sleep(BUSY_SECONDS)
     gc.disable()
     collector = Collector()
+    quiet_since = wall = time.perf_counter()
+    spent = time.process_time()
+    worked = False  # since the last look at the frozen heap
     try:
-        for turn in itertools.count(1):
-            busy = collector.young()
-            if turn % _LOOKS_EVERY == 0:
+        while True:
+            collector.young()
+            # Quiet is read from the time the process spent (render threads included): the
+            # collector's counts cannot tell requests that free all they make from no requests.
+            then, wall, before, spent = wall, time.perf_counter(), spent, time.process_time()
+            busy = spent - before > QUIET_SHARE * (wall - then)
+            if busy:
+                quiet_since, worked = wall, True
+            elif worked and wall - quiet_since >= QUIET_SECONDS:
                 collector.full_if_grown()
+                worked = False
             await asyncio.sleep(BUSY_SECONDS if busy else IDLE_SECONDS)
     finally:
         gc.enable()  # the process goes on without the loop (a test, a restart in process)
