@@ -3,9 +3,10 @@
 A finished request no longer changes, and a fake under load keeps hundreds of thousands of them.
 As objects, each was ten the collector tracks (the request, its job, output, specs, log lines),
 and every full collection walked them all while every client waited: with 100,000+ kept, one
-submit in a hundred took 20-400 ms. Packed, a request is `marshal` bytes of plain values beside
-a tuple of the bytes payloads it holds (reference images, given files: kept as they are, so
-reading it back copies no image); neither is tracked, and together they take a few hundred bytes.
+submit in a hundred took 20-400 ms. Packed, a request is one flat tuple: `marshal` bytes of its
+own plain values, and references to what it shares or already holds as bytes (its ids, its log
+lines, its job's packed output and payloads: reading it back copies no image). Nothing in it is
+tracked, and it takes a few hundred bytes.
 
 `pack` answers None for a request holding a value marshal cannot keep (a subclass of a plain
 type, from an odd scenario): the store keeps that one as it is.

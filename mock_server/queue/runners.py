@@ -13,16 +13,22 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 from falfake.errors import StorageUnavailable
-from falfake.queue.requests import Requests
 
 SLICE = 64  # moves per turn: well under a millisecond of work
 TICK_SECONDS = 0.005  # at least this long between turns while moves keep falling due
 IDLE_SECONDS = 1.0  # at most this long between turns (a manual or virtual clock may move)
 
 
-async def keep_up(store: Requests, now: Callable[[], float]) -> None:
+class Replaying(Protocol):
+    """The part of `falfake.queue.requests.Requests` this task uses."""
+
+    async def keep_up(self, limit: int) -> float | None: ...
+
+
+async def keep_up(store: Replaying, now: Callable[[], float]) -> None:
     """Runs until cancelled."""
     while True:
         try:
@@ -35,7 +41,7 @@ async def keep_up(store: Requests, now: Callable[[], float]) -> None:
         await asyncio.sleep(min(max(upcoming - now(), TICK_SECONDS), IDLE_SECONDS))
 
 
-async def catch_up(store: Requests) -> None:
+async def catch_up(store: Replaying) -> None:
     """Replay every move due by now, a slice at a time (after a manual or virtual clock jumped,
     so the caller that moved it waits for the moves, not the next request)."""
     while await store.keep_up(SLICE) is None:

@@ -11,9 +11,8 @@ import pytest
 
 from falfake import Settings, Timing, create_app
 from falfake.clock import VirtualClock
-from falfake.queue.models import QueuedRequest, Snapshot, Status
+from falfake.queue.models import Status
 from falfake.queue.runners import SLICE, keep_up
-from falfake.queue.store import NewRequest
 from tests.conftest import BASE_URL, KEY, SUBMIT_URL, VALID_INPUT
 
 pytestmark = pytest.mark.anyio
@@ -33,41 +32,6 @@ class Store:
             return None
         self.done.set()
         return math.inf
-
-    # The rest of `Requests`, unused here.
-    async def submit(self, new: NewRequest) -> Snapshot:
-        raise NotImplementedError
-
-    async def status(self, app_id: str, request_id: str) -> Snapshot:
-        raise NotImplementedError
-
-    async def get(self, request_id: str) -> Snapshot:
-        raise NotImplementedError
-
-    async def recent(
-        self,
-        limit: int,
-        *,
-        before: int | None = None,
-        endpoint_id: str | None = None,
-        status: Status | None = None,
-    ) -> list[Snapshot]:
-        raise NotImplementedError
-
-    async def cancel(self, app_id: str, request_id: str) -> None:
-        raise NotImplementedError
-
-    async def take_webhooks(self) -> list[tuple[str, QueuedRequest]]:
-        raise NotImplementedError
-
-    async def webhook_started(self, request_id: str) -> None:
-        raise NotImplementedError
-
-    async def next_event_time(self) -> float | None:
-        raise NotImplementedError
-
-    async def reset(self) -> None:
-        raise NotImplementedError
 
 
 async def test_moves_due_are_replayed_in_slices_until_none_is_left() -> None:
