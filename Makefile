@@ -49,9 +49,10 @@ test: lint compiled $(JS_STAMP) browser-deps shared-state-deps
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
-# Starlette baseline and wrk's own ceiling, with scale cells, startup and RSS; lifecycles per second
-# in process and memory growth. About 9 minutes; BENCH_ARGS="--data-dir" adds the scale cells on
-# SQLite (3 more), BENCH_ARGS="--seconds 3 --repeats 1" gives a quick one. Then --database on a
+# Starlette baseline and wrk's own ceiling (p50, p99, p99.9), with scale cells, history cells (100,000
+# and 1,000,000 requests kept, at fal's timings and 0/0), startup and RSS; lifecycles per second in
+# process and memory growth. About 35 minutes; BENCH_ARGS="--data-dir" repeats the scale and history
+# cells on SQLite, "--retained 100000" or "--no-history" shortens it, "--seconds 3 --repeats 1" too. Then --database on a
 # throwaway PostgreSQL (tests/benchmarks/shared_state.py, about 3 minutes; SHARED_BENCH_ARGS).
 bench: compiled bench-deps shared-state-deps
 	$(PY) -m tests.benchmarks.render
