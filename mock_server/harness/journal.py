@@ -123,7 +123,7 @@ class Journal:
         while len(self._plain) > self._max_entries or (
             self._bytes > self._max_bytes and len(self._plain) > 1
         ):
-            self._bytes -= len(_seen(self._plain.popleft()).body)
+            self._bytes -= len(self._plain.popleft()[_BODY])
 
     def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None:
         self.add(tunnel_seen(at, host, port, status, seconds))
@@ -162,6 +162,9 @@ class Journal:
     async def clear(self) -> None:
         self._plain.clear()
         self._bytes = 0
+
+
+_BODY = Seen._fields.index("body")  # where `_flat` keeps it
 
 
 def _flat(seen: Seen) -> tuple[Any, ...]:
