@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import marshal
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from falfake.errors import error_state, restored_error
 from falfake.queue.models import Job, LogLine, QueuedRequest, Status
@@ -135,30 +137,39 @@ def unpack(packed: Packed) -> QueuedRequest:
 
 _PRIORITIES = {priority.value: priority for priority in Priority}
 _STATUSES = {status.value: status for status in Status}
-_marshalled: dict[int, tuple[tuple[LogLine, ...], bytes]] = {}
-_lines: dict[int, tuple[bytes, tuple[LogLine, ...]]] = {}
+_marshalled: dict[int, tuple[object, Any]] = {}
+_lines: dict[int, tuple[object, Any]] = {}
 
 
 def _plain_logs(logs: tuple[LogLine, ...]) -> bytes:
     """`logs` marshalled, the same bytes for requests whose jobs share their log lines (an
     endpoint makes them once per shape of input)."""
-    found = _marshalled.get(id(logs))
-    if found is not None and found[0] is logs:
-        return found[1]
-    plain = marshal.dumps(tuple((line.at, line.message, line.level) for line in logs))
-    if len(_marshalled) >= _SHARED:
-        _marshalled.clear()
-    _marshalled[id(logs)] = logs, plain
+    plain: bytes = _by_identity(
+        _marshalled,
+        logs,
+        lambda: marshal.dumps(tuple((line.at, line.message, line.level) for line in logs)),
+    )
     return plain
 
 
 def _log_lines(plain: bytes) -> tuple[LogLine, ...]:
     """The log lines `_plain_logs` was given, shared again by the requests that shared them."""
-    found = _lines.get(id(plain))
-    if found is not None and found[0] is plain:
-        return found[1]
-    lines = tuple(LogLine(at, message, level) for at, message, level in marshal.loads(plain))
-    if len(_lines) >= _SHARED:
-        _lines.clear()
-    _lines[id(plain)] = plain, lines
+    lines: tuple[LogLine, ...] = _by_identity(
+        _lines,
+        plain,
+        lambda: tuple(LogLine(at, message, level) for at, message, level in marshal.loads(plain)),
+    )
     return lines
+
+
+def _by_identity(cache: dict[int, tuple[object, Any]], key: object, make: Callable[[], Any]) -> Any:
+    """What `make` made for this very `key` object, remembered (with the key, so its id is not
+    reused while remembered) for the last `_SHARED` keys at most."""
+    found = cache.get(id(key))
+    if found is not None and found[0] is key:
+        return found[1]
+    made = make()
+    if len(cache) >= _SHARED:
+        cache.clear()
+    cache[id(key)] = key, made
+    return made

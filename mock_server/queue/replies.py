@@ -122,7 +122,7 @@ def reject_early(job: Job) -> None:
 
 def job_output(job: Job) -> Generation:
     """What a job makes; raises the job's error when it fails."""
-    outcome = job.outcome  # made from the packed output each time it is asked for
+    outcome = job.outcome  # made from the packed output on its first use
     if isinstance(outcome, FalError):
         raise_failure(outcome)
     return outcome

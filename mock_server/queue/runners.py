@@ -32,17 +32,16 @@ async def keep_up(store: Replaying, now: Callable[[], float]) -> None:
     """Runs until cancelled."""
     while True:
         try:
-            upcoming = await store.keep_up(SLICE)
+            upcoming = await catch_up(store)
         except StorageUnavailable:
             upcoming = math.inf
-        if upcoming is None:
-            await asyncio.sleep(0)  # more are due: let waiting requests in first
-            continue
         await asyncio.sleep(min(max(upcoming - now(), TICK_SECONDS), IDLE_SECONDS))
 
 
-async def catch_up(store: Replaying) -> None:
-    """Replay every move due by now, a slice at a time (after a manual or virtual clock jumped,
-    so the caller that moved it waits for the moves, not the next request)."""
-    while await store.keep_up(SLICE) is None:
+async def catch_up(store: Replaying) -> float:
+    """Replay every move due by now, a slice at a time with waiting requests let in between;
+    when the next one falls due (inf: none is coming). Also after a manual or virtual clock
+    jumped, so the caller that moved it waits for the moves, not the next request."""
+    while (upcoming := await store.keep_up(SLICE)) is None:
         await asyncio.sleep(0)
+    return upcoming
