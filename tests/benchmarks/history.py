@@ -20,6 +20,7 @@ from tests.benchmarks.load import (
     POLL_TARGET,
     SUBMIT_PATH,
     SUBMIT_TARGET,
+    Cell,
     Cores,
     Load,
     Report,
@@ -41,26 +42,30 @@ TIMINGS = {
 
 @dataclass
 class Filled:
-    """How many requests a fake holds, counted from the submits it answered."""
+    """How many requests a fake holds, counted from the submits it answered (it forgets past
+    `bound`)."""
 
+    bound: int
     held: int = 0
 
+    def took(self, cell: Cell) -> None:
+        self.held = min(self.held + cell.requests - cell.failures, self.bound)
 
-def fill(load: Load, fake: Running, filled: Filled, count: int, bound: int) -> None:
-    """Submit until the fake holds `count` requests (it forgets past `bound`). wrk waits out its
-    whole duration even when the script stops it early, so the runs are sized by the rate seen."""
+
+def fill(load: Load, fake: Running, filled: Filled, count: int) -> None:
+    """Submit until the fake holds `count` requests. wrk waits out its whole duration even when
+    the script stops it early, so the runs are sized by the rate seen."""
     rate: float | None = None
-    while (missing := min(count, bound) - filled.held) > 0:
+    while (missing := min(count, filled.bound) - filled.held) > 0:
         # Whole seconds: wrk reads no fraction.
         seconds = 5 if rate is None else min(math.ceil(missing / rate * 1.05), 60)
         cell = load.run(
             f"{fake.url}{SUBMIT_PATH}", 16, script=submit_script(missing), seconds=seconds
         )
-        added = cell.requests - cell.failures
-        if added <= 0:
+        if cell.requests <= cell.failures:
             raise RuntimeError(f"the fake took no submit while filling: {cell}")
         rate = cell.rate
-        filled.held = min(filled.held + added, bound)
+        filled.took(cell)
 
 
 def cells(
@@ -82,7 +87,7 @@ def cells(
     bare_cell, fake_cell = load.pair(
         f"{bare.url}{SUBMIT_PATH}", f"{fake.url}{SUBMIT_PATH}", 16, submit_script()
     )
-    filled.held += fake_cell.requests - fake_cell.failures
+    filled.took(fake_cell)
     report.row(f"submit {label}", 16, bare_cell, fake_cell, SUBMIT_TARGET)
 
 
@@ -126,10 +131,10 @@ def one_fake(
     port = free_port()
     command = fake_command(port, ca_dir, *flags)
     with serving(command, port, "/_falfake/clock", cores.server) as fake:
-        filled = Filled()
+        filled = Filled(bound)
         sizes: list[tuple[int, float]] = []
         for count in counts:
-            fill(load, fake, filled, count, bound)
+            fill(load, fake, filled, count)
             time.sleep(1.5)  # the last submits of the fill finish (at the default timings)
             sizes.append((filled.held, fake.rss_mib()))
             cells(load, report, bare, fake, filled, _short(count))

@@ -335,7 +335,6 @@ class Report:
 
     def __init__(self, ceiling: dict[int, Cell]) -> None:
         self.ceiling = ceiling
-        self.ratios: dict[tuple[str, int], float | None] = {}
 
     def header(self, first: str = "route") -> None:
         print(
@@ -348,7 +347,6 @@ class Report:
         limit = CEILING_SHARE * self.ceiling[connections].rate
         near = [name for name, cell in (("bare", bare), ("falfake", fake)) if cell.rate >= limit]
         ratio = None if near else fake.rate / bare.rate
-        self.ratios[(route, connections)] = ratio
         tail = fake.p99_ms / bare.p99_ms
         shown = f"{ratio:>5.2f}x {tail:>5.1f}x" if ratio is not None else f"{'-':>6} {tail:>5.1f}x"
         if ratio is None:
