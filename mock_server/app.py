@@ -33,6 +33,8 @@ from falfake.queue.plans import Endpoint
 from falfake.queue.routes import queue_routes
 from falfake.queue.run_routes import run_routes
 from falfake.queue.runners import keep_up
+from falfake.realtime import tokens
+from falfake.realtime.routes import realtime_routes, token_routes
 from falfake.settings import Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
@@ -96,6 +98,7 @@ def create_app(
                 scenarios=fake.scenarios,
                 new_id=fake.new_request_id,
                 pull_clock=clock.pull if isinstance(clock, SharedClock) else None,
+                check_token=lambda token, alias: tokens.check(fake.signer, token, alias, clock.now()),
             )
         ],
         exception_handlers={FalError: render, HTTPException: render},
@@ -128,8 +131,8 @@ def route_table(endpoints: Iterable[Endpoint]) -> list[BaseRoute]:
         *queue_routes(endpoints),
         *control_routes(),
         *ui_routes(),
-        Mount("/run", routes=run_routes(endpoints)),
-        Mount("/rest", routes=rest_storage_routes()),
+        Mount("/run", routes=[*realtime_routes(), *run_routes(endpoints)]),
+        Mount("/rest", routes=[*rest_storage_routes(), *token_routes()]),
         Mount("/cdn", routes=[*cdn_upload_routes(), *file_routes()]),
         *signed_upload_routes(),
         *file_routes(),

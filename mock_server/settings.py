@@ -165,6 +165,10 @@ class Settings:
     video_height: int = 720
     sse_poll_seconds: float = 0.05
     sse_keepalive_seconds: float = 15.0
+    # Progress events before a media output on `/stream`; fal does not document them.
+    stream_events: int = 3
+    # A realtime session with no input this long ends with fal's TIMEOUT error (real seconds).
+    realtime_idle_seconds: float = 60.0
     # Base URL for media links when the caller came through fal's host names; None: this server.
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.

@@ -27,7 +27,21 @@ _IMAGES = ("image_urls", "reference_image_urls")
 def documented_endpoint(document: EndpointDocument) -> Endpoint:
     model = functools.cache(functools.partial(_input_model, document))
     plan = functools.partial(_plan, document, model)
-    return Endpoint(endpoint_id=document.endpoint_id, plan=plan, category=document.category)
+    return Endpoint(
+        endpoint_id=document.endpoint_id,
+        plan=plan,
+        category=document.category,
+        stream_text=streamed_text(document.output_schema),
+    )
+
+
+def streamed_text(output_schema: dict[str, Any]) -> str | None:
+    """`output` for an output that streams text (it has a `partial` flag, like fal's LLMs)."""
+    properties = output_schema.get("properties") or {}
+    text = properties.get("output")
+    if "partial" in properties and isinstance(text, dict) and text.get("type") == "string":
+        return "output"
+    return None
 
 
 def _input_model(document: EndpointDocument) -> Any:

@@ -12,6 +12,8 @@ each value is:
   `resolution` honoured, the input's reference images shown;
 - audio: MP3 (WAV when `output_format` asks for it) as long as the text takes to say, about 15
   characters a second, `duration` filled in;
+- text: a string `output` (LLM-like endpoints) is `falfake.endpoints.text.reply_text` of the
+  prompt, and their `partial` flag is false (a stream sends the partial ones);
 - `seed` the input's, or one drawn from the request id when none was given; `has_nsfw_concepts` one
   per image; `timings.inference` a plausible figure; other names found in the input are echoed;
   then the schema's default, first enum value or example; then a plain value of the type.
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from falfake.contracts.documents import REF_NAME
+from falfake.endpoints.text import reply_text
 from falfake.media.specs import (
     CONTENT_TYPES,
     AudioSpec,
@@ -160,6 +163,10 @@ def _known(key: str, schema: dict[str, Any], request: Request) -> Any:
         return {"inference": round(0.05 * (steps if isinstance(steps, int) else 20), 3)}
     if key == "prompt" and request.text:
         return request.text
+    if key == "output" and schema.get("type") == "string":
+        return reply_text(request.text)
+    if key == "partial" and schema.get("type") == "boolean":
+        return False
     return _ABSENT
 
 

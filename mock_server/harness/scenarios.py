@@ -3,7 +3,7 @@
 A scenario matches requests (by operation, endpoint, JSON input fields, a header, and how many
 matched before) and applies behaviours: added latency, its own time in queue or running, a typed
 fal error (any status, `error_type`, `Retry-After`, with or without fal's request-id header), a
-dropped connection, a request stuck forever, a forced content-policy rejection, or an output
+dropped connection (at once, or mid-stream after some events), a request stuck forever, a forced content-policy rejection, or an output
 and logs of its own (given files read when the scenario is made).
 """
 
@@ -50,6 +50,8 @@ class Scenario:
     retry_after: float | None = None
     request_id_header: bool = True
     drop: bool = False
+    # On `/stream`: the connection drops after this many events (mid-stream).
+    drop_after_events: int | None = None
     stuck: bool = False
     content_policy: tuple[SafetyStage, ...] = field(default_factory=tuple)
     # What a matching submit or run outputs and prints instead (`falfake.queue.stubs`).
@@ -75,6 +77,8 @@ class Scenario:
             raise ValueError("status must be an HTTP status from 200 to 599")
         if self.after < 0 or (self.times is not None and self.times < 0):
             raise ValueError("after and times count requests: 0 or more")
+        if self.drop_after_events is not None and self.drop_after_events < 0:
+            raise ValueError("drop_after_events counts events: 0 or more")
         if self.error_type is not None and _HEADER_TOKEN.fullmatch(self.error_type) is None:
             # It is sent as X-Fal-Error-Type too, and a header carries no other characters.
             raise ValueError("error_type must be 1 to 200 printable ASCII characters, no spaces")
@@ -97,6 +101,7 @@ class Scenario:
             run_seconds=self.run_seconds,
             stuck=self.stuck,
             stub=Stub(self.output, self.output_fields, self.logs),
+            drop_after_events=self.drop_after_events,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -192,7 +197,7 @@ def operation_of(method: str, path: str) -> str:
                 return {"/status/stream": "stream", "/status": "status"}.get(suffix, "cancel")
         return "result" if "/requests/" in path else "other"
     if path.startswith("/run/"):
-        return "run"
+        return "stream" if path.endswith("/stream") else "run"
     if path.startswith(("/rest/storage/", "/cdn/files/upload", "/uploads/")):
         return "upload"
     return "other"
@@ -333,6 +338,7 @@ class Effect:
     run_seconds: float | None = None
     stuck: bool = False
     stub: Stub = field(default_factory=Stub)
+    drop_after_events: int | None = None
 
 
 NO_EFFECT = Effect()

@@ -57,6 +57,7 @@ async def read_call(
         run_seconds=effect.run_seconds,
         stuck=effect.stuck,
         stub=effect.stub,
+        drop_after_events=effect.drop_after_events,
         priority=priority,
         max_queue_length=max_queue_length,
         webhook=webhook,

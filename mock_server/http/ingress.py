@@ -10,10 +10,12 @@ outside Starlette's exception handling, so the errors it finds go to the one ren
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
-from falfake.errors import FalError
+from falfake.errors import FalError, Unauthorized
 from falfake.harness.journal import CONTROL_PREFIX, JournalBook
 from falfake.harness.scenarios import ScenarioBook
 from falfake.http.auth import check_authorization, check_control_authorization
@@ -21,6 +23,7 @@ from falfake.http.recording import Recording
 from falfake.http.render import fal_error_response
 from falfake.http.scenario_runner import ScenarioRunner
 from falfake.http.urls import header, route_scope
+from falfake.realtime.tokens import alias_of
 from falfake.settings import Auth
 
 # The services behind fal's key; the JWKS is public on fal's REST host too.
@@ -28,6 +31,8 @@ KEYED_PREFIXES = ("/queue/", "/run/", "/rest/")
 OPEN_PATHS = frozenset({"/rest/.well-known/jwks.json"})
 # What a load balancer asks for without a key.
 HEALTH_PATH = f"{CONTROL_PREFIX}/health"
+# A temporary token (`rest.fal.ai/tokens/`) stands in for the key on fal.run (STREAMING.md §1.2).
+TOKEN_PARAMETER = "fal_jwt_token"
 
 
 class Ingress:
@@ -41,15 +46,22 @@ class Ingress:
         scenarios: ScenarioBook,
         new_id: Callable[[], str],
         pull_clock: Callable[[], Awaitable[None]] | None = None,
+        check_token: Callable[[str, str], None] | None = None,
     ) -> None:
-        """`pull_clock`, for a clock replicas share: take the fleet's time before answering."""
+        """`pull_clock`, for a clock replicas share: take the fleet's time before answering;
+        `check_token(token, app_alias)` raises fal's 401 for a token that does not let a call
+        to fal.run through (without it, tokens are refused)."""
         self.app, self.journal, self.clock, self.auth = app, journal, clock, auth
+        self.check_token = check_token
         self.pull_clock = pull_clock
         self.proxy_key = auth.effective_proxy_key
         self.scenarios = scenarios
         self.with_scenarios = ScenarioRunner(self._keyed, scenarios, new_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -96,7 +108,29 @@ class Ingress:
             return
         await self.app(scope, receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket upgrade: routed and keyed like a request; refused with fal's JSON error
+        as the handshake's HTTP reply."""
+        try:
+            if self.pull_clock is not None:
+                await self.pull_clock()
+            scope = route_scope(scope, self.proxy_key)
+            self._check_key(scope)
+        except FalError as exc:
+            await WebSocket(scope, receive, send).send_denial_response(fal_error_response(exc))
+            return
+        await self.app(scope, receive, send)
+
     def _check_key(self, scope: Scope) -> None:
         path: str = scope["path"]
-        if path.startswith(KEYED_PREFIXES) and path not in OPEN_PATHS:
-            check_authorization(header(scope, b"authorization"), self.auth)
+        if not path.startswith(KEYED_PREFIXES) or path in OPEN_PATHS:
+            return
+        authorization = header(scope, b"authorization")
+        if authorization is None and path.startswith("/run/"):
+            token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_PARAMETER)
+            if token:
+                if self.check_token is None:
+                    raise Unauthorized("Invalid token")
+                self.check_token(token[0], alias_of(path.removeprefix("/run/")))
+                return
+        check_authorization(authorization, self.auth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -19,6 +19,16 @@ _DEFAULT_DETAIL = {429: "Too many requests", 499: "Request cancelled by the clie
 
 class ConnectionDropped(Exception):
     """Raised after the response started, so the server drops the connection mid-reply."""
+
+
+async def dropped_after(events: AsyncIterator[str], count: int | None) -> AsyncIterator[str]:
+    """`events`, cut off after `count` of them as a scenario asked: the connection drops."""
+    sent = 0
+    async for event in events:
+        if sent == count:
+            raise ConnectionDropped(f"scenario dropped a stream after {count} events")
+        yield event
+        sent += 1
 
 
 def scenario_response(scenario: Scenario, request_id: str) -> Response:

@@ -26,3 +26,4 @@ class Call:
     run_seconds: float | None = None
     stuck: bool = False
     stub: Stub = field(default_factory=Stub)
+    drop_after_events: int | None = None  # on `/stream`

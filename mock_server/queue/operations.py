@@ -4,13 +4,14 @@ and writing the reply."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 from falfake.clock import Clock
 from falfake.media.files import Files
 from falfake.media.images import Fetch
 from falfake.media.outputs import Output, publish_output
+from falfake.media.previews import image_previews
 from falfake.media.work import Work
 from falfake.queue.calls import Call
 from falfake.queue.models import Job, Snapshot
@@ -18,6 +19,7 @@ from falfake.queue.plans import Endpoint, PlanContext, check_at_submit, plan_job
 from falfake.queue.replies import job_output, reject_early
 from falfake.queue.requests import Requests
 from falfake.queue.store import NewRequest
+from falfake.queue.streaming import event_times, media_events, text_events
 from falfake.queue.stubs import stubbed
 from falfake.settings import Settings
 
@@ -75,14 +77,51 @@ async def run(parts: Parts, endpoint: Endpoint, call: Call) -> tuple[str, Output
     reject_early(job)
     if call.stuck:
         await asyncio.Event().wait()  # until the client gives up and disconnects
-    run_seconds = call.run_seconds
-    await parts.clock.sleep(
-        parts.settings.timing.run_seconds if run_seconds is None else run_seconds
-    )
+    await parts.clock.sleep(_run_seconds(parts, call))
     output = await publish_output(
         job_output(job), parts.new_output_path(), parts.files, call.media_root, parts.work
     )
     return request_id, output
+
+
+async def stream(
+    parts: Parts, endpoint: Endpoint, call: Call
+) -> tuple[str, AsyncIterator[dict[str, Any]]]:
+    """The call's id and its events paced over the run time (STREAMING.md §1.4); an error found
+    before the first event (input, or the output checker at the end of the run) is raised."""
+    request_id = parts.new_request_id()
+    job = await _job(parts, endpoint, call, request_id)
+    reject_early(job)
+    if call.stuck:
+        await asyncio.Event().wait()  # until the client gives up and disconnects
+    seconds = _run_seconds(parts, call)
+    start = parts.clock.now()
+    if job.failure is not None:  # found at the end of the run: no event went out before it
+        await parts.clock.sleep(seconds)
+    generation = job_output(job)
+    output_path = parts.new_output_path()
+    output = await publish_output(generation, output_path, parts.files, call.media_root, parts.work)
+    if endpoint.stream_text is not None:
+        events = text_events(output.body, endpoint.stream_text)
+    else:
+        previews = await image_previews(generation, output_path, parts.files, parts.work)
+        events = media_events(output.body, parts.settings.stream_events, previews)
+    return request_id, _paced(parts, events, event_times(start, seconds, len(events)))
+
+
+async def _paced(
+    parts: Parts, events: list[dict[str, Any]], times: list[float]
+) -> AsyncIterator[dict[str, Any]]:
+    for event, moment in zip(events, times, strict=True):
+        wait = moment - parts.clock.now()
+        if wait > 0:
+            await parts.clock.sleep(wait)
+        yield event
+
+
+def _run_seconds(parts: Parts, call: Call) -> float:
+    seconds = call.run_seconds
+    return parts.settings.timing.run_seconds if seconds is None else seconds
 
 
 async def _job(parts: Parts, endpoint: Endpoint, call: Call, request_id: str) -> Job:

@@ -42,6 +42,8 @@ class Endpoint:
     endpoint_id: str
     plan: Callable[[object, PlanContext], Awaitable[Job]]
     category: str = ""  # fal's category: text-to-image, image-to-video, ...
+    # The output field a stream sends cumulatively (LLM-like outputs); None streams progress.
+    stream_text: str | None = None
     # `owner/app`, the part of the id that status, result and cancel URLs use (§2).
     app_id: str = field(init=False)
 

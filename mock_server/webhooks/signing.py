@@ -73,6 +73,16 @@ class WebhookSigner:
         """The hex signature of `message` (`webhook_signatures.signed_message` makes it)."""
         return self._private().sign(message).hex()
 
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """Whether `signature` (raw bytes) is this key's signature of `message`."""
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            self._private().public_key().verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
     def jwks(self) -> JwksBody:
         """`{"keys": [...]}` with fal's fields: `x` base64url with padding, `kid` 43 chars."""
         from cryptography.hazmat.primitives import serialization

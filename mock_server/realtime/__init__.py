@@ -1,0 +1,1 @@
+"""fal's realtime surface: temporary tokens and WebSocket sessions of msgpack frames."""
