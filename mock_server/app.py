@@ -98,7 +98,9 @@ def create_app(
                 scenarios=fake.scenarios,
                 new_id=fake.new_request_id,
                 pull_clock=clock.pull if isinstance(clock, SharedClock) else None,
-                check_token=lambda token, alias: tokens.check(fake.signer, token, alias, clock.now()),
+                check_token=lambda token, alias: tokens.check(
+                    fake.signer, token, alias, clock.now()
+                ),
             )
         ],
         exception_handlers={FalError: render, HTTPException: render},

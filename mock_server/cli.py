@@ -17,7 +17,7 @@ from typing import Any
 
 from falfake.app import create_app
 from falfake.clock import SystemClock, VirtualClock
-from falfake.commandline import config_file, flags
+from falfake.commandline import config_file, environment, flags
 from falfake.commandline.flags import UsageError
 from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
@@ -74,6 +74,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         cancel_completed_body=args.cancel_completed_body,
         flagged_images=args.flagged_images,
         status_error_fields=not args.no_status_error_fields,
+        stream_events=args.stream_events,
+        realtime_idle_seconds=args.realtime_timeout,
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
@@ -96,24 +98,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         video_height=args.video_size[1],
         public_url=args.public_url,
     )
-
-
-def environment(base_url: str, bundle: Path, key: str) -> str:
-    """`export` lines that send an unmodified Python fal-client process to the fake (§17.1)."""
-    proxy = shlex.quote(base_url)
-    local = "127.0.0.1,localhost,::1"  # media URLs are plain http on the fake's own address
-    lines = [
-        f"export FAL_KEY={shlex.quote(key)}",
-        f"export HTTPS_PROXY={proxy}",
-        f"export https_proxy={proxy}",
-        f"export SSL_CERT_FILE={shlex.quote(str(bundle))}",
-        f"export NO_PROXY={local}",
-        f"export no_proxy={local}",
-        "# JS (@fal-ai/client):",
-        f"#   fal.config({{ credentials: {json.dumps(key)}, proxyUrl: {{ url:"
-        f' {json.dumps(base_url + "/fal/proxy")}, when: "always" }} }});',
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def banner(base_url: str, bundle: Path, env_command: str, keys: Sequence[str] = ()) -> str:
@@ -254,10 +238,13 @@ def _run(argv: list[str]) -> int:
     if args.command == "endpoints":
         print(endpoint_list(_served(args.endpoint, args.endpoints_dir)), end="")
         return 0
-    if args.command == "env":
+    if args.command in ("env", "exec"):
         bundle = CertificateAuthority(_writable(args.ca_dir, "--ca-dir")).ensure().bundle_path
-        print(environment(_base_url(args.host, args.port), bundle, args.key), end="")
-        return 0
+        base_url = _base_url(args.host, args.port)
+        if args.command == "env":
+            print(environment.exports(base_url, bundle, args.key), end="")
+            return 0
+        return _exec(args.command_line, base_url, bundle, args.key)
     if args.print_config:
         print(config_file.render(args), end="")
         return 0
@@ -327,6 +314,20 @@ _EXPOSED = (
     " upload and result, reset the fake, change its clock and scenarios, make it send webhooks,"
     " and have it serve any file it can read (a scenario's $file); anyone can download its files"
 )
+
+
+def _exec(command: list[str], base_url: str, bundle: Path, key: str) -> int:
+    """Run `command` in `falfake env`'s environment, as the process itself (its exit status)."""
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("exec needs a command: falfake exec -- COMMAND [ARGS...]")
+    variables = environment.variables(base_url, bundle, key, os.environ.get("NODE_OPTIONS", ""))
+    try:
+        os.execvpe(command[0], command, {**os.environ, **variables})
+    except OSError as exc:
+        raise UsageError(f"exec: cannot run {command[0]}: {exc.strerror or exc}") from None
+    return 0  # not reached: the command replaced this process
 
 
 def _check_storage(settings: Settings, workers: int) -> None:

@@ -26,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = {"falfake": "mock_server", "falfake.client": "client", "falfake.contracts": "contracts"}
 WEB = ("starlette", "uvicorn")
 VOCABULARY = {"settings", "errors", "clock", "ids", "hosts", "validation"}
-DOMAIN = {"media": 2.0, "queue": 2.1, "endpoints": 2.2, "webhooks": 2.2, "harness": 2.2}
+DOMAIN = {
+    "media": 2.0,
+    "queue": 2.1,
+    "endpoints": 2.2,
+    "webhooks": 2.2,
+    "harness": 2.2,
+    "realtime": 2.3,
+}
 STORAGE = {"runtime.data_dir", "runtime.sqlite_records", "runtime.codec"}
 ENTRY_POINTS = {"cli", "pytest_plugin", "testing", "__main__", ""}
 

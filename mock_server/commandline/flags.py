@@ -221,6 +221,18 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         " has_nsfw_concepts true (fal's FLUX), or the request fails with a content-policy 422",
     )
     unknown.add_argument(
+        "--stream-events",
+        type=count,
+        default=_SETTINGS.stream_events,
+        help="progress events (with previews for images) before a media output on /stream",
+    )
+    unknown.add_argument(
+        "--realtime-timeout",
+        type=positive_seconds,
+        default=_SETTINGS.realtime_idle_seconds,
+        help="a realtime session with no input this long ends with fal's TIMEOUT error",
+    )
+    unknown.add_argument(
         "--no-status-error-fields",
         action="store_true",
         help="leave error and error_type out of a failed request's COMPLETED status",
@@ -503,6 +515,16 @@ def parser() -> Parser:
         formatter_class=Formatter,
     )
     _env_options(env)
+    run = commands.add_parser(
+        "exec",
+        help="run a command in the environment `falfake env` prints (no eval needed)",
+        description="Run COMMAND with the variables `falfake env` exports:"
+        " falfake exec -- pytest -q.",
+        usage="falfake exec [options] -- COMMAND [ARGS...]",
+        formatter_class=Formatter,
+    )
+    _env_options(run)
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="COMMAND")
     endpoints = commands.add_parser(
         "endpoints",
         help="list the endpoints the fake serves (with --endpoint and --endpoints-dir too)",
@@ -526,7 +548,7 @@ def parser() -> Parser:
         " (falfake verify --help)",
         add_help=False,
     )
-    for command in (serve, env, endpoints):
+    for command in (serve, env, run, endpoints):
         for action in command._actions:
             if action.metavar is None and action.type in METAVARS:
                 action.metavar = METAVARS[action.type]

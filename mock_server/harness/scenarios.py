@@ -3,8 +3,9 @@
 A scenario matches requests (by operation, endpoint, JSON input fields, a header, and how many
 matched before) and applies behaviours: added latency, its own time in queue or running, a typed
 fal error (any status, `error_type`, `Retry-After`, with or without fal's request-id header), a
-dropped connection (at once, or mid-stream after some events), a request stuck forever, a forced content-policy rejection, or an output
-and logs of its own (given files read when the scenario is made).
+dropped connection (at once, or on `/stream` after some events), a request stuck forever, a forced
+content-policy rejection, or an output and logs of its own (given files read when the scenario is
+made).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from typing import Any
 
@@ -23,7 +24,7 @@ async def image_previews(
     for slot in generation.slots:
         if isinstance(slot.spec, ImageSpec):
             stored = await files.read(slot_path(output_path, slot))
-            previews.append(await work.run(lambda data=stored.data: _thumbnail(data)))
+            previews.append(await work.run(functools.partial(_thumbnail, stored.data)))
     return previews
 
 

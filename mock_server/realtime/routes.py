@@ -59,7 +59,9 @@ async def realtime(websocket: WebSocket) -> None:
                 async with asyncio.timeout(idle_seconds):
                     await arrived.wait()
             except TimeoutError:
-                await websocket.send_text(json.dumps(sessions.error("TIMEOUT", sessions.IDLE_REASON)))
+                await websocket.send_text(
+                    json.dumps(sessions.error("TIMEOUT", sessions.IDLE_REASON))
+                )
                 await websocket.close(1000)
                 return
             frame = inputs.popleft()
@@ -120,6 +122,4 @@ def token_routes() -> list[BaseRoute]:
 
 
 def realtime_routes() -> list[BaseRoute]:
-    return [
-        WebSocketRoute(f"/{eid}/realtime", realtime) for eid in sessions.REALTIME_ENDPOINTS
-    ]
+    return [WebSocketRoute(f"/{eid}/realtime", realtime) for eid in sessions.REALTIME_ENDPOINTS]

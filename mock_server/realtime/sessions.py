@@ -73,11 +73,15 @@ def ask_of(data: dict[str, Any]) -> Ask:
     for name, low, high in (("strength", 0.0, 1.0), ("guidance_scale", 0.0, 20.0)):
         value = data.get(name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
         ):
             raise BadFrame(f"{name} must be a number from {low:g} to {high:g}")
     steps = _integer(data, "num_inference_steps", 4, 1, 50)
-    drawn = int.from_bytes(hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).digest()[:4]) >> 1
+    drawn = (
+        int.from_bytes(hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).digest()[:4]) >> 1
+    )
     seed = _integer(data, "seed", drawn, 0, 2**63 - 1)
     width, height = _size(data)
     return Ask(prompt, width, height, seed, steps, data.get("request_id"))

@@ -32,10 +32,16 @@ def requested_token(body: object) -> tuple[tuple[str, ...], int]:
         or not all(isinstance(app, str) and app for app in apps)
     ):
         raise InvalidInput(
-            _entry(["allowed_apps"], "Input should be a non-empty list of app names", "list_type", apps)
+            _entry(
+                ["allowed_apps"], "Input should be a non-empty list of app names", "list_type", apps
+            )
         )
     seconds = body.get("token_expiration", 120)
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_TOKEN_SECONDS:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 1 <= seconds <= MAX_TOKEN_SECONDS
+    ):
         raise InvalidInput(
             _entry(
                 ["token_expiration"],

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import falfake
 from falfake import Auth, Retention, Settings, Timing
-from falfake.cli import environment, main, scenarios, settings_from
-from falfake.commandline import flags
+from falfake.cli import main, scenarios, settings_from
+from falfake.commandline import environment, flags
 from falfake.commandline.flags import parser
 from falfake.contracts import InputLimits
 from falfake.settings import ImageLimits, SafetyRules, WebhookSettings
@@ -91,35 +92,81 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
     )
 
 
-def test_env_prints_what_a_shell_needs_for_the_official_clients(
+def test_env_prints_what_a_shell_needs_for_every_http_stack(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["env", "--port", "9123", "--ca-dir", str(tmp_path)]) == 0
     bundle = tmp_path / "bundle.pem"
     assert bundle.exists()
+    preload = (Path(falfake.__file__).parent / "commandline" / "node_preload.mjs").as_uri()
     assert capsys.readouterr().out.splitlines() == [
         "export FAL_KEY=test-key",
         "export HTTPS_PROXY=http://127.0.0.1:9123",
         "export https_proxy=http://127.0.0.1:9123",
         f"export SSL_CERT_FILE={bundle}",
+        f"export REQUESTS_CA_BUNDLE={bundle}",
+        f"export CURL_CA_BUNDLE={bundle}",
+        f"export NODE_EXTRA_CA_CERTS={bundle}",
+        "export NODE_USE_ENV_PROXY=1",
+        "export FALFAKE_URL=http://127.0.0.1:9123",
+        f'export NODE_OPTIONS="--import={preload}${{NODE_OPTIONS:+ $NODE_OPTIONS}}"',
         "export NO_PROXY=127.0.0.1,localhost,::1",
         "export no_proxy=127.0.0.1,localhost,::1",
-        "# JS (@fal-ai/client):",
+        "# JS (@fal-ai/client) in a browser, where no variable reaches it:",
         '#   fal.config({ credentials: "test-key", proxyUrl: { url:'
         ' "http://127.0.0.1:9123/fal/proxy", when: "always" } });',
     ]
 
 
-def test_env_output_is_safe_to_eval(tmp_path: Path) -> None:
+def test_env_output_is_safe_to_eval_and_keeps_the_shells_node_options(tmp_path: Path) -> None:
     folder = tmp_path / "a folder; with $(trouble)"
-    script = environment("http://127.0.0.1:1", folder / "bundle.pem", "key'quote")
+    script = environment.exports("http://127.0.0.1:1", folder / "bundle.pem", "key'quote")
     result = subprocess.run(
-        ["bash", "-c", f'{script}\nprintf "%s|%s" "$FAL_KEY" "$SSL_CERT_FILE"'],
+        [
+            "bash",
+            "-c",
+            f"export NODE_OPTIONS=--no-warnings\n{script}\n"
+            'printf "%s|%s|%s" "$FAL_KEY" "$REQUESTS_CA_BUNDLE" "$NODE_OPTIONS"',
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert result.stdout == f"key'quote|{folder / 'bundle.pem'}"
+    preload = environment.PRELOAD.as_uri()
+    assert result.stdout == f"key'quote|{folder / 'bundle.pem'}|--import={preload} --no-warnings"
+
+
+def test_exec_runs_the_command_in_that_environment(tmp_path: Path) -> None:
+    shown = 'printf "%s|%s|%s" "$FAL_KEY" "$HTTPS_PROXY" "$CURL_CA_BUNDLE"'
+    command = ["--port", "9124", "--ca-dir", str(tmp_path), "--key", "id:secret"]
+    result = subprocess.run(
+        [sys.executable, "-m", "falfake", "exec", *command, "--", "bash", "-c", shown],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == f"id:secret|http://127.0.0.1:9124|{tmp_path / 'bundle.pem'}"
+
+
+def test_exec_passes_the_commands_exit_status_on(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "falfake", "exec", "--ca-dir", str(tmp_path), "--", "false"]
+    assert subprocess.run(command, capture_output=True).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        pytest.param([], "exec needs a command", id="none"),
+        pytest.param(
+            ["--", "no-such-command-here"], "cannot run no-such-command-here", id="missing"
+        ),
+    ],
+)
+def test_exec_without_a_command_it_can_run_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], message: str
+) -> None:
+    assert main(["exec", "--ca-dir", str(tmp_path), *command]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_scenarios_file_is_loaded_as_the_control_plane_would(tmp_path: Path) -> None:

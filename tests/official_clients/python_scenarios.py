@@ -7,9 +7,13 @@ Usage: python python_scenarios.py <bad key> <scenario> [<scenario> ...]
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -241,6 +245,87 @@ def pipeline() -> dict[str, Any]:
     return {"image": image, "video": video}
 
 
+LLM = "fal-ai/any-llm"
+
+
+def fetched_or_inline(url: str) -> bytes:
+    if url.startswith("data:"):
+        return base64.b64decode(url.partition(",")[2])
+    return fetched(url)
+
+
+def stream() -> dict[str, Any]:
+    """`fal_client.stream` on fal's LLM endpoint: every event, and when the first came."""
+    started = time.perf_counter()
+    events, first = [], None
+    for event in fal_client.stream(LLM, {"prompt": "Tell me a story"}):
+        first = first if first is not None else time.perf_counter() - started
+        events.append(event)
+    return {"events": events, "first_seconds": first, "seconds": time.perf_counter() - started}
+
+
+def stream_async() -> dict[str, Any]:
+    async def events() -> list[Any]:
+        return [event async for event in fal_client.stream_async(LLM, {"prompt": "Tell me"})]
+
+    return {"events": asyncio.run(events())}
+
+
+def stream_flux() -> dict[str, Any]:
+    """FLUX schnell's stream: progress events with previews, then the output; every picture."""
+    from PIL import Image
+
+    events = list(
+        fal_client.stream("fal-ai/flux/schnell", {"prompt": "a fox", "image_size": "square"})
+    )
+    pictures = [
+        Image.open(io.BytesIO(fetched_or_inline(image["url"]))).size
+        for event in events
+        for image in event.get("images", [])
+    ]
+    return {"events": [sorted(event) for event in events], "pictures": pictures}
+
+
+def stream_rejected() -> dict[str, Any]:
+    try:
+        list(fal_client.stream(LLM, {"prompt": 42}))
+    except Exception as error:
+        return failure(error)
+    return {"threw": None}
+
+
+def realtime() -> dict[str, Any]:
+    """`fal_client.realtime` (token, then the WebSocket through the proxy): two results."""
+    from PIL import Image
+
+    app = "fal-ai/fast-lcm-diffusion/image-to-image"
+    with fal_client.realtime(app) as connection:
+        results = []
+        for n in range(2):
+            connection.send({"prompt": "a cat", "image_bytes": PNG, "request_id": f"r{n}"})
+            results.append(connection.recv() or {})
+    return {
+        "request_ids": [r["request_id"] for r in results],
+        "images": [
+            [Image.open(io.BytesIO(i["content"])).format, i["width"], i["height"]]
+            for r in results
+            for i in r["images"]
+        ],
+    }
+
+
+def realtime_bad_input() -> dict[str, Any]:
+    with fal_client.realtime("fal-ai/fast-lcm-diffusion") as connection:
+        connection.send({"prompt": "a cat", "strength": 7})
+        try:
+            connection.recv()
+        except Exception as error:
+            first = failure(error)
+        connection.send({"prompt": "a cat"})
+        after = connection.recv() or {}
+    return {"error": first, "then": sorted(after)}
+
+
 def before_restart() -> dict[str, Any]:
     """Upload an image and submit with it; the fake restarts before `after_restart`."""
     url = fal_client.upload(PNG, "image/png", "ref.png")
@@ -272,6 +357,12 @@ SCENARIOS: dict[str, Callable[[], Any]] = {
         flux,
         flux_bounds,
         pipeline,
+        stream,
+        stream_async,
+        stream_flux,
+        stream_rejected,
+        realtime,
+        realtime_bad_input,
         before_restart,
         after_restart,
     ]

@@ -8,6 +8,7 @@ FAL_QUEUE_RUN_HOST pointing at the fake's own TLS.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shlex
 import sys
@@ -70,6 +71,12 @@ def through_proxy(strict_server_url: str, authority: CertificateAuthority) -> di
         "flux",
         "flux_bounds",
         "pipeline",
+        "stream",
+        "stream_async",
+        "stream_flux",
+        "stream_rejected",
+        "realtime",
+        "realtime_bad_input",
     ]
     return run_scenarios(through_env(strict_server_url, authority, scenarios), CLEAN_ENV)
 
@@ -266,3 +273,65 @@ def test_a_request_submitted_before_a_restart_finishes_after_it(
     assert finished["first"] == "Queued"
     assert finished["result"]["video"]["content_type"] == "video/mp4"
     assert finished["same_bytes"] is True
+
+
+def test_stream_sends_the_llm_text_cumulatively_then_the_whole_output(
+    through_proxy: dict[str, Any],
+) -> None:
+    events = through_proxy["stream"]["events"]
+    texts = [event["output"] for event in events]
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(texts))
+    assert [event["partial"] for event in events] == [True] * (len(events) - 1) + [False]
+    assert events[-1] == {"output": texts[-1], "partial": False}
+    assert texts[-1].startswith('falfake answers "Tell me a story": ')
+    assert len(events) > 10
+
+
+def test_stream_async_gives_the_same_events_as_stream(through_proxy: dict[str, Any]) -> None:
+    events = through_proxy["stream_async"]["events"]
+    assert events[-1]["partial"] is False
+    assert events[-1]["output"].startswith('falfake answers "Tell me": ')
+    assert [e["partial"] for e in events[:-1]] == [True] * (len(events) - 1)
+
+
+def test_a_flux_stream_sends_previews_then_images_of_the_asked_size(
+    through_proxy: dict[str, Any],
+) -> None:
+    outcome = through_proxy["stream_flux"]
+    assert outcome["events"] == [["images", "message", "progress"]] * 3 + [
+        ["has_nsfw_concepts", "images", "prompt", "seed", "timings"]
+    ]
+    assert outcome["pictures"] == [[128, 128]] * 3 + [[512, 512]]
+
+
+def test_bad_input_on_a_stream_is_the_clients_sse_error_as_on_fal(
+    through_proxy: dict[str, Any],
+) -> None:
+    assert through_proxy["stream_rejected"] == {
+        "name": "SSEError",
+        "status_code": None,
+        "message": "Expected response header Content-Type to contain 'text/event-stream',"
+        " got 'application/json'",
+    }
+
+
+def test_realtime_answers_each_input_with_an_image_sized_from_it(
+    through_proxy: dict[str, Any],
+) -> None:
+    assert through_proxy["realtime"] == {
+        "request_ids": ["r0", "r1"],
+        "images": [["JPEG", 16, 16], ["JPEG", 16, 16]],
+    }
+
+
+def test_bad_realtime_input_raises_in_recv_and_the_session_goes_on(
+    through_proxy: dict[str, Any],
+) -> None:
+    assert through_proxy["realtime_bad_input"] == {
+        "error": {
+            "name": "RealtimeError",
+            "status_code": None,
+            "message": "INVALID_INPUT: strength must be a number from 0 to 1",
+        },
+        "then": ["images", "nsfw_content_detected", "num_inference_steps", "seed", "timings"],
+    }
