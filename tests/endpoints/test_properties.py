@@ -31,6 +31,7 @@ REQUIRED: dict[str, dict[str, Any]] = {
     },
     "fal-ai/flux/dev": {"prompt": "a cube", "image_size": "square"},
     "fal-ai/flux/schnell": {"prompt": "a cube", "image_size": "square"},
+    "fal-ai/any-llm": {"prompt": "What is a cube?"},
     "fal-ai/kling-video/v2.1/standard/image-to-video": {
         "prompt": "go",
         "image_url": "https://example.com/a.png",

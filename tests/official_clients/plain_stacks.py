@@ -25,7 +25,7 @@ Call = Callable[[str, str, dict[str, Any] | None], bytes]
 
 def lifecycle(call: Call) -> dict[str, Any]:
     submitted = json.loads(call("POST", SUBMIT, INPUT))
-    statuses = []
+    statuses: list[str] = []
     while not statuses or statuses[-1] != "COMPLETED":
         statuses.append(json.loads(call("GET", submitted["status_url"], None))["status"])
     result = json.loads(call("GET", submitted["response_url"], None))
@@ -67,10 +67,12 @@ def with_aiohttp(method: str, url: str, body: dict[str, Any] | None) -> bytes:
 
     async def call() -> bytes:
         # aiohttp ignores HTTPS_PROXY and SSL_CERT_FILE unless trust_env=True (README).
-        async with aiohttp.ClientSession(trust_env=True) as session:
-            async with session.request(method, url, json=body, headers=HEADERS) as reply:
-                reply.raise_for_status()
-                return await reply.read()
+        async with (
+            aiohttp.ClientSession(trust_env=True) as session,
+            session.request(method, url, json=body, headers=HEADERS) as reply,
+        ):
+            reply.raise_for_status()
+            return await reply.read()
 
     return asyncio.run(call())
 
