@@ -27,6 +27,7 @@ class JournalEntry:
     status: int | None
     duration_ms: float
     request_id: str | None = None  # the fal request the reply named (X-Fal-Request-Id)
+    reply: str = ""  # the events an event stream sent (its first 64 KiB); other replies: ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -44,6 +45,7 @@ class Seen(NamedTuple):
     status: int | None
     duration_ms: float
     request_id: str | None = None
+    reply: bytes = b""  # an event stream's first 64 KiB, as sent
 
     def entry(self) -> JournalEntry:
         headers: dict[str, str] = {}
@@ -62,6 +64,7 @@ class Seen(NamedTuple):
             status=self.status,
             duration_ms=round(self.duration_ms, 3),
             request_id=self.request_id,
+            reply=self.reply.decode("utf-8", errors="replace"),
         )
 
 
@@ -119,11 +122,12 @@ class Journal:
 
     def add(self, seen: Seen) -> None:
         self._plain.append(_flat(seen))
-        self._bytes += len(seen.body)
+        self._bytes += len(seen.body) + len(seen.reply)
         while len(self._plain) > self._max_entries or (
             self._bytes > self._max_bytes and len(self._plain) > 1
         ):
-            self._bytes -= len(self._plain.popleft()[_BODY])
+            dropped = self._plain.popleft()
+            self._bytes -= len(dropped[_BODY]) + len(dropped[_REPLY])
 
     def tunnelled(self, at: float, host: str, port: int, status: int, seconds: float) -> None:
         self.add(tunnel_seen(at, host, port, status, seconds))
@@ -164,19 +168,18 @@ class Journal:
         self._bytes = 0
 
 
-_BODY = Seen._fields.index("body")  # where `_flat` keeps it
+_BODY, _REPLY = Seen._fields.index("body"), Seen._fields.index("reply")  # where `_flat` keeps them
 
 
 def _flat(seen: Seen) -> tuple[Any, ...]:
     """`seen` as one plain tuple of plain values (its headers marshalled), which the collector
     stops tracking at its first look; a tuple inside would be looked at after the one holding
     it, and keep it tracked into the oldest generation."""
-    at, method, path, query, headers, body, status, duration_ms, request_id = seen
-    return at, method, path, query, marshal.dumps(headers), body, status, duration_ms, request_id
+    at, method, path, query, headers, body, status, duration_ms, request_id, reply = seen
+    flat_headers = marshal.dumps(headers)
+    return at, method, path, query, flat_headers, body, status, duration_ms, request_id, reply
 
 
 def _seen(flat: tuple[Any, ...]) -> Seen:
-    at, method, path, query, headers, body, status, duration_ms, request_id = flat
-    return Seen(
-        at, method, path, query, marshal.loads(headers), body, status, duration_ms, request_id
-    )
+    at, method, path, query, headers, *rest = flat
+    return Seen(at, method, path, query, marshal.loads(headers), *rest)

@@ -12,6 +12,7 @@ from falfake.http.render import REQUEST_ID_HEADER
 _BODY_KEPT = 64 * 1024
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 _REQUESTS = "/requests/"
+_EVENT_STREAM = b"text/event-stream"
 
 
 def request_id_in_path(path: str) -> str | None:
@@ -31,11 +32,13 @@ def _may_have_body(scope: Scope) -> bool:
 
 class Recording:
     """One request on its way: the first 64 KiB of its body, its reply's status and the fal
-    request id the reply names, if any (so a request's page finds its submit)."""
+    request id the reply names, if any (so a request's page finds its submit), and the first
+    64 KiB of an event stream's events (`/stream`, status streams)."""
 
     def __init__(self, journal: JournalBook, scope: Scope, at: float) -> None:
         self._journal, self._scope, self._at = journal, scope, at
         self._body = bytearray()
+        self._events: bytearray | None = None  # kept only for event streams
         self._status: int | None = None
         self._request_id: str | None = None
         self._started = time.perf_counter()
@@ -58,8 +61,15 @@ class Recording:
             if message["type"] == "http.response.start" and self._status is None:
                 self._status = message["status"]
                 for key, value in message.get("headers", ()):
-                    if key.lower() == _REQUEST_ID:
+                    name = key.lower()
+                    if name == _REQUEST_ID:
                         self._request_id = value.decode("latin-1")
+                    elif name == b"content-type" and value.startswith(_EVENT_STREAM):
+                        self._events = bytearray()
+            elif message["type"] == "http.response.body" and self._events is not None:
+                room = _BODY_KEPT - len(self._events)
+                if room > 0:
+                    self._events.extend(message.get("body", b"")[:room])
             await send(message)
 
         return sending
@@ -77,5 +87,6 @@ class Recording:
                 status=self._status,
                 request_id=self._request_id or request_id_in_path(scope["path"]),
                 duration_ms=(time.perf_counter() - self._started) * 1000,
+                reply=b"" if self._events is None else bytes(self._events),
             )
         )

@@ -228,6 +228,7 @@ async def journal_page(request: Request) -> Response:
         path=path or "",
         next_page=page + 1 if more else None,
         parsed=views.parsed_body,
+        events=views.stream_events,
     )
 
 

@@ -105,6 +105,15 @@ def parsed_body(text: str) -> Any:
         return text
 
 
+def stream_events(reply: str) -> list[Any]:
+    """The `data:` payloads of a journaled event stream, each as JSON when it is JSON."""
+    return [
+        parsed_body(line.removeprefix("data:").strip())
+        for line in reply.splitlines()
+        if line.startswith("data:")
+    ]
+
+
 def media_in(body: Any) -> list[tuple[str, str]]:
     """(element, url) for every file in an output: `video`, `img` or `audio` by content type."""
     found: list[tuple[str, str]] = []

@@ -133,6 +133,7 @@ def run_block(block: Block, fake: Fake, work: Path) -> str:
         following = BLOCKS[BLOCKS.index(block) + 1]
         if following.kind == "file":
             (work / following.how.split()[1]).write_text(following.code)
+        code = code.replace(" -- python ", f" -- {sys.executable} ")
         return run(["bash", "-euo", "pipefail", "-c", code], work)
     if block.lang == "python":
         (work / "example.py").write_text(code)
@@ -181,6 +182,13 @@ def _stubbed_and_healthy(out: str, fake: Fake, work: Path) -> None:
     assert health == {"status": "ok", "storage": "memory", "replica": REPLICA}
 
 
+def _streamed_and_realtime(out: str, fake: Fake, work: Path) -> None:
+    *events, realtime = out.splitlines()
+    assert [line.split()[0] for line in events] == ["True"] * (len(events) - 1) + ["False"]
+    assert events[-1].startswith('False falfake answers "Name three cats": ')
+    assert re.fullmatch(r"1 \d+ bytes of JPEG", realtime)
+
+
 def _no_drift(out: str, fake: Fake, work: Path) -> None:
     assert out.count(" 0 differences") == 3, out
 
@@ -194,6 +202,7 @@ CHECKS: dict[str, Callable[[str, Fake, Path], None]] = {
     ".venv/bin/python -m falfake.client generate": _wrote_the_video,
     "curl -s -X POST http://127.0.0.1:8000/_falfake/scenarios": _stubbed_and_healthy,
     ".venv/bin/falfake verify": _no_drift,
+    ".venv/bin/python -m falfake exec --port 8000 -- python stream.py": _streamed_and_realtime,
 }
 
 

@@ -28,10 +28,18 @@ def scope(path: str, body: bytes, *, method: str = "POST") -> Scope:
 
 
 async def record(
-    journal: Journal, path: str, body: bytes, status: int = 200, request_id: str | None = None
+    journal: Journal,
+    path: str,
+    body: bytes,
+    status: int = 200,
+    request_id: str | None = None,
+    reply: tuple[bytes, bytes] | None = None,
 ) -> None:
+    """Record a request; `reply` is its reply's content type and body, if it has one."""
     recording = Recording(journal, scope(path, body), at=1.0)
     headers = [] if request_id is None else [(b"X-Fal-Request-Id", request_id.encode())]
+    if reply is not None:
+        headers.append((b"content-type", reply[0]))
 
     async def receive() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -42,6 +50,9 @@ async def record(
     await recording.receive(receive)()
     start = {"type": "http.response.start", "status": status, "headers": headers}
     await recording.send(send)(start)
+    if reply is not None:
+        for chunk in (reply[1][:10], reply[1][10:]):
+            await recording.send(send)({"type": "http.response.body", "body": chunk})
     recording.finish()
 
 
@@ -156,3 +167,26 @@ async def test_polls_results_and_cancels_name_the_request_in_their_path() -> Non
         "/r1/cancel",
     ]
     assert (await journal.entries())[-1].request_id is None
+
+
+async def test_an_event_streams_events_are_kept_with_it() -> None:
+    journal = Journal()
+    events = b'data: {"output":"a","partial":true}\n\ndata: {"output":"a b","partial":false}\n\n'
+    await record(
+        journal, "/run/x/stream", b"{}", reply=(b"text/event-stream; charset=utf-8", events)
+    )
+    await record(journal, "/run/x", b"{}", reply=(b"application/json", b'{"output":"a"}'))
+
+    streamed, plain = await journal.entries()
+    assert streamed.reply == events.decode()
+    assert plain.reply == ""
+
+
+async def test_an_event_streams_events_are_kept_up_to_64_kib_and_count_in_the_byte_bound() -> None:
+    journal = Journal(max_bytes=100_000)
+    events = b"data: {}\n\n" * 10_000
+    await record(journal, "/run/old", b"", reply=(b"text/event-stream", events))
+    await record(journal, "/run/new", b"", reply=(b"text/event-stream", events))
+
+    (entry,) = await journal.entries()
+    assert (entry.path, len(entry.reply)) == ("/run/new", 64 * 1024)

@@ -220,6 +220,20 @@ async def test_an_older_schema_is_migrated_forward_once(
     await connection.close()
 
 
+async def test_a_schema_1_database_gains_the_journals_event_column(database: str) -> None:
+    Postgres(database)
+    connection = await asyncpg.connect(database)
+    await connection.execute("ALTER TABLE falfake_journal DROP COLUMN reply")
+    await connection.execute("UPDATE falfake_meta SET value = '1' WHERE key = 'schema'")
+    await connection.execute(
+        "INSERT INTO falfake_journal (at, method, path, query, headers, body, duration_ms)"
+        " VALUES (1, 'GET', 'p', '', '', '', 1)"
+    )
+    Postgres(database)
+    assert await connection.fetchval("SELECT reply FROM falfake_journal") == b""
+    await connection.close()
+
+
 def test_replicas_starting_together_make_the_schema_once_and_share_one_key(database: str) -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         engines = list(pool.map(lambda _: Postgres(database), range(4)))

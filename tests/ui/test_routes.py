@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from falfake import ManualClock, Settings, create_app
+from falfake.endpoints.text import reply_text
+from falfake.queue.streaming import text_events
 from falfake.ui import views
 from tests.conftest import BASE_URL, KEY, eventually
 from tests.loopback import receiving
@@ -392,3 +394,12 @@ async def test_a_requests_page_lists_its_polls_as_well_as_its_submit(
     page = (await http.get(f"/_falfake/ui/requests/{request_id}")).text
     assert f"GET 127.0.0.1:8000{status}?logs=1 → 202" in page
     assert f"POST 127.0.0.1:8000{SUBMIT} → 200" in page
+
+
+@pytest.mark.anyio
+async def test_the_journal_shows_a_streams_events(http: httpx.AsyncClient) -> None:
+    await http.post("/run/fal-ai/any-llm/stream", json={"prompt": "two words"})
+    journal = (await http.get("/_falfake/ui/journal", params={"path": "/stream"})).text
+    events = text_events({"output": reply_text("two words")}, "output")
+    assert f"<p>{len(events)} events sent</p>" in journal
+    assert reply_text("two words").partition(": ")[2] in journal  # the last event's text

@@ -30,6 +30,7 @@ _COLUMNS = (
     "status",
     "duration_ms",
     "request_id",
+    "reply",
 )
 
 
@@ -124,8 +125,9 @@ class PostgresJournal:
             # The bounds, over the fleet's journal: the newest entries within both stay.
             await connection.execute(
                 "DELETE FROM falfake_journal WHERE id <= (SELECT max(id) FROM falfake_journal)"
-                " - $1 OR id < coalesce((SELECT id FROM (SELECT id, sum(length(body))"
-                " OVER (ORDER BY id DESC) AS newer FROM falfake_journal) t"
+                " - $1 OR id < coalesce((SELECT id FROM (SELECT id,"
+                " sum(length(body) + length(reply)) OVER (ORDER BY id DESC) AS newer"
+                " FROM falfake_journal) t"
                 " WHERE newer > $2 ORDER BY id DESC LIMIT 1), 0)",
                 self._max_entries,
                 self._max_bytes,
@@ -144,6 +146,7 @@ def _row(seen: Seen) -> tuple[Any, ...]:
         seen.status,
         seen.duration_ms,
         seen.request_id if seen.request_id is None or storable(seen.request_id) else None,
+        seen.reply,
     )
 
 
@@ -176,4 +179,5 @@ def _seen(row: Any) -> Seen:
         status=row["status"],
         duration_ms=row["duration_ms"],
         request_id=row["request_id"],
+        reply=row["reply"],
     )

@@ -15,11 +15,14 @@ once. A version it does not know (a newer falfake's) is refused, saying which.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # Forward migrations: the version a database holds -> (the version after, the SQL that makes it).
 # A replica applies them in turn under the advisory lock; a version neither here nor current
-# (a newer falfake's) is refused. Empty: no released schema has been changed yet.
-MIGRATIONS: dict[str, tuple[str, str]] = {}
+# (a newer falfake's) is refused.
+MIGRATIONS: dict[str, tuple[str, str]] = {
+    # 2: the journal keeps an event stream's events.
+    "1": ("2", "ALTER TABLE falfake_journal ADD COLUMN reply bytea NOT NULL DEFAULT ''"),
+}
 # pg_advisory_lock key, taken while the schema is made or checked ("falfake" in ASCII).
 MIGRATION_LOCK = 0x66616C66616B65
 
@@ -181,7 +184,8 @@ CREATE TABLE falfake_journal (
     body bytea NOT NULL,
     status int,
     duration_ms float8 NOT NULL,
-    request_id text
+    request_id text,
+    reply bytea NOT NULL DEFAULT ''  -- an event stream's first 64 KiB
 );
 CREATE INDEX falfake_journal_request ON falfake_journal (request_id) WHERE request_id IS NOT NULL;
 
