@@ -51,13 +51,15 @@ test: lint compiled $(JS_STAMP) browser-deps shared-state-deps
 # Figures, not pass/fail (tests/benchmarks/): rendering time; the server under wrk against a bare
 # Starlette baseline and wrk's own ceiling (p50, p99, p99.9), with scale cells, history cells (100,000
 # and 1,000,000 requests kept, at fal's timings and 0/0), startup and RSS; lifecycles per second in
-# process and memory growth. About 35 minutes; BENCH_ARGS="--data-dir" repeats the scale and history
+# process and memory growth; streams (time to the first event, events per second) and realtime
+# sockets (results per second) beside a bare app sending the same frames. About 35 minutes; BENCH_ARGS="--data-dir" repeats the scale and history
 # cells on SQLite, "--retained 100000" or "--no-history" shortens it, "--seconds 3 --repeats 1" too. Then --database on a
 # throwaway PostgreSQL (tests/benchmarks/shared_state.py, about 3 minutes; SHARED_BENCH_ARGS).
 bench: compiled bench-deps shared-state-deps
 	$(PY) -m tests.benchmarks.render
 	$(PY) -m tests.benchmarks.load $(BENCH_ARGS)
 	$(PY) -m tests.benchmarks.server
+	$(PY) -m tests.benchmarks.streaming
 	$(PY) -m tests.benchmarks.shared_state $(SHARED_BENCH_ARGS)
 
 # Debian's chromium for the dashboard's browser tests (Playwright's own download cannot work here):
