@@ -2,11 +2,11 @@
 
 The fake runs on one core, this generator on the other; the baseline is a bare Starlette app on
 uvicorn sending the same events and a result frame of the same size, fixed, so a ratio shows what
-the fake's own work (validation, pacing, rendering) costs; as the generator here is Python
-(wrk speaks neither SSE pacing nor WebSockets), the baseline's figures are also its ceiling. A stream is measured at the default
-timings (its events spread over the 0.7 s run: the time to the first event is the pacing) and
-with `--run-seconds 0` (as fast as the fake can send them); a realtime socket answers one input
-after the other.
+the fake's own work (validation, pacing, rendering) costs; as the generator here is Python (wrk
+speaks neither paced SSE nor WebSockets), the baseline's figures are also its ceiling. A stream is
+measured at the default timings (its events spread over the 0.7 s run: the time to the first event
+is the pacing) and with `--run-seconds 0` (as fast as the fake can send them); a realtime socket
+answers one input after the other.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def main() -> None:
             per_second, latencies = asyncio.run(realtime(running.url, args.frames))
             rows.append(
                 f"{name + ', realtime':<36} {per_second:7.0f} results/s on one socket"
-                f"  p50 {statistics.median(latencies):6.2f} ms  p99 {percentile(latencies, 0.99):6.2f} ms"
+                f"  p50 {statistics.median(latencies):6.2f} ms"
+                f"  p99 {percentile(latencies, 0.99):6.2f} ms"
             )
             rates[f"{name}, realtime"] = per_second
     print("\n".join(rows))
