@@ -126,7 +126,7 @@ class Ingress:
         if not path.startswith(KEYED_PREFIXES) or path in OPEN_PATHS:
             return
         authorization = header(scope, b"authorization")
-        if authorization is None and path.startswith("/run/"):
+        if not (authorization or "").strip() and path.startswith("/run/"):
             token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_PARAMETER)
             if token:
                 if self.check_token is None:

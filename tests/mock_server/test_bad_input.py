@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -590,3 +592,43 @@ async def test_an_unknown_endpoint_is_fals_unknown_application_with_a_hint(
     response = await http.request(method, path, json={"prompt": "x"})
     assert response.status_code == 404
     assert response.json() == {"detail": UNKNOWN_APP}
+
+
+async def test_a_stream_answers_a_malformed_body_with_422_before_any_event(
+    http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    before = clock.now()
+    response = await http.post("/run/fal-ai/any-llm/stream", content=b"{", headers=JSON)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert clock.now() == before
+
+
+async def test_a_stream_body_over_the_limit_is_413(clock: ManualClock) -> None:
+    app = create_app(Settings(max_body_bytes=1000), clock=clock)
+    async with client_for(app) as http:
+        response = await http.post(
+            "/run/fal-ai/any-llm/stream", json={"prompt": "x" * 2000}, headers=JSON
+        )
+    assert response.status_code == 413
+
+
+def test_streams_nobody_reads_do_not_stop_the_fake(server_url: str) -> None:
+    port = int(server_url.rsplit(":", 1)[1])
+    body = json.dumps({"prompt": "a fox", "image_size": "square_hd"}).encode()
+    head = (
+        "POST /run/fal-ai/flux/schnell/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Key k\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+    try:
+        for sock in silent:
+            sock.sendall(head + body)  # and never read the events
+        with httpx.Client(base_url=server_url, headers=KEY, timeout=30) as client:
+            reply = client.post("/run/fal-ai/any-llm/stream", json={"prompt": "x"})
+        assert reply.status_code == 200
+        assert reply.text.endswith('"partial":false}\n\n')
+    finally:
+        for sock in silent:
+            sock.close()

@@ -15,6 +15,7 @@ import pytest
 
 from falfake.client import ApiError, FalClient, Hosts, RateLimited, ServerError, TransportError
 from falfake.client.retry import RetryPolicy
+from falfake.endpoints.text import reply_text
 from falfake.errors import Conflict
 from falfake.pytest_plugin import Falfake, InProcessFalfake
 from tests.loopback import QuietHandler, serving
@@ -231,3 +232,24 @@ def test_a_scenario_can_give_the_whole_output(falfake: Falfake) -> None:
     (image,) = result["images"]
     assert (image["content_type"], image["file_size"]) == ("image/png", 10)
     assert httpx.get(image["url"]).content == b"\x89PNG fixed"
+
+
+def test_a_stream_through_the_in_process_fixture(falfake: Falfake) -> None:
+    events = list(fal_client.stream("fal-ai/any-llm", {"prompt": "Name a cat"}))
+    assert events[-1] == {"output": reply_text("Name a cat"), "partial": False}
+    assert [e["partial"] for e in events[:-1]] == [True] * (len(events) - 1)
+
+
+def test_realtime_through_the_server_fixture(falfake_server: Falfake) -> None:
+    app = (
+        "import fal_client\n"
+        "with fal_client.realtime('fal-ai/fast-lcm-diffusion/image-to-image') as connection:\n"
+        "    connection.send({'prompt': 'a cat', 'image_size': 'square', 'request_id': 'r'})\n"
+        "    result = connection.recv()\n"
+        "print(result['request_id'], result['images'][0]['width'])\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", app], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert finished.stdout.split() == ["r", "512"]
+    assert falfake_server.requests(host="rest.fal.ai", path="/tokens/", method="POST")

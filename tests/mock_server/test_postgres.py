@@ -565,6 +565,27 @@ async def test_the_journal_lists_every_replicas_requests_in_the_order_they_came(
     assert (await second.get("/_falfake/requests/count")).json() == {"count": 0}
 
 
+async def test_a_token_from_one_replica_opens_a_stream_on_another_whose_events_are_journaled(
+    two: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    first, second = two
+    token = (await first.post("/rest/tokens/", json={"allowed_apps": ["any-llm"]})).json()
+    streamed = await second.post(
+        "/run/fal-ai/any-llm/stream",
+        params={"fal_jwt_token": token},
+        json={"prompt": "x"},
+        headers={"Authorization": ""},
+    )
+    assert streamed.status_code == 200
+    for _ in range(500):  # the second writes its journal behind, within 0.1 s
+        journal = (await first.get("/_falfake/requests", params={"path": "/stream"})).json()
+        if journal["requests"]:
+            break
+        await asyncio.sleep(0.01)
+    (entry,) = journal["requests"]
+    assert entry["reply"] == streamed.text
+
+
 async def test_a_rate_limit_is_the_fleets_per_key(database: str, clock: ManualClock) -> None:
     apps = [create_app(shared(database, rate_limit=2.0), clock=clock) for _ in range(2)]
     clients = [client_of(app) for app in apps]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from falfake.endpoints.text import reply_text
 from tests.official_clients.conftest import BAD_KEY, HERE, KEY, journal, run_scenarios
 
 JS = HERE / "js"
@@ -187,3 +188,17 @@ def test_a_scenario_sets_the_output_and_logs_it_gets(
     assert video["file_size"] == len("golden video")
     assert outcome["video"] == "golden video"
     assert outcome["logs"] == ["Loading the golden path", "Done"]
+
+
+def test_stream_goes_through_proxy_url_and_done_is_the_last_event(
+    outcomes: dict[str, Any], strict_server_url: str
+) -> None:
+    outcome = outcomes["stream_through_the_proxy"]
+    assert outcome["events"] > 10
+    assert outcome["done"] == {"output": reply_text("Tell me a story"), "partial": False}
+    proxied = journal(strict_server_url, path="/fal/proxy", method="POST")
+    streams = [e for e in proxied if e["headers"].get("x-fal-target-url", "").endswith("/stream")]
+    assert [e["headers"]["x-fal-target-url"] for e in streams] == [
+        "https://fal.run/fal-ai/any-llm/stream"
+    ]
+    assert streams[0]["reply"].count("data: ") == outcome["events"]

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from falfake.clock import VirtualClock
+from falfake.endpoints.text import reply_text
 from falfake.runtime.tls import CertificateAuthority
 from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.official_clients.conftest import (
@@ -91,7 +92,7 @@ def through_run_hosts(strict_server_url: str, authority: CertificateAuthority) -
         "FAL_QUEUE_RUN_HOST": f"{host}/queue",
         "SSL_CERT_FILE": str(authority.bundle_path),
     }
-    scenarios = ["subscribe", "handle", "validation_error", "run"]
+    scenarios = ["subscribe", "handle", "validation_error", "run", "stream"]
     return run_scenarios([sys.executable, SCRIPT, BAD_KEY, *scenarios], env)
 
 
@@ -335,3 +336,10 @@ def test_bad_realtime_input_raises_in_recv_and_the_session_goes_on(
         },
         "then": ["images", "nsfw_content_detected", "num_inference_steps", "seed", "timings"],
     }
+
+
+def test_stream_reaches_the_fakes_own_tls_through_fal_run_host(
+    through_run_hosts: dict[str, Any],
+) -> None:
+    events = through_run_hosts["stream"]["events"]
+    assert events[-1] == {"output": reply_text("Tell me a story"), "partial": False}

@@ -160,6 +160,15 @@ const scenarios = {
     const video = await (await fetch(data.video.url)).text();
     return { added: added.status, data, logs: [...new Set(logs)], video };
   },
+  async stream_through_the_proxy() {
+    // fal.stream in server mode goes through proxyUrl: /fal/proxy with x-fal-target-url.
+    const stream = await fal.stream("fal-ai/any-llm", { input: { prompt: "Tell me a story" } });
+    const events = [];
+    for await (const event of stream) {
+      events.push(event);
+    }
+    return { events: events.length, done: await stream.done() };
+  },
   async flux_bound() {
     try {
       await fal.subscribe("fal-ai/flux/schnell", { input: { prompt: "x", num_inference_steps: 13 } });
