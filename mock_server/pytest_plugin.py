@@ -5,8 +5,8 @@
   through untouched. Time is a manual clock that moves by itself as clients poll, so a whole
   lifecycle costs milliseconds; `falfake.auto_advance = False` hands the clock to the test.
 - `falfake_server`: a real fake on a free loopback port, with the environment of `python -m
-  falfake env` set for the test (HTTPS_PROXY, SSL_CERT_FILE, FAL_KEY), for code that runs
-  in subprocesses or clients created during the test.
+  falfake env` set for the test (FAL_KEY, HTTPS_PROXY, SSL_CERT_FILE, REQUESTS_CA_BUNDLE, the
+  Node preload...), for code that runs in subprocesses or clients created during the test.
 
 Both give the same handle (`falfake.testing`): `scenario(...)`, `file(...)`, `requests(...)`,
 `advance(...)`, `run_until(...)`, `reset()`, and the underlying `fake`. pytest loads this module

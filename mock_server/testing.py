@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from falfake.app import create_app
 from falfake.clock import Clock, ManualClock, SystemClock
+from falfake.commandline import environment
 from falfake.fake import Fake
 from falfake.harness.journal import JournalEntry
 from falfake.harness.scenarios import Scenario
@@ -194,15 +196,11 @@ def served(
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    for name, value in {
-        "FAL_KEY": TEST_KEY,
-        "HTTPS_PROXY": base_url,
-        "https_proxy": base_url,
-        "SSL_CERT_FILE": str(authority.bundle_path),
-        "NO_PROXY": "127.0.0.1,localhost,::1",
-        "no_proxy": "127.0.0.1,localhost,::1",
-        "FALFAKE_URL": base_url,
-    }.items():
+    node_options = os.environ.get("NODE_OPTIONS", "")
+    # What `falfake env` exports: every usual HTTP stack, Node's fetch and WebSocket included.
+    for name, value in environment.variables(
+        base_url, authority.bundle_path, TEST_KEY, node_options
+    ).items():
         monkeypatch.setenv(name, value)
     try:
         yield Falfake(app, base_url, functools.partial(_on_loop, server))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from falfake.cli import main, scenarios, settings_from
 from falfake.commandline import environment, flags
 from falfake.commandline.flags import parser
 from falfake.contracts import InputLimits
+from falfake.hosts import FAL_HOSTS
 from falfake.settings import ImageLimits, SafetyRules, WebhookSettings
 from tests import readme
 
@@ -428,3 +430,10 @@ def test_with_restricted_keys_the_banner_uses_the_first_and_says_only_they_work(
     assert "Only the keys given by --key work (FAL_KEY=ci:secret)." in text
     assert "test-key" not in text
     assert "Any non-empty key works" in banner("http://127.0.0.1:1", tmp_path, "env")
+
+
+def test_the_node_preload_knows_fals_hosts_as_the_fake_does() -> None:
+    # Node cannot import hosts.py: its own table is held to the same names and services.
+    table = re.search(r"const SERVICES = \{(.*?)\};", environment.PRELOAD.read_text(), re.S)
+    assert table is not None
+    assert dict(re.findall(r'"([^"]+)": "([^"]+)"', table[1])) == dict(FAL_HOSTS)

@@ -157,6 +157,14 @@ def test_reset_forgets_everything(falfake: Falfake, ours: FalClient) -> None:
     assert caught.value.status_code == 404
 
 
+def printed_by(app: str) -> list[str]:
+    """What `app` prints, run as a subprocess in the test's environment, word by word."""
+    finished = subprocess.run(
+        [sys.executable, "-c", app], capture_output=True, text=True, timeout=60, check=True
+    )
+    return finished.stdout.split()
+
+
 def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
     falfake_server: Falfake,
 ) -> None:
@@ -165,10 +173,7 @@ def test_the_server_fixture_sets_the_environment_for_an_unchanged_app(
         f"result = fal_client.subscribe({ENDPOINT!r}, {INPUT!r})\n"
         "print(result['video']['url'])\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", app], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert finished.stdout.startswith(falfake_server.base_url)
+    assert printed_by(app)[0].startswith(falfake_server.base_url)
     assert falfake_server.requests(host="queue.fal.run", method="POST")
 
 
@@ -248,8 +253,15 @@ def test_realtime_through_the_server_fixture(falfake_server: Falfake) -> None:
         "    result = connection.recv()\n"
         "print(result['request_id'], result['images'][0]['width'])\n"
     )
-    finished = subprocess.run(
-        [sys.executable, "-c", app], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert finished.stdout.split() == ["r", "512"]
+    assert printed_by(app) == ["r", "512"]
     assert falfake_server.requests(host="rest.fal.ai", path="/tokens/", method="POST")
+
+
+def test_the_server_fixture_sets_what_plain_requests_needs(falfake_server: Falfake) -> None:
+    app = (
+        "import os, requests\n"
+        "reply = requests.post('https://rest.fal.ai/tokens/', json={'allowed_apps': ['x']},"
+        " headers={'Authorization': 'Key ' + os.environ['FAL_KEY']}, timeout=30)\n"
+        "print(reply.status_code)\n"
+    )
+    assert printed_by(app) == ["201"]

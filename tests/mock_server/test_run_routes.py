@@ -9,12 +9,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from falfake import ManualClock
+from falfake import ManualClock, Settings, Timing
+from falfake.clock import VirtualClock
 from falfake.endpoints.text import reply_text
 from falfake.fake import Fake
 from falfake.queue import operations
 from falfake.queue.calls import Call
-from tests.conftest import BASE_URL, ENDPOINT, KEY, VALID_INPUT
+from falfake.runtime.tls import CertificateAuthority
+from tests.conftest import BASE_URL, ENDPOINT, KEY, VALID_INPUT, running_fake
 
 pytestmark = pytest.mark.anyio
 
@@ -196,3 +198,17 @@ async def test_an_expired_token_is_401(
         LLM_STREAM, params={"fal_jwt_token": token}, json={"prompt": "x"}
     )
     assert (response.status_code, response.json()) == (401, {"detail": "Token expired"})
+
+
+def test_a_stream_follows_the_virtual_clock(authority: CertificateAuthority) -> None:
+    # 100 s of run time: the stream ends at once when the clock is told to move, never by itself.
+    slow = Settings(timing=Timing(queue_seconds=0, run_seconds=100, runners=1))
+    with (
+        running_fake(slow, authority, clock=VirtualClock()) as url,
+        httpx.Client(base_url=url, headers=KEY, timeout=30) as client,
+        client.stream("POST", LLM_STREAM, json={"prompt": "one two three"}) as response,
+    ):
+        lines = response.iter_lines()
+        client.post("/_falfake/clock/advance", json={"seconds": 100}).raise_for_status()
+        events = [json.loads(line.removeprefix("data: ")) for line in lines if line]
+    assert events[-1] == {"output": reply_text("one two three"), "partial": False}
