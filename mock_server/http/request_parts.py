@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from falfake.errors import BadRequest, PayloadTooLarge
 from falfake.http.urls import header
@@ -46,6 +46,7 @@ def query_value(request: Request, name: str) -> str | None:
     return request.query_params.get(name)
 
 
-def fake_of(request: Request) -> Fake:
+def fake_of(request: HTTPConnection) -> Fake:
+    """The fake a request (or a WebSocket) reached."""
     fake: Fake = request.app.state.fake
     return fake

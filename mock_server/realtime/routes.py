@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from falfake.errors import FalError, InvalidInput
+from falfake.fake import Fake
 from falfake.http.json_response import JSONResponse
 from falfake.http.render import fal_error_response
 from falfake.http.request_parts import fake_of, read_body
@@ -40,64 +41,81 @@ async def issue_token(request: Request) -> Response:
 
 
 async def realtime(websocket: WebSocket) -> None:
-    fake = websocket.app.state.fake
+    fake = fake_of(websocket)
     try:
         buffering = _buffering(websocket.query_params.get("max_buffering"))
     except FalError as exc:
         await websocket.send_denial_response(fal_error_response(exc))
         return
     await websocket.accept()
-    inputs: collections.deque[bytes | str] = collections.deque(maxlen=buffering)
-    arrived = asyncio.Event()
-    idle_seconds = fake.settings.realtime_idle_seconds
+    await Session(websocket, fake, buffering).run()
 
-    async def answer() -> None:
-        import msgpack
 
-        while True:
-            try:
-                async with asyncio.timeout(idle_seconds):
-                    await arrived.wait()
-            except TimeoutError:
-                await websocket.send_text(
-                    json.dumps(sessions.error("TIMEOUT", sessions.IDLE_REASON))
-                )
-                await websocket.close(1000)
-                return
-            frame = inputs.popleft()
-            if not inputs:
-                arrived.clear()
+class Session:
+    """One socket: frames received into a bounded buffer, answered one at a time."""
+
+    def __init__(self, websocket: WebSocket, fake: Fake, buffering: int) -> None:
+        self.websocket, self.fake = websocket, fake
+        self.inputs: collections.deque[bytes | str] = collections.deque(maxlen=buffering)
+        self.arrived = asyncio.Event()
+
+    async def run(self) -> None:
+        """Receive until the client leaves or the answers end (idle), then stop both."""
+        answering = asyncio.get_running_loop().create_task(self._answer())
+        try:
+            while not answering.done():
+                receiving = asyncio.ensure_future(self.websocket.receive())
+                await asyncio.wait({receiving, answering}, return_when=asyncio.FIRST_COMPLETED)
+                if not receiving.done():
+                    receiving.cancel()
+                    break
+                message = receiving.result()
+                if message["type"] == "websocket.disconnect":
+                    break
+                frame = message.get("bytes")
+                self.inputs.append(frame if frame is not None else message.get("text") or "")
+                self.arrived.set()
+        finally:
+            answering.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await answering
+
+    async def _answer(self) -> None:
+        while await self._next_input():
+            frame = self.inputs.popleft()
+            if not self.inputs:
+                self.arrived.clear()
             try:
                 if isinstance(frame, str):
                     raise sessions.BadFrame("inputs are binary msgpack frames, not text")
                 ask = sessions.ask_of(sessions.decoded(frame))
             except sessions.BadFrame as exc:
-                await websocket.send_text(json.dumps(sessions.error(exc.code, exc.reason)))
+                await self._send_json(sessions.error(exc.code, exc.reason))
                 continue
-            started = fake.clock.now()
-            output = await fake.work.run(functools.partial(sessions.result, ask))
-            await websocket.send_bytes(msgpack.packb(output, use_bin_type=True))
-            timing = sessions.message("timings", timing=round(fake.clock.now() - started, 4))
-            await websocket.send_text(json.dumps(timing))
+            await self._send_result(ask)
 
-    answering = asyncio.get_running_loop().create_task(answer())
-    try:
-        while not answering.done():
-            receiving = asyncio.ensure_future(websocket.receive())
-            await asyncio.wait({receiving, answering}, return_when=asyncio.FIRST_COMPLETED)
-            if not receiving.done():
-                receiving.cancel()
-                break
-            message = receiving.result()
-            if message["type"] == "websocket.disconnect":
-                break
-            frame = message.get("bytes")
-            inputs.append(frame if frame is not None else message.get("text") or "")
-            arrived.set()
-    finally:
-        answering.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-            await answering
+    async def _next_input(self) -> bool:
+        """Whether an input came within the idle time; if not, fal's TIMEOUT and close 1000."""
+        try:
+            async with asyncio.timeout(self.fake.settings.realtime_idle_seconds):
+                await self.arrived.wait()
+        except TimeoutError:
+            await self._send_json(sessions.error("TIMEOUT", sessions.IDLE_REASON))
+            await self.websocket.close(1000)
+            return False
+        return True
+
+    async def _send_result(self, ask: sessions.Ask) -> None:
+        import msgpack
+
+        started = self.fake.clock.now()
+        output = await self.fake.work.run(functools.partial(sessions.result, ask))
+        await self.websocket.send_bytes(msgpack.packb(output, use_bin_type=True))
+        timing = round(self.fake.clock.now() - started, 4)
+        await self._send_json(sessions.message("timings", timing=timing))
+
+    async def _send_json(self, frame: dict[str, object]) -> None:
+        await self.websocket.send_text(json.dumps(frame))
 
 
 def _buffering(value: str | None) -> int:
