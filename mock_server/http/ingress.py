@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from falfake.errors import FalError, Unauthorized
+from falfake.errors import FalError
 from falfake.harness.journal import CONTROL_PREFIX, JournalBook
 from falfake.harness.scenarios import ScenarioBook
 from falfake.http.auth import check_authorization, check_control_authorization
@@ -45,12 +45,12 @@ class Ingress:
         auth: Auth,
         scenarios: ScenarioBook,
         new_id: Callable[[], str],
+        check_token: Callable[[str, str], None],
         pull_clock: Callable[[], Awaitable[None]] | None = None,
-        check_token: Callable[[str, str], None] | None = None,
     ) -> None:
-        """`pull_clock`, for a clock replicas share: take the fleet's time before answering;
-        `check_token(token, app_alias)` raises fal's 401 for a token that does not let a call
-        to fal.run through (without it, tokens are refused)."""
+        """`check_token(token, app_alias)` raises fal's 401 for a temporary token that does not
+        let a call to fal.run through; `pull_clock`, for a clock replicas share: take the
+        fleet's time before answering."""
         self.app, self.journal, self.clock, self.auth = app, journal, clock, auth
         self.check_token = check_token
         self.pull_clock = pull_clock
@@ -129,8 +129,6 @@ class Ingress:
         if not (authorization or "").strip() and path.startswith("/run/"):
             token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_PARAMETER)
             if token:
-                if self.check_token is None:
-                    raise Unauthorized("Invalid token")
                 self.check_token(token[0], alias_of(path.removeprefix("/run/")))
                 return
         check_authorization(authorization, self.auth)

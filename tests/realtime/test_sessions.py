@@ -86,3 +86,31 @@ def test_any_bytes_are_an_input_map_or_a_bad_frame(frame: bytes) -> None:
     except BadFrame:
         return
     assert isinstance(value, dict)
+
+
+FIELDS = ["prompt", "strength", "seed", "num_inference_steps", "guidance_scale", "image_size"]
+FIELDS += ["image_bytes", "image_url", "request_id", "other"]
+# What msgpack can carry: 64-bit integers, text without lone surrogates.
+TEXT = st.text(st.characters(exclude_categories=["Cs"]))
+VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats()
+    | TEXT
+    | st.binary(max_size=64),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=5))
+def test_any_input_map_is_answered_with_a_frame_or_named_as_bad(data: dict[str, object]) -> None:
+    frame = msgpack.packb(data, use_bin_type=True)
+    try:
+        ask = ask_of(decoded(frame))
+    except BadFrame as exc:
+        assert exc.reason
+        return
+    output = msgpack.unpackb(msgpack.packb(result(ask), use_bin_type=True))
+    assert output["images"][0]["content"][:2] == b"\xff\xd8"
