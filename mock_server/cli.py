@@ -117,14 +117,18 @@ Dashboard: {base_url}/_falfake/ui/
   status   GET  {base_url}/queue/google/gemini-omni-flash/requests/<request_id>/status?logs=1
   result   GET  {base_url}/queue/google/gemini-omni-flash/requests/<request_id>
   sync run POST {base_url}/run/google/gemini-omni-flash/reference-to-video
+  stream   POST {base_url}/run/fal-ai/any-llm/stream (every endpoint: /run/<id>/stream)
+  realtime WS   {base_url.replace("http", "ws", 1)}/run/fal-ai/fast-lcm-diffusion/realtime
 
   curl -s -H {shlex.quote(f"Authorization: Key {key}")} -H 'Content-Type: application/json' \\
     -d '{{"prompt": "a cat", "image_urls": ["https://example.com/cat.png"]}}' {queue}
 
-Official clients, unmodified:
-  Python: eval "$({env_command})"
-          (sets FAL_KEY, HTTPS_PROXY={base_url} and SSL_CERT_FILE={bundle})
-  JS:     fal.config({{ proxyUrl: {{ url: "{base_url}/fal/proxy", when: "always" }} }})
+Official clients and any HTTP stack, unmodified:
+  eval "$({env_command})"
+      (FAL_KEY, HTTPS_PROXY={base_url}, SSL_CERT_FILE={bundle},
+       REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, a Node preload for fetch and WebSocket)
+  or run one command so: falfake exec [the same options] -- python your_app.py
+  JS in a browser: fal.config({{ proxyUrl: {{ url: "{base_url}/fal/proxy", when: "always" }} }})
 
 {who} Press Ctrl+C to stop.
 """
