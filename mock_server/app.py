@@ -101,6 +101,7 @@ def create_app(
                 check_token=lambda token, alias: tokens.check(
                     fake.signer, token, alias, clock.now()
                 ),
+                socket_refusal=settings.realtime_refusal,
             )
         ],
         exception_handlers={FalError: render, HTTPException: render},

@@ -76,6 +76,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         status_error_fields=not args.no_status_error_fields,
         stream_events=args.stream_events,
         realtime_idle_seconds=args.realtime_timeout,
+        realtime_refusal=args.realtime_refusal,
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,

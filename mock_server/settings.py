@@ -169,6 +169,9 @@ class Settings:
     stream_events: int = 3
     # A realtime session with no input this long ends with fal's TIMEOUT error (real seconds).
     realtime_idle_seconds: float = 60.0
+    # A WebSocket upgrade without a valid token or key: fal's 401 as the upgrade's HTTP reply, or
+    # accepted and closed with 1008 (fal's gateway is not documented; STREAMING.md §5).
+    realtime_refusal: Literal["http", "close"] = "http"
     # Base URL for media links when the caller came through fal's host names; None: this server.
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.

@@ -233,6 +233,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="a realtime session with no input this long ends with fal's TIMEOUT error",
     )
     unknown.add_argument(
+        "--realtime-refusal",
+        choices=["http", "close"],
+        default=_SETTINGS.realtime_refusal,
+        help="a realtime upgrade without a valid token or key: fal's JSON 401 as the HTTP reply,"
+        " or accepted and closed with 1008 and the reason",
+    )
+    unknown.add_argument(
         "--no-status-error-fields",
         action="store_true",
         help="leave error and error_type out of a failed request's COMPLETED status",

@@ -10,6 +10,7 @@ outside Starlette's exception handling, so the errors it finds go to the one ren
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,6 +34,10 @@ OPEN_PATHS = frozenset({"/rest/.well-known/jwks.json"})
 HEALTH_PATH = f"{CONTROL_PREFIX}/health"
 # A temporary token (`rest.fal.ai/tokens/`) stands in for the key on fal.run (STREAMING.md §1.2).
 TOKEN_PARAMETER = "fal_jwt_token"
+# A WebSocket close for a refused upgrade (`--realtime-refusal close`): its code, and the most a
+# close frame's reason may hold (123 bytes of UTF-8).
+_POLICY_VIOLATION = 1008
+_MOST_REASON_BYTES = 123
 
 
 class Ingress:
@@ -47,12 +52,13 @@ class Ingress:
         new_id: Callable[[], str],
         check_token: Callable[[str, str], None],
         pull_clock: Callable[[], Awaitable[None]] | None = None,
+        socket_refusal: Literal["http", "close"] = "http",
     ) -> None:
         """`check_token(token, app_alias)` raises fal's 401 for a temporary token that does not
         let a call to fal.run through; `pull_clock`, for a clock replicas share: take the
-        fleet's time before answering."""
+        fleet's time before answering; `socket_refusal`, how a WebSocket upgrade is refused."""
         self.app, self.journal, self.clock, self.auth = app, journal, clock, auth
-        self.check_token = check_token
+        self.check_token, self.socket_refusal = check_token, socket_refusal
         self.pull_clock = pull_clock
         self.proxy_key = auth.effective_proxy_key
         self.scenarios = scenarios
@@ -117,7 +123,13 @@ class Ingress:
             scope = route_scope(scope, self.proxy_key)
             self._check_key(scope)
         except FalError as exc:
-            await WebSocket(scope, receive, send).send_denial_response(fal_error_response(exc))
+            socket = WebSocket(scope, receive, send)
+            if self.socket_refusal == "close":
+                await socket.accept()
+                reason = exc.message().encode()[:_MOST_REASON_BYTES].decode("utf-8", "ignore")
+                await socket.close(_POLICY_VIOLATION, reason)
+            else:
+                await socket.send_denial_response(fal_error_response(exc))
             return
         await self.app(scope, receive, send)
 

@@ -206,3 +206,18 @@ def test_a_client_that_never_reads_does_not_stop_the_fake(client: httpx.Client) 
         with opened(client, REALTIME, KEY) as socket:
             socket.send(msgpack.packb({"prompt": "a dog"}))
             assert "images" in msgpack.unpackb(socket.recv(timeout=10))
+
+
+def test_with_close_refusal_a_bad_token_is_accepted_then_closed_with_1008(
+    authority: CertificateAuthority,
+) -> None:
+    closing = dataclasses.replace(REAL_TIME, realtime_refusal="close")
+    with (
+        running_fake(closing, authority) as url,
+        httpx.Client(base_url=url) as client,
+        opened(client, f"{REALTIME}?fal_jwt_token=nope") as socket,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        socket.recv(timeout=10)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "Invalid token")
