@@ -48,6 +48,7 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
         *("--webhook-time-scale", "0.01", "--webhook-timeout", "2", "--webhook-user-id", "x|1"),
         *("--max-request-bytes", "100", "--file-ttl", "30", "--max-file-bytes", "200"),
         *("--rate-limit", "2.5", "--data-dir", "/tmp/falfake-data"),
+        *("--stream-events", "5", "--realtime-timeout", "9", "--realtime-refusal", "close"),
     ]
     assert settings_from(parser().parse_args(arguments)) == Settings(
         timing=Timing(queue_seconds=2.0, run_seconds=3.0, runners=5),
@@ -88,6 +89,9 @@ def test_every_flag_reaches_the_settings(tmp_path: Path) -> None:
             time_scale=0.01,
             timeout_seconds=2.0,
         ),
+        stream_events=5,
+        realtime_idle_seconds=9.0,
+        realtime_refusal="close",
         video_width=640,
         video_height=360,
         public_url="http://127.0.0.1:1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from falfake import ManualClock, Settings, Timing
+from falfake import ManualClock, Settings, Timing, create_app
 from falfake.clock import VirtualClock
 from falfake.endpoints.text import reply_text
 from falfake.fake import Fake
@@ -212,3 +213,19 @@ def test_a_stream_follows_the_virtual_clock(authority: CertificateAuthority) -> 
         client.post("/_falfake/clock/advance", json={"seconds": 100}).raise_for_status()
         events = [json.loads(line.removeprefix("data: ")) for line in lines if line]
     assert events[-1] == {"output": reply_text("one two three"), "partial": False}
+
+
+async def test_the_llm_endpoint_runs_with_its_whole_answer(http: httpx.AsyncClient) -> None:
+    response = await http.post("/run/fal-ai/any-llm", json={"prompt": "Name a cat"})
+    assert response.json() == {"output": reply_text("Name a cat"), "partial": False}
+
+
+async def test_stream_events_sets_how_many_progress_events_come_first(
+    settings: Settings, clock: ManualClock
+) -> None:
+    app = create_app(dataclasses.replace(settings, stream_events=1), clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=KEY) as client:
+        response = await client.post("/run/fal-ai/flux/schnell/stream", json={"prompt": "a"})
+    events = sse_events(response.text)
+    assert [sorted(e) for e in events[:-1]] == [["images", "message", "progress"]]

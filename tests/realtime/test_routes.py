@@ -221,3 +221,17 @@ def test_with_close_refusal_a_bad_token_is_accepted_then_closed_with_1008(
         socket.recv(timeout=10)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "Invalid token")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [pytest.param(b"{", id="malformed"), pytest.param(b"\xff\xfe", id="not-utf8")],
+)
+def test_a_token_request_that_is_not_json_is_fals_error_not_a_5xx(
+    client: httpx.Client, content: bytes
+) -> None:
+    reply = client.post(
+        "/rest/tokens/", content=content, headers={**KEY, "Content-Type": "application/json"}
+    )
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["type"] == "json_invalid"
