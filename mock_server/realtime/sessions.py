@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import io
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,9 +126,14 @@ def _image_size(data: bytes) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError, ValueError):
+        # Only the size is read; a picture past Pillow's pixel limit is refused, not decoded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        raise BadFrame("image_bytes has more pixels than falfake decodes") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise BadFrame("image_bytes is not an image Pillow can read") from None
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import msgpack
 import pytest
@@ -46,6 +48,19 @@ def test_the_result_holds_a_jpeg_as_bytes_and_echoes_the_request_id() -> None:
     }
 
 
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header says `width` x `height`, with no pixels behind it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -55,6 +70,7 @@ def test_the_result_holds_a_jpeg_as_bytes_and_echoes_the_request_id() -> None:
         pytest.param({"num_inference_steps": 0}, "num_inference_steps", id="steps"),
         pytest.param({"image_bytes": "abc"}, "image_bytes must be binary", id="text-image"),
         pytest.param({"image_bytes": b"abc"}, "not an image", id="not-an-image"),
+        pytest.param({"image_bytes": png_claiming(100_000, 100_000)}, "more pixels", id="bomb"),
         pytest.param({"image_url": "data:image/png;base64,!!"}, "base64", id="bad-data-uri"),
         pytest.param({"image_size": "huge"}, "image_size", id="size"),
     ],
