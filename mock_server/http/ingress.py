@@ -115,8 +115,15 @@ class Ingress:
         await self.app(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket upgrade: routed and keyed like a request; refused with fal's JSON error
-        as the handshake's HTTP reply."""
+        """A WebSocket upgrade: journaled, routed and keyed like a request; refused with fal's
+        JSON error as the handshake's HTTP reply (or a close, as `socket_refusal` says)."""
+        recording = Recording(self.journal, scope, self.clock())
+        try:
+            await self._socket(scope, receive, recording.send(send))
+        finally:
+            recording.finish()
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             if self.pull_clock is not None:
                 await self.pull_clock()

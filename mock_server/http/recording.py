@@ -13,6 +13,8 @@ _BODY_KEPT = 64 * 1024
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 _REQUESTS = "/requests/"
 _EVENT_STREAM = b"text/event-stream"
+# A reply's first message: to a request, or to a WebSocket upgrade that is refused.
+_STARTS = ("http.response.start", "websocket.http.response.start")
 
 
 def request_id_in_path(path: str) -> str | None:
@@ -33,7 +35,8 @@ def _may_have_body(scope: Scope) -> bool:
 class Recording:
     """One request on its way: the first 64 KiB of its body, its reply's status and the fal
     request id the reply names, if any (so a request's page finds its submit), and the first
-    64 KiB of an event stream's events (`/stream`, status streams)."""
+    64 KiB of an event stream's events (`/stream`, status streams). A WebSocket session is one
+    entry: status 101 (or its refusal's), its duration the session's."""
 
     def __init__(self, journal: JournalBook, scope: Scope, at: float) -> None:
         self._journal, self._scope, self._at = journal, scope, at
@@ -58,7 +61,9 @@ class Recording:
 
     def send(self, send: Send) -> Send:
         async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start" and self._status is None:
+            if message["type"] == "websocket.accept" and self._status is None:
+                self._status = 101  # a WebSocket session: its upgrade was switched
+            elif message["type"] in _STARTS and self._status is None:
                 self._status = message["status"]
                 for key, value in message.get("headers", ()):
                     name = key.lower()
@@ -79,7 +84,7 @@ class Recording:
         self._journal.add(
             Seen(
                 at=self._at,
-                method=scope["method"],
+                method=scope.get("method", "GET"),  # a WebSocket upgrade is a GET
                 path=scope["path"],
                 query=scope.get("query_string", b""),
                 headers=tuple(scope["headers"]),

@@ -15,7 +15,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from falfake import ManualClock
 from falfake.runtime.tls import CertificateAuthority
-from tests.conftest import KEY, REAL_TIME, png, running_fake
+from tests.conftest import KEY, REAL_TIME, eventually, png, running_fake
 
 REALTIME = "/run/fal-ai/fast-lcm-diffusion/image-to-image/realtime"
 
@@ -235,3 +235,21 @@ def test_a_token_request_that_is_not_json_is_fals_error_not_a_5xx(
     )
     assert reply.status_code == 422
     assert reply.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_sessions_and_refused_upgrades_are_journaled(client: httpx.Client) -> None:
+    with opened(client, f"{REALTIME}?max_buffering=7", KEY) as socket:
+        socket.send(msgpack.packb({"prompt": "a cat"}))
+        socket.recv()
+    refusal(client, f"{REALTIME}?fal_jwt_token=journaled")
+
+    def journaled() -> list[dict[str, Any]]:
+        found = client.get("/_falfake/requests", params={"path": "/realtime"}).json()
+        marked = ("max_buffering=7", "fal_jwt_token=journaled")
+        return [e for e in found["requests"] if e["query"] in marked]
+
+    # A session is journaled as it ends, which the server sees a moment after the client.
+    eventually(lambda: len(journaled()) == 2)
+    entries = sorted(journaled(), key=lambda e: e["status"])
+    assert [(e["method"], e["status"]) for e in entries] == [("GET", 101), ("GET", 401)]
+    assert "authorization" not in entries[0]["headers"]
