@@ -29,7 +29,7 @@ from falfake.contracts.paths import contract_path
 
 BUILT_IN_FOLDER = contract_path("endpoints")
 REF_PREFIX = "#/components/schemas/"
-_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
+ENDPOINT_ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 REF_NAME = "x-falfake-ref"
 _JSON_SCHEMA = ("content", "application/json", "schema")
 
@@ -87,7 +87,7 @@ def parse_document(data: object, source: str) -> EndpointDocument:
         raise DocumentError(source, "is not an OpenAPI document (expected a JSON object)")
     metadata = _at(data, source, "info", "x-fal-metadata")
     endpoint_id = metadata.get("endpointId")
-    if not isinstance(endpoint_id, str) or not _ENDPOINT_ID.fullmatch(endpoint_id):
+    if not isinstance(endpoint_id, str) or not ENDPOINT_ID_PATTERN.fullmatch(endpoint_id):
         raise DocumentError(source, "info.x-fal-metadata.endpointId must be an id like owner/app")
     post = _at(data, source, "paths", f"/{endpoint_id}", "post")
     where = f"{source} (POST /{endpoint_id})"

@@ -17,7 +17,7 @@ from typing import Any
 
 from falfake.app import create_app
 from falfake.clock import SystemClock, VirtualClock
-from falfake.commandline import config_file, environment, flags
+from falfake.commandline import config_file, environment, flags, pull
 from falfake.commandline.flags import UsageError
 from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
@@ -241,6 +241,10 @@ def _run(argv: list[str]) -> int:
     if args.config is not None:
         args = flags.parse(argv, config_file.defaults(args.config, args.command))
     if args.command == "endpoints":
+        if args.action == "pull":
+            return _pull(args.ids, args.endpoints_dir or pull.DEFAULT_FOLDER)
+        if args.ids:
+            raise UsageError("endpoint ids go after pull: falfake endpoints pull ID...")
         print(endpoint_list(_served(args.endpoint, args.endpoints_dir)), end="")
         return 0
     if args.command in ("env", "exec"):
@@ -319,6 +323,23 @@ _EXPOSED = (
     " upload and result, reset the fake, change its clock and scenarios, make it send webhooks,"
     " and have it serve any file it can read (a scenario's $file); anyone can download its files"
 )
+
+
+def _pull(endpoint_ids: list[str], folder: Path) -> int:
+    """Pull fal's documents of `endpoint_ids` into `folder`, one line per file written."""
+    if not endpoint_ids:
+        raise UsageError("pull needs endpoint ids: falfake endpoints pull fal-ai/flux/dev ...")
+    import httpx  # only this command talks to fal.ai
+
+    try:
+        with httpx.Client(follow_redirects=True) as client:
+            written = pull.pull(endpoint_ids, folder, client)
+    except pull.PullError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(f"{path}")
+    print(f"serve them with: falfake serve --endpoints-dir {shlex.quote(str(folder))}")
+    return 0
 
 
 def _exec(command: list[str], base_url: str, bundle: Path, key: str) -> int:

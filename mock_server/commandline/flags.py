@@ -536,10 +536,18 @@ def parser() -> Parser:
         "endpoints",
         help="list the endpoints the fake serves (with --endpoint and --endpoints-dir too)",
         description="List the endpoints served: id, category, and the document it comes from.",
-        usage="falfake endpoints [options]",
+        usage="falfake endpoints [options] [pull ID...]",
         formatter_class=Formatter,
     )
     _endpoint_options(endpoints)
+    endpoints.add_argument(
+        "action",
+        nargs="?",
+        choices=["pull"],
+        help="pull: fetch fal's documents of the endpoints IDs into --endpoints-dir"
+        " (default ./endpoints) instead of listing",
+    )
+    endpoints.add_argument("ids", nargs="*", metavar="ID", help="endpoint ids to pull")
     endpoints.add_argument(
         "--config",
         type=readable_file,
