@@ -18,6 +18,7 @@ from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
 from falfake.harness.routes import control_routes, openapi_of
+from falfake.http.forward import Forwarder
 from falfake.http.ingress import Ingress
 from falfake.http.render import render
 from falfake.ids import file_segment, uuid7
@@ -102,7 +103,8 @@ def create_app(
                     fake.signer, token, alias, clock.now()
                 ),
                 socket_refusal=settings.realtime_refusal,
-            )
+            ),
+            *_forwarding(settings),
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(),
@@ -111,6 +113,15 @@ def create_app(
     app.state.endpoints = endpoints
     app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
+
+
+def _forwarding(settings: Settings) -> list[Middleware]:
+    """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`)."""
+    if settings.upstream is None:
+        return []
+    return [
+        Middleware(Forwarder, upstream=settings.upstream, max_body_bytes=settings.max_body_bytes)
+    ]
 
 
 def _storage(settings: Settings) -> Storage:

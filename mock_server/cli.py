@@ -37,8 +37,10 @@ from falfake.settings import (
     ImageLimits,
     Retention,
     SafetyRules,
+    Secret,
     Settings,
     Timing,
+    Upstream,
     WebhookSettings,
 )
 from falfake.webhooks.signing import WebhookSigner
@@ -77,6 +79,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         stream_events=args.stream_events,
         realtime_idle_seconds=args.realtime_timeout,
         realtime_refusal=args.realtime_refusal,
+        upstream=_upstream(args),
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
@@ -292,6 +295,12 @@ def _run(argv: list[str]) -> int:
             " the keys given by --key (the dashboard asks for one: user = key id, password ="
             " secret); /_falfake/health and the files stay open.\n"
         )
+    if settings.upstream is not None:
+        text += (
+            f"\nUPSTREAM MODE: calls to fal's services go to {settings.upstream.base} with the key"
+            f" in ${args.upstream_key_env}; this spends money (at most"
+            f" {settings.upstream.max_paid_requests} submits, runs and streams, then refused).\n"
+        )
     print(text, file=sys.stderr, flush=True)
     if loaded:
         app.state.fake.scenarios.preload(loaded, _digest(args.scenarios))
@@ -323,6 +332,19 @@ _EXPOSED = (
     " upload and result, reset the fake, change its clock and scenarios, make it send webhooks,"
     " and have it serve any file it can read (a scenario's $file); anyone can download its files"
 )
+
+
+def _upstream(args: argparse.Namespace) -> Upstream | None:
+    """Upstream mode's settings, with the key read from falfake's own environment."""
+    if args.upstream is None:
+        return None
+    key = os.environ.get(args.upstream_key_env, "").strip()
+    if not key:
+        raise UsageError(
+            f"--upstream {args.upstream} needs the key to send it in ${args.upstream_key_env}"
+            " (falfake's own environment; the app's key is never forwarded)"
+        )
+    return Upstream(args.upstream, Secret(key), args.max_paid_requests)
 
 
 def _pull(endpoint_ids: list[str], folder: Path) -> int:

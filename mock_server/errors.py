@@ -19,7 +19,10 @@ Request (infrastructure) errors have a flat body `{"detail": str, "error_type": 
     ├── InvalidInput (422)
     ├── ClientCancelled (499)
     ├── RateLimited (429)
-    └── StartTimeout (504)
+    ├── StartTimeout (504)
+    ├── StorageUnavailable (503)
+    ├── PaidRequestsSpent (402, upstream mode's cost guard)
+    └── UpstreamUnavailable (502, or 504 when it did not answer in time)
 """
 
 from __future__ import annotations
@@ -214,6 +217,25 @@ class StorageUnavailable(FalError):
 
     status_code = 503
     extra_headers: ClassVar[Mapping[str, str]] = {"Retry-After": "1"}
+
+
+class PaidRequestsSpent(FalError):
+    """Upstream mode has forwarded `--max-paid-requests` submits, runs and streams: this one is
+    refused here and costs nothing. The fake's own error; fal never sends it."""
+
+    status_code = 402
+    error_type = "falfake_paid_requests_spent"
+
+
+class UpstreamUnavailable(FalError):
+    """The upstream (fal, or the URL given) could not be reached or failed to answer."""
+
+    status_code = 502
+    error_type = "falfake_upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    status_code = 504
 
 
 def error_state(error: FalError) -> tuple[str, dict[str, Any]]:

@@ -128,6 +128,30 @@ class ImageLimits:
     max_bytes: int = 20 * 1024 * 1024
 
 
+FAL_UPSTREAM = "fal"
+MAX_PAID_REQUESTS = 10  # small: a test suite run by mistake against fal spends little
+
+
+class Secret(str):
+    """A key: a string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Upstream mode (issue 33): `base` is `fal` or the URL of a server with the fake's path
+    layout; `key` goes to it as `Authorization: Key …` (never the app's, never written down);
+    after `max_paid_requests` submits, runs and streams, the next are refused locally."""
+
+    base: str
+    key: Secret = field(repr=False)
+    max_paid_requests: int = MAX_PAID_REQUESTS
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one fake instance."""
@@ -172,6 +196,8 @@ class Settings:
     # A WebSocket upgrade without a valid token or key: fal's 401 as the upgrade's HTTP reply, or
     # accepted and closed with 1008 (fal's gateway is not documented; STREAMING.md §5).
     realtime_refusal: Literal["http", "close"] = "http"
+    # Forward fal's API to fal (or a server that speaks it) instead of answering it here.
+    upstream: Upstream | None = None
     # Base URL for media links when the caller came through fal's host names; None: this server.
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.

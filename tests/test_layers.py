@@ -1,16 +1,16 @@
 """One direction of dependency for the whole tree, read from every import of every module.
 
-Ranks, lowest first (STYLE.md): `falfake.contracts`; the vocabulary (`settings`, `errors`,
-`clock`, `ids`, `hosts`, `validation`, one layer); the client (above the contracts, beside the
-rest); the domain (`media` < `queue` < `endpoints`, `webhooks`, `harness`); the storage interface
-and its memory engine (`storage`); `http/`; `fake`; the route modules wherever they live
-(`*routes`, `ui/`); the storage engines (`runtime/` data directory, its records and codec); the
-wiring (`app`); `runtime/`; the entry points (`cli`, `commandline/`, `pytest_plugin`, `testing`,
-`__main__`, the package itself). A module imports its own rank or below, and another folder only
-below its own; `falfake.client` imports only itself and the contracts. Also: no cycle between
-modules or between folders; only `http/`, routes, the wiring, `runtime/` and the plugin import
-Starlette or uvicorn; the storage engines know no endpoint. Imports inside functions count; those
-under `if TYPE_CHECKING:` do not (they never run).
+Ranks, lowest first (STYLE.md): `falfake.contracts`; the vocabulary (`settings`, `errors`, `clock`,
+`ids`, `hosts`, `validation`, one layer); the client (above the contracts, beside the rest); the
+domain (`media` < `queue` < `endpoints`, `webhooks`, `harness` < `realtime`, `upstream`); the
+storage interface and its memory engine (`storage`); `http/`; `fake`; the route modules wherever
+they live (`*routes`, `ui/`); the storage engines (`runtime/` data directory, its records and
+codec); the wiring (`app`); `runtime/`; the entry points (`cli`, `commandline/`, `pytest_plugin`,
+`testing`, `__main__`, the package itself). A module imports its own rank or below, and another
+folder only below its own; `falfake.client` imports only itself and the contracts. Also: no cycle
+between modules or between folders; only `http/`, routes, the wiring, `runtime/` and the plugin
+import Starlette or uvicorn; the storage engines know no endpoint. Imports inside functions count;
+those under `if TYPE_CHECKING:` do not (they never run).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ DOMAIN = {
     "webhooks": 2.2,
     "harness": 2.2,
     "realtime": 2.3,
+    "upstream": 2.3,
 }
 STORAGE = {"runtime.data_dir", "runtime.sqlite_records", "runtime.codec"}
 ENTRY_POINTS = {"cli", "pytest_plugin", "testing", "__main__", ""}

@@ -98,6 +98,11 @@ def base_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def upstream(text: str) -> str:
+    """`fal`, or the URL of a server with the fake's path layout."""
+    return text if text == "fal" else base_url(text)
+
+
 def non_empty(value: str) -> str:
     """Any text but the empty one."""
     if not value.strip():

@@ -29,11 +29,19 @@ from falfake.commandline.flag_values import (
     readable_file,
     seconds,
     size_in_bytes,
+    upstream,
     video_size,
 )
 from falfake.contracts.rules import InputLimits
 from falfake.runtime.tls import default_ca_dir
-from falfake.settings import ImageLimits, Retention, Settings, Timing, WebhookSettings
+from falfake.settings import (
+    MAX_PAID_REQUESTS,
+    ImageLimits,
+    Retention,
+    Settings,
+    Timing,
+    WebhookSettings,
+)
 
 _TIMING, _RETENTION, _LIMITS, _SETTINGS = Timing(), Retention(), InputLimits(), Settings()
 _IMAGES, _WEBHOOKS = ImageLimits(), WebhookSettings()
@@ -408,6 +416,28 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         type=non_empty,
         default=_WEBHOOKS.user_id,
         help="the X-Fal-Webhook-User-Id sent and signed",
+    )
+    forwarding = serve.add_argument_group("upstream mode: forward to fal instead (spends money)")
+    forwarding.add_argument(
+        "--upstream",
+        type=upstream,
+        default=None,
+        metavar="fal|URL",
+        help="forward every call to fal's services to fal itself (with the key of"
+        " --upstream-key-env), or to a server with falfake's path layout at URL",
+    )
+    forwarding.add_argument(
+        "--upstream-key-env",
+        default="FAL_KEY",
+        metavar="NAME",
+        help="the environment variable holding the key sent upstream (never the app's)",
+    )
+    forwarding.add_argument(
+        "--max-paid-requests",
+        type=count,
+        default=MAX_PAID_REQUESTS,
+        metavar="N",
+        help="forward at most N submits, sync runs and streams; later ones are refused here",
     )
     media = serve.add_argument_group("media")
     media.add_argument(

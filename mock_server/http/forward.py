@@ -1,0 +1,140 @@
+"""Upstream mode's forwarding (`--upstream fal|URL`): each call to a fal service goes upstream
+with falfake's own key, and its reply comes back with its URLs pointing at the fake.
+
+It runs after the ingress (journal, host routing, scenarios, the app's key checked as usual), so
+the app keeps its test key and fal's key stays in falfake's environment: it is sent upstream as
+`Authorization` to the queue, run and REST services, and never written anywhere. Media and upload
+calls carry the app's own `Authorization` (a CDN token the upstream issued). Event streams are
+passed on event by event. The control API and the dashboard stay local.
+
+Not yet (issue 33): webhooks for upstream requests, the contract check of live replies,
+recording and replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from falfake.errors import FalError, PaidRequestsSpent, UpstreamTimeout, UpstreamUnavailable
+from falfake.http.render import fal_error_response
+from falfake.http.request_parts import read_body
+from falfake.http.urls import media_root, service_root
+from falfake.settings import Upstream
+from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
+
+# Headers that belong to one hop (RFC 9110 §7.6.1), or that httpx sets for the next one.
+_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
+        "content-encoding",
+    }
+)  # fmt: skip
+_KEYED = ("queue", "run", "rest")
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class Forwarder:
+    def __init__(self, app: ASGIApp, *, upstream: Upstream, max_body_bytes: int) -> None:
+        self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
+        self.paid = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = (
+            target_url(self.upstream, scope["path"], query) if scope["type"] == "http" else None
+        )
+        if target is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await self._forwarded(Request(scope, receive), target)
+        except FalError as exc:
+            response = fal_error_response(exc)
+        await response(scope, receive, send)
+
+    async def _forwarded(self, request: Request, target: str) -> Response:
+        service, rest = split_service(request.url.path) or ("", "")
+        if _is_paid(request.method, service, rest):
+            if self.paid >= self.upstream.max_paid_requests:
+                raise PaidRequestsSpent(
+                    f"falfake has forwarded {self.paid} paid requests to {self.upstream.base},"
+                    " its --max-paid-requests: this one was refused here and cost nothing"
+                )
+            self.paid += 1
+        body = await read_body(request, self.max_body_bytes)
+        headers = _request_headers(request, service, self.upstream)
+        client = httpx.AsyncClient(timeout=TIMEOUT)
+        try:
+            sent = client.build_request(request.method, target, headers=headers, content=body)
+            reply = await client.send(sent, stream=True)
+        except httpx.TimeoutException as exc:
+            await client.aclose()
+            raise UpstreamTimeout(f"the upstream did not answer in time: {exc!r}") from None
+        except httpx.HTTPError as exc:
+            await client.aclose()
+            raise UpstreamUnavailable(f"the upstream could not be reached: {exc!r}") from None
+        rewrite = url_rewriter(self.upstream, _local_roots(request))
+        headers = {k: v for k, v in reply.headers.items() if k.lower() not in _HOP}
+        if reply.headers.get("content-type", "").startswith("text/event-stream"):
+            events = _events(reply, client, rewrite)
+            return StreamingResponse(events, status_code=reply.status_code, headers=headers)
+        try:
+            content = await reply.aread()
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"the upstream's reply broke off: {exc!r}") from None
+        finally:
+            await client.aclose()
+        if reply.headers.get("content-type", "").startswith("application/json"):
+            content = _rewritten_json(content, rewrite)
+        return Response(content, status_code=reply.status_code, headers=headers)
+
+
+def _is_paid(method: str, service: str, rest: str) -> bool:
+    """A submit, a sync run or a stream: what fal bills."""
+    if method != "POST":
+        return False
+    return service == "run" or (service == "queue" and "/requests/" not in rest)
+
+
+def _request_headers(request: Request, service: str, upstream: Upstream) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
+    if service in _KEYED:
+        headers.pop("authorization", None)
+        headers["authorization"] = f"Key {upstream.key}"
+    return headers
+
+
+def _local_roots(request: Request) -> dict[str, str]:
+    media = media_root(request, None)
+    roots = {service: service_root(request, service) for service in ("queue", "run", "rest", "cdn")}
+    return roots | {"files": f"{media}/files", "uploads": f"{media}/uploads"}
+
+
+def _rewritten_json(content: bytes, rewrite: Callable[[str], str]) -> bytes:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content  # passed on as the upstream sent it
+    return json.dumps(rewritten(data, rewrite), separators=(",", ":")).encode()
+
+
+async def _events(
+    reply: httpx.Response, client: httpx.AsyncClient, rewrite: Callable[[str], str]
+) -> AsyncIterator[bytes]:
+    """The upstream's event stream, line by line, each `data:` JSON with its URLs rewritten."""
+    try:
+        async for line in reply.aiter_lines():
+            if line.startswith("data:"):
+                payload = line.removeprefix("data:").strip()
+                line = "data: " + _rewritten_json(payload.encode(), rewrite).decode()
+            yield (line + "\n").encode()
+    finally:
+        await reply.aclose()
+        await client.aclose()

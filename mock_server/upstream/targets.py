@@ -1,0 +1,85 @@
+"""Where an upstream call goes, and how its replies' URLs come back to the fake (issue 33).
+
+The fake's path layout names each of fal's services by a prefix (`/queue`, `/run`, `/rest`, `/cdn`,
+plus `/files` and `/uploads` for media); an upstream is either fal itself (each service on its
+own host) or a server with the same layout at a base URL (a second falfake, in the tests). Only
+these services are forwarded, so upstream mode reaches nothing but fal or the URL the user named.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from falfake.settings import FAL_UPSTREAM as FAL
+from falfake.settings import Upstream
+
+# The services forwarded, by the prefix of the fake's layout.
+SERVICES = ("queue", "run", "rest", "cdn", "files", "uploads")
+# fal's own hosts for each service (PROTOCOL.md §17); media is served by the CDN's hosts.
+FAL_ROOTS: Mapping[str, str] = {
+    "queue": "https://queue.fal.run",
+    "run": "https://fal.run",
+    "rest": "https://rest.fal.ai",
+    "cdn": "https://v3.fal.media",
+    "files": "https://v3.fal.media/files",
+    "uploads": "https://v3.fal.media/uploads",
+}
+
+
+def roots_of(upstream: Upstream) -> Mapping[str, str]:
+    """Each service's root upstream, without a trailing slash."""
+    if upstream.base == FAL:
+        return FAL_ROOTS
+    base = upstream.base.rstrip("/")
+    return {service: f"{base}/{service}" for service in SERVICES}
+
+
+def split_service(path: str) -> tuple[str, str] | None:
+    """`/queue/fal-ai/x` -> (`queue`, `/fal-ai/x`); None for a path that is not a fal service's."""
+    service, _, rest = path.lstrip("/").partition("/")
+    if service not in SERVICES:
+        return None
+    return service, f"/{rest}"
+
+
+def target_url(upstream: Upstream, path: str, query: str) -> str | None:
+    """Where the call on the fake's `path` goes upstream; None if it is not forwarded."""
+    split = split_service(path)
+    if split is None:
+        return None
+    service, rest = split
+    url = roots_of(upstream)[service] + (rest if rest != "/" else "")
+    return f"{url}?{query}" if query else url
+
+
+def url_rewriter(upstream: Upstream, local_roots: Mapping[str, str]) -> Callable[[str], str]:
+    """A function giving, for a URL upstream, the same URL on the fake (others unchanged).
+
+    Longer roots are tried first, so `…/files` wins over the CDN's root that holds it.
+    """
+    roots = roots_of(upstream)
+    pairs = sorted(
+        ((roots[s], local_roots[s]) for s in SERVICES if s in local_roots),
+        key=lambda pair: -len(pair[0]),
+    )
+    pattern = re.compile("|".join(re.escape(up) + r"(?=[/?#]|$)" for up, _ in pairs))
+    local = dict(pairs)
+
+    def rewrite(url: str) -> str:
+        found = pattern.match(url)
+        return url if found is None else local[found.group(0)] + url[found.end() :]
+
+    return rewrite
+
+
+def rewritten(node: Any, rewrite: Callable[[str], str]) -> Any:
+    """A JSON value with every string that starts with an upstream root pointed at the fake."""
+    if isinstance(node, str):
+        return rewrite(node)
+    if isinstance(node, list):
+        return [rewritten(item, rewrite) for item in node]
+    if isinstance(node, dict):
+        return {key: rewritten(value, rewrite) for key, value in node.items()}
+    return node

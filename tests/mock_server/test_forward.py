@@ -1,0 +1,134 @@
+"""Upstream mode: a second falfake on the loopback plays fal; the fake in front forwards to it.
+
+The upstream accepts only its own key, so every call that succeeds proves the app's key was
+swapped for falfake's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from falfake import Auth, Settings, create_app
+from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import Secret, Upstream
+from tests.conftest import REAL_TIME, running_fake
+
+pytestmark = pytest.mark.anyio
+
+UPSTREAM_KEY = "up-id:up-secret"
+APP_KEY = {"Authorization": "Key app-id:app-secret"}
+FLUX = "/queue/fal-ai/flux/schnell"
+LOCAL = "http://falfake.local"
+
+
+@pytest.fixture(scope="module")
+def upstream_url(authority: CertificateAuthority) -> Iterator[str]:
+    settings = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({UPSTREAM_KEY})))
+    with running_fake(settings, authority) as url:
+        yield url
+
+
+def forwarding(upstream: str, key: str = UPSTREAM_KEY, paid: int = 10) -> Settings:
+    return dataclasses.replace(REAL_TIME, upstream=Upstream(upstream, Secret(key), paid))
+
+
+@pytest.fixture
+async def front(upstream_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(create_app(forwarding(upstream_url))) as client:
+        yield client
+
+
+def client_of(app: Starlette) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url=LOCAL, headers=APP_KEY, timeout=30)
+
+
+async def completed(client: httpx.AsyncClient, status_url: str) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while True:
+        status: dict[str, object] = (await client.get(status_url, params={"logs": 1})).json()
+        if status["status"] == "COMPLETED" or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.02)  # the upstream runs on real time: poll again, to a deadline
+
+
+async def test_a_lifecycle_goes_upstream_and_every_url_comes_back_to_the_fake(
+    front: httpx.AsyncClient, upstream_url: str
+) -> None:
+    submitted = (await front.post(FLUX, json={"prompt": "a fox", "image_size": "square"})).json()
+    assert submitted["status_url"].startswith(f"{LOCAL}/queue/fal-ai/flux/requests/")
+    status = await completed(front, submitted["status_url"])
+    assert status["status"] == "COMPLETED"
+    assert status["logs"]
+    result = (await front.get(submitted["response_url"])).json()
+    image_url = result["images"][0]["url"]
+    assert image_url.startswith(f"{LOCAL}/files/")
+    image = await front.get(image_url)
+    original = httpx.get(image_url.replace(LOCAL, upstream_url))
+    assert image.content == original.content
+    assert image.content[:2] == b"\xff\xd8"
+
+
+async def test_a_stream_is_passed_on_event_by_event(front: httpx.AsyncClient) -> None:
+    response = await front.post("/run/fal-ai/any-llm/stream", json={"prompt": "hi"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text.rstrip().endswith('"partial":false}')
+
+
+async def test_the_upstreams_errors_reach_the_app_as_they_are(front: httpx.AsyncClient) -> None:
+    response = await front.post("/run/fal-ai/flux/schnell", json={"prompt": 5})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "prompt"]
+
+
+async def test_the_app_key_is_checked_here_and_the_upstream_gets_falfakes(
+    upstream_url: str,
+) -> None:
+    async with client_of(create_app(forwarding(upstream_url, key="wrong:key"))) as client:
+        refused = await client.post(FLUX, json={"prompt": "a fox"})
+        client.headers.pop("Authorization")
+        unkeyed = await client.post(FLUX, json={"prompt": "a fox"})
+    assert refused.status_code == 401  # the upstream's answer to falfake's (wrong) key
+    assert unkeyed.status_code == 401  # this fake's own check, before anything goes upstream
+    assert unkeyed.json() == {"detail": "Missing authorization header"}
+
+
+async def test_past_the_paid_requests_the_fake_refuses_and_spends_nothing(
+    upstream_url: str,
+) -> None:
+    async with client_of(create_app(forwarding(upstream_url, paid=2))) as client:
+        answers = [(await client.post(FLUX, json={"prompt": "a fox"})) for _ in range(3)]
+        polled = await client.get(answers[0].json()["status_url"])
+    assert [a.status_code for a in answers] == [200, 200, 402]
+    assert answers[2].headers["x-fal-error-type"] == "falfake_paid_requests_spent"
+    assert "cost nothing" in answers[2].json()["detail"]
+    assert polled.status_code in (200, 202)  # polls are not paid for
+
+
+async def test_an_upstream_that_is_down_is_a_502_and_the_fake_serves_on() -> None:
+    async with client_of(create_app(forwarding("http://127.0.0.1:9"))) as client:
+        down = await client.post(FLUX, json={"prompt": "a fox"})
+        health = await client.get("/_falfake/health")
+    assert down.status_code == 502
+    assert down.headers["x-fal-error-type"] == "falfake_upstream_unavailable"
+    assert "could not be reached" in down.json()["detail"]
+    assert health.json()["status"] == "ok"
+
+
+async def test_the_key_is_in_no_journal_entry_page_or_repr(
+    front: httpx.AsyncClient, upstream_url: str
+) -> None:
+    await front.post(FLUX, json={"prompt": "a fox"})
+    journal = (await front.get("/_falfake/requests")).text
+    page = (await front.get("/_falfake/ui/journal")).text
+    upstream_journal = httpx.get(f"{upstream_url}/_falfake/requests").text
+    settings = repr(forwarding(upstream_url))
+    for seen in (journal, page, upstream_journal, settings):
+        assert "up-secret" not in seen
