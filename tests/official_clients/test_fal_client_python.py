@@ -12,6 +12,7 @@ import itertools
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,9 +20,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from falfake import Auth
 from falfake.clock import VirtualClock
 from falfake.endpoints.text import reply_text
 from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import Secret, Upstream
 from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.official_clients.conftest import (
     BAD_KEY,
@@ -343,3 +346,31 @@ def test_stream_reaches_the_fakes_own_tls_through_fal_run_host(
 ) -> None:
     events = through_run_hosts["stream"]["events"]
     assert events[-1] == {"output": reply_text("Tell me a story"), "partial": False}
+
+
+@pytest.fixture(scope="module")
+def front_url(authority: CertificateAuthority) -> Iterator[str]:
+    """A fake forwarding to a second one that plays fal, which takes only its own key."""
+    upstream_key = "upstream-id:upstream-secret"
+    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
+    with running_fake(upstream, authority) as upstream_url:
+        forwarding = Upstream(upstream_url, Secret(upstream_key))
+        front = dataclasses.replace(REAL_TIME, upstream=forwarding)
+        with running_fake(front, authority) as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def through_upstream(front_url: str, authority: CertificateAuthority) -> dict[str, Any]:
+    scenarios = ["subscribe", "upload_cdn", "uploaded_image_in_a_submit", "run", "stream"]
+    return run_scenarios(through_env(front_url, authority, scenarios), CLEAN_ENV)
+
+
+def test_upstream_mode_serves_the_unmodified_client_from_the_upstream(
+    through_upstream: dict[str, Any], front_url: str
+) -> None:
+    assert is_video(through_upstream["subscribe"]["result"], front_url)
+    assert through_upstream["upload_cdn"]["same_bytes"] is True
+    assert through_upstream["upload_cdn"]["url"].startswith(f"{front_url}/files/")
+    assert is_video(through_upstream["uploaded_image_in_a_submit"]["result"], front_url)
+    assert through_upstream["stream"]["events"][-1]["partial"] is False
