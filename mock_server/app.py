@@ -18,7 +18,6 @@ from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
 from falfake.harness.routes import control_routes, openapi_of
-from falfake.http.forward import Forwarder
 from falfake.http.ingress import Ingress
 from falfake.http.render import render
 from falfake.ids import file_segment, uuid7
@@ -119,6 +118,8 @@ def _forwarding(settings: Settings) -> list[Middleware]:
     """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`)."""
     if settings.upstream is None:
         return []
+    from falfake.http.forward import Forwarder  # httpx only for upstream mode
+
     return [
         Middleware(Forwarder, upstream=settings.upstream, max_body_bytes=settings.max_body_bytes)
     ]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
-
 from falfake.contracts.documents import ENDPOINT_ID_PATTERN, DocumentError, parse_document
+
+if TYPE_CHECKING:  # httpx loads with the command, not with the command line
+    import httpx
 
 DOCUMENT_URL = "https://fal.ai/api/openapi/queue/openapi.json?endpoint_id={}"
 DEFAULT_FOLDER = Path("endpoints")
@@ -41,6 +43,8 @@ def pull(endpoint_ids: Sequence[str], folder: Path, client: httpx.Client) -> lis
 
 
 def _pulled(endpoint_id: str, folder: Path, client: httpx.Client) -> Path:
+    import httpx
+
     url = DOCUMENT_URL.format(quote(endpoint_id, safe="/"))
     path = folder / file_name(endpoint_id)
     by_hand = f"fetch {url} by hand into {path}"

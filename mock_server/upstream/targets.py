@@ -12,19 +12,17 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from falfake.hosts import CANONICAL_HOSTS
 from falfake.settings import FAL_UPSTREAM as FAL
 from falfake.settings import Upstream
 
 # The services forwarded, by the prefix of the fake's layout.
 SERVICES = ("queue", "run", "rest", "cdn", "files", "uploads")
 # fal's own hosts for each service (PROTOCOL.md §17); media is served by the CDN's hosts.
-FAL_ROOTS: Mapping[str, str] = {
-    "queue": "https://queue.fal.run",
-    "run": "https://fal.run",
-    "rest": "https://rest.fal.ai",
-    "cdn": "https://v3.fal.media",
-    "files": "https://v3.fal.media/files",
-    "uploads": "https://v3.fal.media/uploads",
+_SERVICE_ROOTS = {service: f"https://{host}" for service, host in CANONICAL_HOSTS.items()}
+FAL_ROOTS: Mapping[str, str] = _SERVICE_ROOTS | {
+    "files": f"{_SERVICE_ROOTS['cdn']}/files",
+    "uploads": f"{_SERVICE_ROOTS['cdn']}/uploads",
 }
 
 
