@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -14,6 +16,8 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from falfake.clock import Clock, SettableClock, SharedClock, SystemClock
+from falfake.contracts.documents import EndpointDocument
+from falfake.endpoints.reference_to_video import REFERENCE_TO_VIDEO
 from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
@@ -103,7 +107,7 @@ def create_app(
                 ),
                 socket_refusal=settings.realtime_refusal,
             ),
-            *_forwarding(settings),
+            *_forwarding(settings, endpoints.documents, clock.now),
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(),
@@ -114,15 +118,33 @@ def create_app(
     return app
 
 
-def _forwarding(settings: Settings) -> list[Middleware]:
-    """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`)."""
+def _forwarding(
+    settings: Settings, documents: Mapping[str, EndpointDocument], now: Callable[[], float]
+) -> list[Middleware]:
+    """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`),
+    their outputs checked against the served endpoints' documents."""
     if settings.upstream is None:
         return []
     from falfake.http.forward import Forwarder  # httpx only for upstream mode
 
-    return [
-        Middleware(Forwarder, upstream=settings.upstream, max_body_bytes=settings.max_body_bytes)
-    ]
+    @functools.cache
+    def output_model(endpoint_id: str) -> Any:
+        from falfake.contracts.reference_to_video import ReferenceToVideoOutput
+        from falfake.contracts.schema_models import input_model
+
+        if endpoint_id == REFERENCE_TO_VIDEO.endpoint_id:
+            return ReferenceToVideoOutput
+        document = documents.get(endpoint_id)
+        return None if document is None else input_model(document.output_schema, "Output")
+
+    forwarding = Middleware(
+        Forwarder,
+        upstream=settings.upstream,
+        max_body_bytes=settings.max_body_bytes,
+        output_model=output_model,
+        clock=now,
+    )
+    return [forwarding]
 
 
 def _storage(settings: Settings) -> Storage:

@@ -344,7 +344,13 @@ def _upstream(args: argparse.Namespace) -> Upstream | None:
             f"--upstream {args.upstream} needs the key to send it in ${args.upstream_key_env}"
             " (falfake's own environment; the app's key is never forwarded)"
         )
-    return Upstream(args.upstream, Secret(key), args.max_paid_requests)
+    return Upstream(
+        args.upstream,
+        Secret(key),
+        args.max_paid_requests,
+        drift_report=args.drift_report,
+        strict_contract=args.strict_contract,
+    )
 
 
 def _pull(endpoint_ids: list[str], folder: Path) -> int:

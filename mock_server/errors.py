@@ -22,7 +22,8 @@ Request (infrastructure) errors have a flat body `{"detail": str, "error_type": 
     ├── StartTimeout (504)
     ├── StorageUnavailable (503)
     ├── PaidRequestsSpent (402, upstream mode's cost guard)
-    └── UpstreamUnavailable (502, or 504 when it did not answer in time)
+    ├── UpstreamUnavailable (502, or 504 when it did not answer in time)
+    └── ContractBroken (502, an upstream reply with --strict-contract)
 """
 
 from __future__ import annotations
@@ -236,6 +237,13 @@ class UpstreamUnavailable(FalError):
 
 class UpstreamTimeout(UpstreamUnavailable):
     status_code = 504
+
+
+class ContractBroken(FalError):
+    """With `--strict-contract`, an upstream reply that breaks the contract, in its place."""
+
+    status_code = 502
+    error_type = "falfake_contract_violation"
 
 
 def error_state(error: FalError) -> tuple[str, dict[str, Any]]:

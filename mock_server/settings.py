@@ -145,11 +145,15 @@ class Secret(str):
 class Upstream:
     """Upstream mode (issue 33): `base` is `fal` or the URL of a server with the fake's path
     layout; `key` goes to it as `Authorization: Key …` (never the app's, never written down);
-    after `max_paid_requests` submits, runs and streams, the next are refused locally."""
+    after `max_paid_requests` submits, runs and streams, the next are refused locally; every
+    reply is checked against the contract (`falfake.upstream.contract`)."""
 
     base: str
     key: Secret = field(repr=False)
     max_paid_requests: int = MAX_PAID_REQUESTS
+    # Each reply that breaks the contract, as a JSON line; with `strict_contract` it is a 502.
+    drift_report: Path | None = None
+    strict_contract: bool = False
 
 
 @dataclass(frozen=True, slots=True)

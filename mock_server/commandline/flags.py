@@ -439,6 +439,18 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         metavar="N",
         help="forward at most N submits, sync runs and streams; later ones are refused here",
     )
+    forwarding.add_argument(
+        "--drift-report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append each upstream reply that breaks the contract to FILE, as a JSON line",
+    )
+    forwarding.add_argument(
+        "--strict-contract",
+        action="store_true",
+        help="answer an upstream reply that breaks the contract with a 502 instead (for CI)",
+    )
     media = serve.add_argument_group("media")
     media.add_argument(
         "--video-size",

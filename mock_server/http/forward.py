@@ -7,13 +7,17 @@ the app keeps its test key and fal's key stays in falfake's environment: it is s
 calls carry the app's own `Authorization` (a CDN token the upstream issued). Event streams are
 passed on event by event. The control API and the dashboard stay local.
 
-Not yet (issue 33): webhooks for upstream requests, the contract check of live replies,
-recording and replay.
+Each JSON reply of the queue and sync-run APIs is checked against the contract
+(`upstream.contract`): what breaks it is named in `X-Falfake-Contract-Violations`, appended to the
+drift report, and with `strict_contract` answered as a 502 instead.
+
+Not yet (issue 33): webhooks for upstream requests, recording and replay.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -21,11 +25,18 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from falfake.errors import FalError, PaidRequestsSpent, UpstreamTimeout, UpstreamUnavailable
+from falfake.errors import (
+    ContractBroken,
+    FalError,
+    PaidRequestsSpent,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from falfake.http.render import fal_error_response
 from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
 from falfake.settings import Upstream
+from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
 from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
 
 # Headers that belong to one hop (RFC 9110 §7.6.1), or that httpx sets for the next one.
@@ -40,10 +51,25 @@ _KEYED = ("queue", "run", "rest")
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
+VIOLATIONS_HEADER = "X-Falfake-Contract-Violations"
+# Results name their app, not their endpoint: the endpoint of each request submitted, the newest.
+_REMEMBERED = 10_000
+
+
 class Forwarder:
-    def __init__(self, app: ASGIApp, *, upstream: Upstream, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upstream: Upstream,
+        max_body_bytes: int,
+        output_model: OutputModel,
+        clock: Callable[[], float],
+    ) -> None:
         self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
+        self.output_model, self.clock = output_model, clock
         self.paid = 0
+        self.endpoints: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
@@ -92,8 +118,57 @@ class Forwarder:
         finally:
             await client.aclose()
         if reply.headers.get("content-type", "").startswith("application/json"):
+            found = self._checked(request, service, rest, reply, content)
+            if found:
+                headers[VIOLATIONS_HEADER] = header_value(found)
             content = _rewritten_json(content, rewrite)
         return Response(content, status_code=reply.status_code, headers=headers)
+
+    def _checked(
+        self, request: Request, service: str, rest: str, reply: httpx.Response, content: bytes
+    ) -> list[str]:
+        """The reply's violations, reported (ContractBroken when strict); its request id kept
+        when it is a submit's, for the result's check."""
+        try:
+            body = json.loads(content)
+        except ValueError:
+            body = content.decode("utf-8", "replace")
+        request_id = rest.rstrip("/").split("/")[-1]
+        exchange = Exchange(
+            request.method, service, rest, reply.status_code, body, reply.headers,
+            endpoint_id=self.endpoints.get(request_id),
+        )  # fmt: skip
+        if kind_of(request.method, service, rest) == "submit" and isinstance(body, dict):
+            self._remember(str(body.get("request_id")), rest.strip("/"))
+        found = violations(exchange, self.output_model)
+        if found:
+            self._report(request, reply.status_code, found)
+            if self.upstream.strict_contract:
+                raise ContractBroken(
+                    f"the upstream's reply to {request.method} {request.url.path} breaks the"
+                    f" contract: {'; '.join(found)}"
+                )
+        return found
+
+    def _remember(self, request_id: str, endpoint_id: str) -> None:
+        self.endpoints[request_id] = endpoint_id
+        while len(self.endpoints) > _REMEMBERED:
+            self.endpoints.popitem(last=False)
+
+    def _report(self, request: Request, status: int, found: list[str]) -> None:
+        path = self.upstream.drift_report
+        if path is None:
+            return
+        line = {
+            "at": self.clock(),
+            "upstream": self.upstream.base,
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
+            "violations": found,
+        }
+        with path.open("a", encoding="utf-8") as report:
+            report.write(json.dumps(line) + "\n")
 
 
 def _is_paid(method: str, service: str, rest: str) -> bool:

@@ -20,7 +20,7 @@ from falfake.commandline import environment, flags
 from falfake.commandline.flags import parser
 from falfake.contracts import InputLimits
 from falfake.hosts import FAL_HOSTS
-from falfake.settings import ImageLimits, SafetyRules, WebhookSettings
+from falfake.settings import ImageLimits, SafetyRules, Secret, Upstream, WebhookSettings
 from tests import readme
 
 
@@ -441,3 +441,28 @@ def test_the_node_preload_knows_fals_hosts_as_the_fake_does() -> None:
     table = re.search(r"const SERVICES = \{(.*?)\};", environment.PRELOAD.read_text(), re.S)
     assert table is not None
     assert dict(re.findall(r'"([^"]+)": "([^"]+)"', table[1])) == dict(FAL_HOSTS)
+
+
+def test_upstream_mode_takes_its_key_from_the_named_variable_and_never_shows_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MY_FAL_KEY", "real-id:real-secret")
+    arguments = ["serve", "--upstream", "http://127.0.0.1:9", "--upstream-key-env", "MY_FAL_KEY"]
+    arguments += ["--max-paid-requests", "3", "--drift-report", str(tmp_path / "d.jsonl")]
+    settings = settings_from(parser().parse_args([*arguments, "--strict-contract"]))
+    assert settings.upstream == Upstream(
+        "http://127.0.0.1:9",
+        Secret("real-id:real-secret"),
+        3,
+        drift_report=tmp_path / "d.jsonl",
+        strict_contract=True,
+    )
+    assert "real-secret" not in repr(settings)
+
+
+def test_upstream_mode_without_its_key_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.delenv("FAL_KEY", raising=False)
+    assert main(["serve", "--upstream", "fal", "--ca-dir", str(tmp_path)]) == 2
+    assert "--upstream fal needs the key to send it in $FAL_KEY" in capsys.readouterr().err

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import respx
 from starlette.applications import Starlette
 
 from falfake import Auth, Settings, create_app
+from falfake.http.forward import VIOLATIONS_HEADER
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Secret, Upstream
 from tests.conftest import REAL_TIME, running_fake
@@ -35,8 +39,15 @@ def upstream_url(authority: CertificateAuthority) -> Iterator[str]:
         yield url
 
 
-def forwarding(upstream: str, key: str = UPSTREAM_KEY, paid: int = 10) -> Settings:
-    return dataclasses.replace(REAL_TIME, upstream=Upstream(upstream, Secret(key), paid))
+def forwarding(
+    upstream: str,
+    key: str = UPSTREAM_KEY,
+    paid: int = 10,
+    drift_report: Path | None = None,
+    strict: bool = False,
+) -> Settings:
+    forwarded = Upstream(upstream, Secret(key), paid, drift_report, strict_contract=strict)
+    return dataclasses.replace(REAL_TIME, upstream=forwarded)
 
 
 @pytest.fixture
@@ -132,3 +143,77 @@ async def test_the_key_is_in_no_journal_entry_page_or_repr(
     settings = repr(forwarding(upstream_url))
     for seen in (journal, page, upstream_journal, settings):
         assert "up-secret" not in seen
+
+
+STAND_IN = "http://upstream.test"
+DRIFTED_STATUS: dict[str, object] = {
+    "status": "IN_QUEUE",
+    "request_id": "r-1",
+    "response_url": f"{STAND_IN}/queue/fal-ai/flux/requests/r-1",
+    "status_url": f"{STAND_IN}/queue/fal-ai/flux/requests/r-1/status",
+    "cancel_url": f"{STAND_IN}/queue/fal-ai/flux/requests/r-1/cancel",
+    "logs": None,
+    "metrics": {},
+    "queue_position": 0,
+    "queue_eta": 12,  # a field fal added to the envelope
+}
+DRIFTED_OUTPUT = {
+    "images": [{"url": f"{STAND_IN}/files/a.jpeg", "width": 512, "height": 512}],
+    "timings": {"inference": 0.1},
+    "seed": "42",  # a field of the output changed type
+    "has_nsfw_concepts": [False],
+    "prompt": "a fox",
+}
+
+
+@pytest.fixture
+def stand_in() -> Iterator[respx.MockRouter]:
+    """An upstream that drifted from the contract: one envelope field, one output field."""
+    with respx.mock(base_url=STAND_IN, assert_all_called=False) as router:
+        router.post("/queue/fal-ai/flux/schnell").respond(200, json=DRIFTED_STATUS)
+        router.get("/queue/fal-ai/flux/requests/r-1").respond(200, json=DRIFTED_OUTPUT)
+        router.get("/queue/fal-ai/flux/requests/r-1/status").respond(
+            200, json={**DRIFTED_STATUS, "status": "COMPLETED"}
+        )
+        yield router
+
+
+async def test_a_drifted_reply_reaches_the_app_with_its_violations_named(
+    stand_in: respx.MockRouter, tmp_path: Path
+) -> None:
+    report = tmp_path / "drift.jsonl"
+    async with client_of(create_app(forwarding(STAND_IN, drift_report=report))) as client:
+        submitted = await client.post(FLUX, json={"prompt": "a fox"})
+        result = await client.get(submitted.json()["response_url"])
+    assert submitted.headers[VIOLATIONS_HEADER] == (
+        "status body: queue_eta: Extra inputs are not permitted"
+    )
+    assert result.headers[VIOLATIONS_HEADER].startswith("fal-ai/flux/schnell output: seed: ")
+    assert submitted.json()["queue_eta"] == 12  # passed on as fal sent it
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
+        ("POST", "/queue/fal-ai/flux/schnell", 200),
+        ("GET", "/queue/fal-ai/flux/requests/r-1", 200),
+    ]
+    assert lines[1]["violations"][0].startswith("fal-ai/flux/schnell output: seed: ")
+
+
+async def test_with_strict_contract_a_drifted_reply_is_a_502(stand_in: respx.MockRouter) -> None:
+    async with client_of(create_app(forwarding(STAND_IN, strict=True))) as client:
+        submitted = await client.post(FLUX, json={"prompt": "a fox"})
+    assert submitted.status_code == 502
+    assert submitted.headers["x-fal-error-type"] == "falfake_contract_violation"
+    assert "queue_eta: Extra inputs are not permitted" in submitted.json()["detail"]
+
+
+async def test_a_faithful_upstream_breaks_nothing(
+    front: httpx.AsyncClient,
+) -> None:
+    submitted = await front.post(FLUX, json={"prompt": "a fox", "image_size": "square"})
+    status = await front.get(submitted.json()["status_url"])
+    early = await front.get(submitted.json()["response_url"])
+    await completed(front, submitted.json()["status_url"])
+    result = await front.get(submitted.json()["response_url"])
+    bad = await front.post(FLUX, json={"prompt": 5})
+    for reply in (submitted, status, early, result, bad):
+        assert VIOLATIONS_HEADER.lower() not in reply.headers, reply.headers
