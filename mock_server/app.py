@@ -107,7 +107,7 @@ def create_app(
                 ),
                 socket_refusal=settings.realtime_refusal,
             ),
-            *_forwarding(settings, endpoints.documents, clock.now),
+            *_forwarding(settings, endpoints.documents, fake),
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(),
@@ -119,13 +119,14 @@ def create_app(
 
 
 def _forwarding(
-    settings: Settings, documents: Mapping[str, EndpointDocument], now: Callable[[], float]
+    settings: Settings, documents: Mapping[str, EndpointDocument], fake: Fake
 ) -> list[Middleware]:
     """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`),
     their outputs checked against the served endpoints' documents."""
     if settings.upstream is None:
         return []
     from falfake.http.forward import Forwarder  # httpx only for upstream mode
+    from falfake.upstream.follow import Follower
 
     @functools.cache
     def output_model(endpoint_id: str) -> Any:
@@ -142,7 +143,9 @@ def _forwarding(
         upstream=settings.upstream,
         max_body_bytes=settings.max_body_bytes,
         output_model=output_model,
-        clock=now,
+        clock=fake.clock.now,
+        follower=Follower(settings.upstream, fake.deliveries),
+        webhooks=settings.webhooks,
     )
     return [forwarding]
 

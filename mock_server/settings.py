@@ -154,6 +154,8 @@ class Upstream:
     # Each reply that breaks the contract, as a JSON line; with `strict_contract` it is a 502.
     drift_report: Path | None = None
     strict_contract: bool = False
+    # How often a request whose webhook the fake sends itself is polled upstream.
+    poll_seconds: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ Each JSON reply of the queue and sync-run APIs is checked against the contract
 (`upstream.contract`): what breaks it is named in `X-Falfake-Contract-Violations`, appended to the
 drift report, and with `strict_contract` answered as a 502 instead.
 
-Not yet (issue 33): webhooks for upstream requests, recording and replay.
+A submit with `fal_webhook` goes upstream without it; the fake follows the request and sends the
+webhook itself (`upstream.follow`). Not yet (issue 33): recording and replay.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from falfake.errors import (
 from falfake.http.render import fal_error_response
 from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
-from falfake.settings import Upstream
+from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
+from falfake.upstream.follow import Follower
 from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
+from falfake.webhooks.payloads import checked_target
 
 # Headers that belong to one hop (RFC 9110 §7.6.1), or that httpx sets for the next one.
 _HOP = frozenset(
@@ -65,9 +68,12 @@ class Forwarder:
         max_body_bytes: int,
         output_model: OutputModel,
         clock: Callable[[], float],
+        follower: Follower,
+        webhooks: WebhookSettings,
     ) -> None:
         self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
         self.output_model, self.clock = output_model, clock
+        self.follower, self.webhooks = follower, webhooks
         self.paid = 0
         self.endpoints: OrderedDict[str, str] = OrderedDict()
 
@@ -87,6 +93,12 @@ class Forwarder:
 
     async def _forwarded(self, request: Request, target: str) -> Response:
         service, rest = split_service(request.url.path) or ("", "")
+        webhook = None
+        if kind_of(request.method, service, rest) == "submit":
+            webhook = request.query_params.get("fal_webhook")
+            if webhook is not None:  # the fake sends it: fal could not reach the app's machine
+                webhook = checked_target(webhook, self.webhooks)
+                target = _without_webhook(target)
         if _is_paid(request.method, service, rest):
             if self.paid >= self.upstream.max_paid_requests:
                 raise PaidRequestsSpent(
@@ -121,8 +133,22 @@ class Forwarder:
             found = self._checked(request, service, rest, reply, content)
             if found:
                 headers[VIOLATIONS_HEADER] = header_value(found)
+            if webhook is not None and reply.status_code == 200:
+                content = self._followed(content, webhook, rewrite)
             content = _rewritten_json(content, rewrite)
         return Response(content, status_code=reply.status_code, headers=headers)
+
+    def _followed(self, content: bytes, webhook: str, rewrite: Callable[[str], str]) -> bytes:
+        """A submit's reply once its request is followed for `webhook`: with the
+        `gateway_request_id` fal adds when it was given a webhook (§3)."""
+        try:
+            submitted = json.loads(content)
+            request_id = str(submitted["request_id"])
+            urls = str(submitted["status_url"]), str(submitted["response_url"])
+        except (ValueError, KeyError, TypeError):
+            return content  # not a submit reply to follow: the contract check has said so
+        self.follower.follow(request_id, *urls, webhook, rewrite)
+        return json.dumps({**submitted, "gateway_request_id": request_id}).encode()
 
     def _checked(
         self, request: Request, service: str, rest: str, reply: httpx.Response, content: bytes
@@ -169,6 +195,11 @@ class Forwarder:
         }
         with path.open("a", encoding="utf-8") as report:
             report.write(json.dumps(line) + "\n")
+
+
+def _without_webhook(target: str) -> str:
+    url = httpx.URL(target)
+    return str(url.copy_remove_param("fal_webhook"))
 
 
 def _is_paid(method: str, service: str, rest: str) -> bool:

@@ -42,8 +42,15 @@ def split_service(path: str) -> tuple[str, str] | None:
     return service, f"/{rest}"
 
 
+# Answered by the fake even in upstream mode: it signs the webhooks it sends with its own key,
+# so a receiver that checks them against fal's JWKS URL must get the fake's.
+KEPT_LOCAL = frozenset({"/rest/.well-known/jwks.json"})
+
+
 def target_url(upstream: Upstream, path: str, query: str) -> str | None:
     """Where the call on the fake's `path` goes upstream; None if it is not forwarded."""
+    if path in KEPT_LOCAL:
+        return None
     split = split_service(path)
     if split is None:
         return None

@@ -19,10 +19,12 @@ import respx
 from starlette.applications import Starlette
 
 from falfake import Auth, Settings, create_app
+from falfake.contracts import webhook_signatures
 from falfake.http.forward import VIOLATIONS_HEADER
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Secret, Upstream
-from tests.conftest import REAL_TIME, running_fake
+from tests.conftest import REAL_TIME, eventually, running_fake
+from tests.loopback import receiving
 
 pytestmark = pytest.mark.anyio
 
@@ -217,3 +219,40 @@ async def test_a_faithful_upstream_breaks_nothing(
     bad = await front.post(FLUX, json={"prompt": 5})
     for reply in (submitted, status, early, result, bad):
         assert VIOLATIONS_HEADER.lower() not in reply.headers, reply.headers
+
+
+def test_a_webhook_is_sent_by_the_fake_once_the_upstream_request_completes(
+    upstream_url: str, authority: CertificateAuthority
+) -> None:
+    quick = forwarding(upstream_url)
+    assert quick.upstream is not None
+    quick = dataclasses.replace(
+        quick, upstream=dataclasses.replace(quick.upstream, poll_seconds=0.05)
+    )
+    with receiving() as (receiver, hook), running_fake(quick, authority) as front:
+        submitted = httpx.post(
+            f"{front}{FLUX}",
+            params={"fal_webhook": f"{hook}/done"},
+            json={"prompt": "a fox", "image_size": "square"},
+            headers=APP_KEY,
+        ).json()
+        eventually(lambda: len(receiver.deliveries) == 1)
+        (delivery,) = receiver.deliveries
+        jwks = httpx.get(f"{front}/rest/.well-known/jwks.json").json()
+    assert submitted["gateway_request_id"] == submitted["request_id"]
+    body = json.loads(delivery.body)
+    assert (body["status"], body["request_id"]) == ("OK", submitted["request_id"])
+    assert body["payload"]["images"][0]["url"].startswith(f"{front}/files/")
+    webhook_signatures.check(delivery.headers, delivery.body, jwks, now=time.time())
+    forwarded = httpx.get(f"{upstream_url}/_falfake/requests", params={"method": "POST"}).json()
+    assert all("fal_webhook" not in entry["query"] for entry in forwarded["requests"])
+
+
+async def test_a_webhook_the_fake_may_not_deliver_to_is_refused_before_going_upstream(
+    front: httpx.AsyncClient,
+) -> None:
+    refused = await front.post(
+        FLUX, params={"fal_webhook": "https://example.com/hook"}, json={"prompt": "a fox"}
+    )
+    assert refused.status_code == 400
+    assert "needs --allow-webhook-host" in refused.json()["detail"]
