@@ -147,7 +147,7 @@ class Forwarder:
             urls = str(submitted["status_url"]), str(submitted["response_url"])
         except (ValueError, KeyError, TypeError):
             return content  # not a submit reply to follow: the contract check has said so
-        self.follower.follow(request_id, *urls, webhook, rewrite)
+        self.follower.follow(request_id, *urls, [self.follower.webhook(webhook, rewrite)])
         return json.dumps({**submitted, "gateway_request_id": request_id}).encode()
 
     def _checked(

@@ -1,10 +1,10 @@
-"""Webhooks of forwarded submits: fal cannot reach a receiver on the app's machine, so the fake
-asks the upstream for no webhook, follows the request itself, and once it is COMPLETED sends the
-app's webhook through its own deliveries (signed with its own key, retried on fal's schedule),
-the output's URLs pointing at the fake.
+"""Following a forwarded request upstream: polled (with its logs) until COMPLETED, then its result
+read. Two things need it: webhooks (fal cannot reach a receiver on the app's machine, so the fake
+asks the upstream for no webhook and sends the app's itself, signed with its own key, the
+output's URLs pointing at the fake) and recordings (`upstream.recordings`), which keep every
+state the request went through.
 
-A request being followed lives in this process: a restart stops following it (its webhook is
-then not sent; the journal shows the submit).
+A request being followed lives in this process: a restart stops following it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -23,8 +24,22 @@ from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.payloads import serialised
 
 logger = logging.getLogger("falfake")
-# How long a request is followed before its webhook is given up (fal keeps requests 1 h too).
+# How long a request is followed before it is given up (fal keeps requests 1 h too).
 FOLLOW_SECONDS = 3600.0
+
+
+@dataclass(slots=True)
+class Followed:
+    """What a followed request went through: each new state, seconds after it was submitted
+    (its status, queue position and the logs printed by then), and its result."""
+
+    request_id: str
+    states: list[dict[str, Any]] = field(default_factory=list)
+    result_status: int = 0
+    result: Any = None
+
+
+Observer = Callable[[Followed], Awaitable[None]]
 
 
 class Follower:
@@ -37,53 +52,70 @@ class Follower:
         request_id: str,
         status_url: str,
         response_url: str,
-        webhook: str,
-        rewrite: Callable[[str], str],
+        then: list[Observer],
     ) -> None:
-        """Follow the upstream request in the background, then deliver to `webhook`."""
+        """Follow the upstream request in the background; hand what it went through to each of
+        `then` once it is done."""
         task = asyncio.get_running_loop().create_task(
-            self._follow(request_id, status_url, response_url, webhook, rewrite)
+            self._follow(Followed(request_id), status_url, response_url, then)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def webhook(self, url: str, rewrite: Callable[[str], str]) -> Observer:
+        """Send the app's webhook for the followed request, as fal would have."""
+
+        async def deliver(followed: Followed) -> None:
+            body = payload(followed, rewrite)
+            await self.deliveries.start(url, followed.request_id, body)
+
+        return deliver
+
     async def _follow(
-        self,
-        request_id: str,
-        status_url: str,
-        response_url: str,
-        webhook: str,
-        rewrite: Callable[[str], str],
+        self, followed: Followed, status_url: str, response_url: str, then: list[Observer]
     ) -> None:
         headers = {"authorization": f"Key {self.upstream.key}"}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + FOLLOW_SECONDS
+        started = loop.time()
         async with httpx.AsyncClient(headers=headers, timeout=30.0) as client:
-            while loop.time() < deadline:
+            while loop.time() < started + FOLLOW_SECONDS:
                 try:
-                    status = await client.get(status_url)
-                    if status.status_code == 200 and status.json().get("status") == "COMPLETED":
+                    status = (await client.get(status_url, params={"logs": "1"})).json()
+                    _observed(followed, status, loop.time() - started)
+                    if status.get("status") == "COMPLETED":
                         result = await client.get(response_url)
+                        followed.result_status, followed.result = result.status_code, _json(result)
                         break
-                except (httpx.HTTPError, ValueError) as exc:  # the upstream away for a moment
-                    logger.info("following %s upstream: %r", request_id, exc)
+                except (httpx.HTTPError, ValueError, AttributeError) as exc:
+                    logger.info("following %s upstream: %r", followed.request_id, exc)
                 await asyncio.sleep(self.upstream.poll_seconds)
             else:
-                logger.warning("gave up following %s upstream: no webhook sent", request_id)
+                logger.warning("gave up following %s upstream", followed.request_id)
                 return
-        body = payload(request_id, result.status_code, _json(result), rewrite)
-        await self.deliveries.start(webhook, request_id, body)
+        for observer in then:
+            await observer(followed)
 
 
-def payload(request_id: str, status: int, output: Any, rewrite: Callable[[str], str]) -> bytes:
+def _observed(followed: Followed, status: dict[str, Any], seconds: float) -> None:
+    state = {
+        "status": status.get("status"),
+        "queue_position": status.get("queue_position"),
+        "logs": status.get("logs") or [],
+    }
+    last = followed.states[-1] if followed.states else None
+    if last is None or {k: v for k, v in last.items() if k != "after_seconds"} != state:
+        followed.states.append({"after_seconds": round(seconds, 3), **state})
+
+
+def payload(followed: Followed, rewrite: Callable[[str], str]) -> bytes:
     """The webhook body of a finished request, as fal sends it (PROTOCOL.md §12)."""
-    ok = status == 200
+    ok = followed.result_status == 200
     return serialised(
         {
-            "error": None if ok else f"Invalid status code: {status}",
-            "gateway_request_id": request_id,
-            "payload": rewritten(output, rewrite),
-            "request_id": request_id,
+            "error": None if ok else f"Invalid status code: {followed.result_status}",
+            "gateway_request_id": followed.request_id,
+            "payload": rewritten(followed.result, rewrite),
+            "request_id": followed.request_id,
             "status": "OK" if ok else "ERROR",
         }
     )
