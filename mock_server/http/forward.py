@@ -107,6 +107,9 @@ class Forwarder:
                 )
             self.paid += 1
         body = await read_body(request, self.max_body_bytes)
+        local_roots = _local_roots(request)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = _rewritten_json(body, url_rewriter(self.upstream, local_roots, upward=True))
         headers = _request_headers(request, service, self.upstream)
         client = httpx.AsyncClient(timeout=TIMEOUT)
         try:
@@ -118,7 +121,7 @@ class Forwarder:
         except httpx.HTTPError as exc:
             await client.aclose()
             raise UpstreamUnavailable(f"the upstream could not be reached: {exc!r}") from None
-        rewrite = url_rewriter(self.upstream, _local_roots(request))
+        rewrite = url_rewriter(self.upstream, local_roots)
         headers = {k: v for k, v in reply.headers.items() if k.lower() not in _HOP}
         if reply.headers.get("content-type", "").startswith("text/event-stream"):
             events = _events(reply, client, rewrite)

@@ -59,14 +59,22 @@ def target_url(upstream: Upstream, path: str, query: str) -> str | None:
     return f"{url}?{query}" if query else url
 
 
-def url_rewriter(upstream: Upstream, local_roots: Mapping[str, str]) -> Callable[[str], str]:
-    """A function giving, for a URL upstream, the same URL on the fake (others unchanged).
+def url_rewriter(
+    upstream: Upstream, local_roots: Mapping[str, str], *, upward: bool = False
+) -> Callable[[str], str]:
+    """A function giving, for a URL upstream, the same URL on the fake (others unchanged); with
+    `upward`, the other way: the fake's URLs in a request body (an uploaded reference image)
+    become the upstream's, which it can fetch.
 
     Longer roots are tried first, so `…/files` wins over the CDN's root that holds it.
     """
     roots = roots_of(upstream)
     pairs = sorted(
-        ((roots[s], local_roots[s]) for s in SERVICES if s in local_roots),
+        (
+            (local_roots[s], roots[s]) if upward else (roots[s], local_roots[s])
+            for s in SERVICES
+            if s in local_roots
+        ),
         key=lambda pair: -len(pair[0]),
     )
     pattern = re.compile("|".join(re.escape(up) + r"(?=[/?#]|$)" for up, _ in pairs))

@@ -23,7 +23,7 @@ from falfake.contracts import webhook_signatures
 from falfake.http.forward import VIOLATIONS_HEADER
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Secret, Upstream
-from tests.conftest import REAL_TIME, eventually, running_fake
+from tests.conftest import ENDPOINT, REAL_TIME, eventually, png, running_fake
 from tests.loopback import receiving
 
 pytestmark = pytest.mark.anyio
@@ -256,3 +256,22 @@ async def test_a_webhook_the_fake_may_not_deliver_to_is_refused_before_going_ups
     )
     assert refused.status_code == 400
     assert "needs --allow-webhook-host" in refused.json()["detail"]
+
+
+async def test_an_image_uploaded_through_the_fake_reaches_the_upstream_by_its_own_url(
+    front: httpx.AsyncClient, upstream_url: str
+) -> None:
+    token = (await front.post("/rest/storage/auth/token", json={})).json()["token"]
+    uploaded = await front.post(
+        "/cdn/files/upload",
+        content=png(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "image/png"},
+    )
+    url = uploaded.json()["access_url"]
+    assert url.startswith(f"{LOCAL}/files/")
+    prompt = "A cat <IMAGE_REF_0>"
+    await front.post(f"/queue/{ENDPOINT}", json={"prompt": prompt, "image_urls": [url]})
+    forwarded = httpx.get(f"{upstream_url}/_falfake/requests", params={"path": ENDPOINT}).json()
+    assert json.loads(forwarded["requests"][-1]["body"])["image_urls"] == [
+        url.replace(LOCAL, upstream_url)
+    ]

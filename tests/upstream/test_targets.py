@@ -68,3 +68,11 @@ def test_every_string_of_a_reply_is_rewritten_where_it_names_the_upstream() -> N
         "a": ["http://127.0.0.1:8000/files/x", 3, None],
         "b": {"c": "text"},
     }
+
+
+def test_upward_the_fakes_urls_in_a_request_become_the_upstreams() -> None:
+    upward = url_rewriter(SECOND, LOCAL, upward=True)
+    assert (
+        upward("http://127.0.0.1:8000/files/b/cat.png") == "http://127.0.0.1:9000/files/b/cat.png"
+    )
+    assert upward("https://example.com/cat.png") == "https://example.com/cat.png"
