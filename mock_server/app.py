@@ -108,6 +108,7 @@ def create_app(
                 socket_refusal=settings.realtime_refusal,
             ),
             *_forwarding(settings, endpoints.documents, fake),
+            *_replaying(settings, fake),
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(),
@@ -148,6 +149,15 @@ def _forwarding(
         webhooks=settings.webhooks,
     )
     return [forwarding]
+
+
+def _replaying(settings: Settings, fake: Fake) -> list[Middleware]:
+    """Replay mode: matching submits and sync runs get their recorded lifecycle."""
+    if settings.replay is None:
+        return []
+    from falfake.http.replay import Replayer
+
+    return [Middleware(Replayer, replay=settings.replay, files=fake.files)]
 
 
 def _storage(settings: Settings) -> Storage:

@@ -35,6 +35,7 @@ from falfake.runtime.workers import supervise
 from falfake.settings import (
     Auth,
     ImageLimits,
+    Replay,
     Retention,
     SafetyRules,
     Secret,
@@ -80,6 +81,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         realtime_idle_seconds=args.realtime_timeout,
         realtime_refusal=args.realtime_refusal,
         upstream=_upstream(args),
+        replay=_replay(args),
         min_request_timeout_seconds=args.min_request_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
@@ -350,7 +352,21 @@ def _upstream(args: argparse.Namespace) -> Upstream | None:
         args.max_paid_requests,
         drift_report=args.drift_report,
         strict_contract=args.strict_contract,
+        record_dir=args.record,
+        match_ignore=tuple(args.match_ignore),
     )
+
+
+def _replay(args: argparse.Namespace) -> Replay | None:
+    if args.replay is None:
+        if args.record is not None and args.upstream is None:
+            raise UsageError("--record needs --upstream: recordings are of the upstream's replies")
+        return None
+    if args.upstream is not None:
+        raise UsageError("--replay answers without the network: leave --upstream out")
+    if not args.replay.is_dir():
+        raise UsageError(f"--replay {args.replay}: no such folder of recordings")
+    return Replay(args.replay, args.on_miss, args.replay_speed, tuple(args.match_ignore))
 
 
 def _pull(endpoint_ids: list[str], folder: Path) -> int:

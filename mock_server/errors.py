@@ -23,7 +23,8 @@ Request (infrastructure) errors have a flat body `{"detail": str, "error_type": 
     ├── StorageUnavailable (503)
     ├── PaidRequestsSpent (402, upstream mode's cost guard)
     ├── UpstreamUnavailable (502, or 504 when it did not answer in time)
-    └── ContractBroken (502, an upstream reply with --strict-contract)
+    ├── ContractBroken (502, an upstream reply with --strict-contract)
+    └── NoRecording (404, replay mode)
 """
 
 from __future__ import annotations
@@ -237,6 +238,13 @@ class UpstreamUnavailable(FalError):
 
 class UpstreamTimeout(UpstreamUnavailable):
     status_code = 504
+
+
+class NoRecording(FalError):
+    """Replay mode: no recording matches the call (the detail names the closest)."""
+
+    status_code = 404
+    error_type = "falfake_no_recording"
 
 
 class ContractBroken(FalError):

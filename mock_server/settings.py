@@ -154,8 +154,24 @@ class Upstream:
     # Each reply that breaks the contract, as a JSON line; with `strict_contract` it is a 502.
     drift_report: Path | None = None
     strict_contract: bool = False
-    # How often a request whose webhook the fake sends itself is polled upstream.
+    # How often a request followed upstream (a webhook, a recording) is polled.
     poll_seconds: float = 0.5
+    # Each finished lifecycle written here, with its media (`upstream.recordings`).
+    record_dir: Path | None = None
+    # Top-level input fields a recording is not matched on (`seed`...).
+    match_ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Replay mode (`--replay DIR`): submits and sync runs that match a recording replay it;
+    `on_miss` says what the others get (a fal-shaped error naming the closest recording, or the
+    usual made-up output); `speed` divides the recorded times."""
+
+    folder: Path
+    on_miss: Literal["error", "simulate"] = "error"
+    speed: float = 1.0
+    match_ignore: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +220,8 @@ class Settings:
     realtime_refusal: Literal["http", "close"] = "http"
     # Forward fal's API to fal (or a server that speaks it) instead of answering it here.
     upstream: Upstream | None = None
+    # Answer matching calls from recorded lifecycles.
+    replay: Replay | None = None
     # Base URL for media links when the caller came through fal's host names; None: this server.
     public_url: str | None = None
     # Where state outlives the process (SQLite + files); None keeps everything in memory.

@@ -447,6 +447,41 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="append each upstream reply that breaks the contract to FILE, as a JSON line",
     )
     forwarding.add_argument(
+        "--record",
+        type=folder,
+        default=None,
+        metavar="DIR",
+        help="with --upstream: write each finished lifecycle to DIR, with its media",
+    )
+    forwarding.add_argument(
+        "--replay",
+        type=folder,
+        default=None,
+        metavar="DIR",
+        help="answer submits and sync runs that match a recording in DIR from it (no network)",
+    )
+    forwarding.add_argument(
+        "--on-miss",
+        choices=["error", "simulate"],
+        default="error",
+        help="with --replay, a call no recording matches: a 404 naming the closest, or the"
+        " usual made-up answer",
+    )
+    forwarding.add_argument(
+        "--replay-speed",
+        type=positive_number,
+        default=1.0,
+        metavar="X",
+        help="replay recorded lifecycles X times faster",
+    )
+    forwarding.add_argument(
+        "--match-ignore",
+        action=Repeat,
+        default=[],
+        metavar="FIELD",
+        help="an input field recordings are not matched on, such as seed (repeatable)",
+    )
+    forwarding.add_argument(
         "--strict-contract",
         action="store_true",
         help="answer an upstream reply that breaks the contract with a 502 instead (for CI)",

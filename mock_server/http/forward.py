@@ -17,6 +17,7 @@ webhook itself (`upstream.follow`). Not yet (issue 33): recording and replay.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -38,7 +39,8 @@ from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
 from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
-from falfake.upstream.follow import Follower
+from falfake.upstream.follow import Follower, Observer
+from falfake.upstream.recorder import recorder
 from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
 from falfake.webhooks.payloads import checked_target
 
@@ -51,10 +53,20 @@ _HOP = frozenset(
     }
 )  # fmt: skip
 _KEYED = ("queue", "run", "rest")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("falfake")
+    except importlib.metadata.PackageNotFoundError:  # run from a tree that was not installed
+        return "unknown"
+
+
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 VIOLATIONS_HEADER = "X-Falfake-Contract-Violations"
+VERSION = _version()
 # Results name their app, not their endpoint: the endpoint of each request submitted, the newest.
 _REMEMBERED = 10_000
 
@@ -106,10 +118,11 @@ class Forwarder:
                     " its --max-paid-requests: this one was refused here and cost nothing"
                 )
             self.paid += 1
-        body = await read_body(request, self.max_body_bytes)
+        app_body = body = await read_body(request, self.max_body_bytes)
         local_roots = _local_roots(request)
+        upward = url_rewriter(self.upstream, local_roots, upward=True)
         if request.headers.get("content-type", "").startswith("application/json"):
-            body = _rewritten_json(body, url_rewriter(self.upstream, local_roots, upward=True))
+            body = _rewritten_json(body, upward)
         headers = _request_headers(request, service, self.upstream)
         client = httpx.AsyncClient(timeout=TIMEOUT)
         try:
@@ -136,22 +149,41 @@ class Forwarder:
             found = self._checked(request, service, rest, reply, content)
             if found:
                 headers[VIOLATIONS_HEADER] = header_value(found)
-            if webhook is not None and reply.status_code == 200:
-                content = self._followed(content, webhook, rewrite)
+            if kind_of(request.method, service, rest) == "submit" and reply.status_code == 200:
+                observers = [] if webhook is None else [self.follower.webhook(webhook, rewrite)]
+                if self.upstream.record_dir is not None:
+                    files = local_roots["files"]
+                    observers.append(self._recorder(rest.strip("/"), app_body, files, upward))
+                content = self._followed(content, observers, with_gateway=webhook is not None)
             content = _rewritten_json(content, rewrite)
         return Response(content, status_code=reply.status_code, headers=headers)
 
-    def _followed(self, content: bytes, webhook: str, rewrite: Callable[[str], str]) -> bytes:
-        """A submit's reply once its request is followed for `webhook`: with the
-        `gateway_request_id` fal adds when it was given a webhook (§3)."""
+    def _followed(self, content: bytes, observers: list[Observer], *, with_gateway: bool) -> bytes:
+        """A submit's reply, its request followed upstream for `observers` (a webhook, a
+        recording); with the `gateway_request_id` fal adds when it was given a webhook (§3)."""
+        if not observers:
+            return content
         try:
             submitted = json.loads(content)
             request_id = str(submitted["request_id"])
             urls = str(submitted["status_url"]), str(submitted["response_url"])
         except (ValueError, KeyError, TypeError):
             return content  # not a submit reply to follow: the contract check has said so
-        self.follower.follow(request_id, *urls, [self.follower.webhook(webhook, rewrite)])
+        self.follower.follow(request_id, *urls, observers)
+        if not with_gateway:
+            return content
         return json.dumps({**submitted, "gateway_request_id": request_id}).encode()
+
+    def _recorder(
+        self, endpoint_id: str, sent: bytes, files: str, upward: Callable[[str], str]
+    ) -> Observer:
+        try:
+            app_input = json.loads(sent)
+        except ValueError:
+            app_input = sent.decode("utf-8", "replace")
+        return recorder(
+            self.upstream, endpoint_id, app_input, files, upward, version=VERSION, now=self.clock
+        )
 
     def _checked(
         self, request: Request, service: str, rest: str, reply: httpx.Response, content: bytes

@@ -68,7 +68,7 @@ class ScenarioRunner:
             return
         body: object = None
         if self.scenarios.wants_body(operation):
-            raw, receive = await _buffered(receive)
+            raw, receive = await buffered(receive)
             try:
                 body = json.loads(raw) if raw else None
             except (ValueError, RecursionError):
@@ -90,7 +90,7 @@ class ScenarioRunner:
             await self.app(scope, receive, send)
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
     """The whole body, and a `receive` that hands it to the app again."""
     chunks, more = [], True
     while more:

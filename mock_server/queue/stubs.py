@@ -25,6 +25,9 @@ from falfake.queue.models import Job, LogLine
 
 FILE = "$file"
 BYTES = "$bytes"
+# A given file whose object is to be exactly as written (a recording's): its own fields, and
+# `file_size` only if it had one; otherwise `content_type`, `file_name` and `file_size` are added.
+EXACT = "$exact"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -111,6 +114,15 @@ def _slot(marker: dict[str, Any], at: tuple[str | int, ...], number: int) -> Med
     data = given_bytes(marker[BYTES])
     # The URL ends in the name; a number keeps two given files of one name apart.
     served = f"given{number}_{_UNSAFE_NAME.sub('_', name)}"
+    if marker.get(EXACT):
+        fields = {k: v for k, v in marker.items() if k not in (FILE, BYTES, EXACT, "file_size")}
+        return MediaSlot(
+            at=at,
+            spec=GivenFile(data, content_type),
+            file_name=served,
+            fields=fields,
+            with_size="file_size" in marker,
+        )
     return MediaSlot(
         at=at,
         spec=GivenFile(data, content_type),

@@ -31,7 +31,8 @@ FOLLOW_SECONDS = 3600.0
 @dataclass(slots=True)
 class Followed:
     """What a followed request went through: each new state, seconds after it was submitted
-    (its status, queue position and the logs printed by then), and its result."""
+    (its status, queue position and the log lines printed since the state before), and its
+    result."""
 
     request_id: str
     states: list[dict[str, Any]] = field(default_factory=list)
@@ -97,14 +98,21 @@ class Follower:
 
 
 def _observed(followed: Followed, status: dict[str, Any], seconds: float) -> None:
-    state = {
-        "status": status.get("status"),
-        "queue_position": status.get("queue_position"),
-        "logs": status.get("logs") or [],
-    }
+    """Keep a state that is new: another status or queue position, or more log lines (only the
+    new lines are kept with it)."""
+    logs = status.get("logs") or []
+    new = logs[sum(len(state["logs"]) for state in followed.states) :]
+    moved = (status.get("status"), status.get("queue_position"))
     last = followed.states[-1] if followed.states else None
-    if last is None or {k: v for k, v in last.items() if k != "after_seconds"} != state:
-        followed.states.append({"after_seconds": round(seconds, 3), **state})
+    if last is None or new or (last["status"], last["queue_position"]) != moved:
+        followed.states.append(
+            {
+                "after_seconds": round(seconds, 3),
+                "status": moved[0],
+                "queue_position": moved[1],
+                "logs": new,
+            }
+        )
 
 
 def payload(followed: Followed, rewrite: Callable[[str], str]) -> bytes:

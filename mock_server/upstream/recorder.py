@@ -1,0 +1,87 @@
+"""Recording forwarded lifecycles (`--record DIR`): a followed request, once done, written as one
+file (`upstream.recordings`) with its input files and output media fetched and kept by digest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from falfake.settings import Upstream
+from falfake.upstream.follow import Followed, Observer
+from falfake.upstream.recordings import (
+    INPUTS,
+    digest_marker,
+    matched_input,
+    media_marked,
+    stored_media,
+    write,
+)
+
+
+def recorder(
+    upstream: Upstream,
+    endpoint_id: str,
+    app_input: Any,
+    local_files: str,
+    upward: Callable[[str], str],
+    *,
+    version: str,
+    now: Callable[[], float],
+) -> Observer:
+    """What records one followed request: `app_input` as the app sent it (files on the fake,
+    under `local_files`, fetched upstream through `upward` and kept by digest)."""
+    assert upstream.record_dir is not None
+    folder: Path = upstream.record_dir
+
+    async def record(followed: Followed) -> None:
+        async with httpx.AsyncClient(timeout=60.0) as client:  # media needs no key, gets none
+            matched = matched_input(
+                await _digested(app_input, local_files, upward, client, folder),
+                upstream.match_ignore,
+            )
+            media: dict[str, dict[str, Any]] = {}
+            for url in _urls(followed.result):
+                reply = await client.get(url)
+                content_type = reply.headers.get("content-type", "application/octet-stream")
+                media[url] = stored_media(folder, reply.content, content_type, url)
+        body = media_marked(followed.result, media.get)
+        recorded = {
+            "states": followed.states,
+            "result": {"status": followed.result_status, "body": body},
+        }
+        write(
+            folder, endpoint_id, matched, recorded,
+            secret=str(upstream.key), version=version, now=now(),
+        )  # fmt: skip
+
+    return record
+
+
+async def _digested(
+    node: Any,
+    local_files: str,
+    upward: Callable[[str], str],
+    client: httpx.AsyncClient,
+    folder: Path,
+) -> Any:
+    """`node` with each URL of a file on the fake replaced by the digest of its bytes."""
+    if isinstance(node, str) and node.startswith(f"{local_files}/"):
+        data = (await client.get(upward(node))).content
+        marker = digest_marker(data)
+        (folder / INPUTS).mkdir(parents=True, exist_ok=True)
+        (folder / INPUTS / marker["$digest"].removeprefix("sha256:")).write_bytes(data)
+        return marker
+    if isinstance(node, list):
+        return [await _digested(item, local_files, upward, client, folder) for item in node]
+    if isinstance(node, dict):
+        return {k: await _digested(v, local_files, upward, client, folder) for k, v in node.items()}
+    return node
+
+
+def _urls(node: Any) -> list[str]:
+    found: list[str] = []
+    media_marked(node, lambda url: found.append(url))
+    return found
