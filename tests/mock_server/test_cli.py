@@ -17,10 +17,17 @@ import falfake
 from falfake import Auth, Retention, Settings, Timing
 from falfake.cli import main, scenarios, settings_from
 from falfake.commandline import environment, flags
-from falfake.commandline.flags import parser
+from falfake.commandline.flags import UsageError, parser
 from falfake.contracts import InputLimits
 from falfake.hosts import FAL_HOSTS
-from falfake.settings import ImageLimits, SafetyRules, Secret, Upstream, WebhookSettings
+from falfake.settings import (
+    ImageLimits,
+    Replay,
+    SafetyRules,
+    Secret,
+    Upstream,
+    WebhookSettings,
+)
 from tests import readme
 
 
@@ -466,3 +473,29 @@ def test_upstream_mode_without_its_key_is_a_usage_error(
     monkeypatch.delenv("FAL_KEY", raising=False)
     assert main(["serve", "--upstream", "fal", "--ca-dir", str(tmp_path)]) == 2
     assert "--upstream fal needs the key to send it in $FAL_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["--record", "r"], "--record needs --upstream", id="record-alone"),
+        pytest.param(
+            ["--replay", ".", "--upstream", "fal"], "leave --upstream out", id="replay-upstream"
+        ),
+        pytest.param(["--replay", "no/such/dir"], "no such folder", id="replay-missing"),
+    ],
+)
+def test_record_and_replay_flags_that_cannot_work_are_usage_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAL_KEY", "k")
+    with pytest.raises(UsageError, match=message):
+        settings_from(parser().parse_args(["serve", *arguments]))
+
+
+def test_replay_flags_are_read_into_settings(tmp_path: Path) -> None:
+    arguments = ["serve", "--replay", str(tmp_path), "--on-miss", "simulate"]
+    arguments += ["--replay-speed", "8", "--match-ignore", "seed", "--match-ignore", "x"]
+    settings = settings_from(parser().parse_args(arguments))
+    assert settings.replay == Replay(tmp_path, "simulate", 8.0, ("seed", "x"))
