@@ -11,6 +11,7 @@ import shlex
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -269,6 +270,8 @@ def _run(argv: list[str]) -> int:
     _check_storage(settings, args.workers)
     for warning in _served(settings.endpoint_files, settings.endpoints_dir).warnings:
         print(f"falfake: warning: {warning}", file=sys.stderr)
+    if settings.replay is not None and args.max_age is not None:
+        check_ages(settings.replay.folder, args.max_age, fail=args.old_recordings == "fail")
     loaded = () if args.scenarios is None else scenarios(args.scenarios)
     ca_dir = _writable(args.ca_dir, "--ca-dir")
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
@@ -367,6 +370,25 @@ def _replay(args: argparse.Namespace) -> Replay | None:
     if not args.replay.is_dir():
         raise UsageError(f"--replay {args.replay}: no such folder of recordings")
     return Replay(args.replay, args.on_miss, args.replay_speed, tuple(args.match_ignore))
+
+
+def check_ages(folder: Path, most: float, *, fail: bool) -> None:
+    """Say which recordings are older than `most` seconds; with `fail`, refuse to start."""
+    from falfake.upstream.recordings import load, older_than
+
+    old = older_than(load(folder), most, time.time())
+    names = ", ".join(f"{r.path.relative_to(folder)} ({r.data['recorded_at']})" for r in old)
+    if old and fail:
+        raise UsageError(
+            f"--max-age: {len(old)} recordings are too old: {names}; record them again"
+            " (--upstream fal --record) or raise --max-age"
+        )
+    for recording in old:
+        print(
+            f"falfake: warning: {recording.path.relative_to(folder)} was recorded"
+            f" {recording.data['recorded_at']}, past --max-age",
+            file=sys.stderr,
+        )
 
 
 def _pull(endpoint_ids: list[str], folder: Path) -> int:

@@ -32,6 +32,17 @@ def seconds(text: str) -> float:
     return value
 
 
+_AGE_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def age(text: str) -> float:
+    """A duration in seconds from `90d`, `12h`, `30m`, `45s` or a plain number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if match is None or float(match[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"expected an age such as 90d, 12h or 30m, got {text!r}")
+    return float(match[1]) * _AGE_UNITS[match[2]]
+
+
 def positive_seconds(text: str) -> float:
     value = _number(text, float, "a number of seconds")
     if value <= 0:

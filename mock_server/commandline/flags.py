@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from falfake.commandline.flag_values import (
     METAVARS,
+    age,
     api_key,
     base_url,
     bytes_text,
@@ -480,6 +481,20 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FIELD",
         help="an input field recordings are not matched on, such as seed (repeatable)",
+    )
+    forwarding.add_argument(
+        "--max-age",
+        type=age,
+        default=None,
+        metavar="AGE",
+        help="with --replay, recordings older than AGE (90d, 12h...) are warned about at start,"
+        " or refused with --old-recordings fail [default: any age]",
+    )
+    forwarding.add_argument(
+        "--old-recordings",
+        choices=["warn", "fail"],
+        default="warn",
+        help="what --max-age does with an old recording",
     )
     forwarding.add_argument(
         "--strict-contract",

@@ -158,3 +158,12 @@ def recorded_logs(states: list[dict[str, Any]]) -> list[str]:
     """Every log line the lifecycle printed, in order (each state keeps the new ones)."""
     lines = [line for state in states for line in state.get("logs") or []]
     return [str(line.get("message", "")) for line in lines if isinstance(line, dict)]
+
+
+def older_than(recordings: Iterable[Recording], seconds: float, now: float) -> list[Recording]:
+    """The recordings made more than `seconds` before `now`."""
+    return [
+        recording
+        for recording in recordings
+        if now - datetime.fromisoformat(recording.data["recorded_at"]).timestamp() > seconds
+    ]

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 import falfake
 from falfake import Auth, Retention, Settings, Timing
-from falfake.cli import main, scenarios, settings_from
+from falfake.cli import check_ages, main, scenarios, settings_from
 from falfake.commandline import environment, flags
 from falfake.commandline.flags import UsageError, parser
 from falfake.contracts import InputLimits
@@ -28,6 +29,7 @@ from falfake.settings import (
     Upstream,
     WebhookSettings,
 )
+from falfake.upstream.recordings import write
 from tests import readme
 
 
@@ -499,3 +501,32 @@ def test_replay_flags_are_read_into_settings(tmp_path: Path) -> None:
     arguments += ["--replay-speed", "8", "--match-ignore", "seed", "--match-ignore", "x"]
     settings = settings_from(parser().parse_args(arguments))
     assert settings.replay == Replay(tmp_path, "simulate", 8.0, ("seed", "x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90d", 90 * 86400.0), ("12h", 43200.0), ("30m", 1800.0), ("45", 45.0)]
+)
+def test_an_age_is_read_in_the_units_a_user_writes(text: str, seconds: float) -> None:
+    assert parser().parse_args(["serve", "--max-age", text]).max_age == seconds
+
+
+def old_recording(folder: Path) -> None:
+    write(folder, "fal-ai/x", {"p": 1}, {"states": [], "result": {}},
+          secret="k", version="1", now=time.time() - 100 * 86400)  # fmt: skip
+
+
+def test_old_recordings_are_warned_about_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old_recording(tmp_path)
+    check_ages(tmp_path, 90 * 86400, fail=False)
+    error = capsys.readouterr().err
+    assert error.startswith("falfake: warning: fal-ai--x/")
+    assert error.rstrip().endswith("past --max-age")
+
+
+def test_old_recordings_stop_the_start_when_told_to_fail(tmp_path: Path) -> None:
+    old_recording(tmp_path)
+    with pytest.raises(UsageError, match="1 recordings are too old"):
+        check_ages(tmp_path, 90 * 86400, fail=True)
+    check_ages(tmp_path, 200 * 86400, fail=True)  # young enough: nothing said
