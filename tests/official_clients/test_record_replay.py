@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from falfake import Auth
+from falfake.contracts.__main__ import main as contracts_main
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Replay, Secret, Upstream
 from tests.conftest import REAL_TIME, eventually, running_fake
@@ -110,3 +111,10 @@ def test_a_call_no_recording_matches_names_the_closest_and_the_field(
     detail = missed.json()["detail"]
     assert "the closest is google--gemini-omni-flash--reference-to-video/" in detail
     assert detail.endswith("(it differs in: prompt)")
+
+
+def test_the_recorded_lifecycles_keep_todays_contract(
+    recordings: tuple[Path, dict[str, Any], dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert contracts_main(["verify", "--recordings", str(recordings[0])]) == 0
+    assert capsys.readouterr().out.count(": 0 differences") == 2
