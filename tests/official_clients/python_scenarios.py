@@ -182,6 +182,14 @@ def uploaded_image_in_a_submit() -> dict[str, Any]:
     return {"url": url, "result": fal_client.subscribe(ENDPOINT, {**INPUT, "image_urls": [url]})}
 
 
+def uploaded_image_with_a_webhook() -> dict[str, Any]:
+    """Upload, submit with a webhook (its URL from $WEBHOOK_URL), wait for the result."""
+    url = fal_client.upload(PNG, "image/png", "ref.png")
+    arguments = {**INPUT, "image_urls": [url]}
+    handle = fal_client.submit(ENDPOINT, arguments, webhook_url=os.environ["WEBHOOK_URL"])
+    return {"url": url, "request_id": handle.request_id, "result": handle.get()}
+
+
 def validation_error() -> dict[str, Any]:
     try:
         fal_client.submit(ENDPOINT, {"prompt": "no images"}).get()
@@ -351,6 +359,7 @@ SCENARIOS: dict[str, Callable[[], Any]] = {
         upload_initiate,
         upload_multipart,
         uploaded_image_in_a_submit,
+        uploaded_image_with_a_webhook,
         validation_error,
         auth_error,
         run,

@@ -1,10 +1,13 @@
-"""Record once, replay offline: the unmodified Python client records lifecycles through a fake
-forwarding to a second one that plays fal; that upstream is stopped, and a fake replaying the
-recordings answers the same calls with the same logs and byte-identical videos."""
+"""Record once, replay offline: the unmodified Python and JS clients record lifecycles (one with
+an uploaded image and a webhook) through a fake forwarding to a second one that plays fal; both
+are stopped, and a fake replaying the recordings answers the same calls with the same logs,
+byte-identical videos, and webhooks of its own."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,94 +20,151 @@ from falfake.contracts.__main__ import main as contracts_main
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Replay, Secret, Upstream
 from tests.conftest import REAL_TIME, eventually, running_fake
-from tests.official_clients.conftest import KEY, run_scenarios
+from tests.loopback import Receiver, receiving
+from tests.official_clients.conftest import HERE, KEY, run_scenarios
 from tests.official_clients.test_fal_client_python import CLEAN_ENV, ENDPOINT, through_env
+from tests.official_clients.test_http_stacks import under_exec
 
 UPSTREAM_SECRET = "upstream-secret-never-recorded"
-SCENARIOS = ["subscribe", "uploaded_image_in_a_submit"]
+PYTHON = ["subscribe", "uploaded_image_with_a_webhook"]
+JS = "uploaded_image_with_a_webhook"
+Phase = dict[str, Any]
 
 
 def logs_of(outcome: dict[str, Any]) -> list[str]:
-    return [log["message"] for u in outcome["updates"] if u["logs"] for log in u["logs"]]
+    """The lines the updates showed, each once, in order (polls may show a line again)."""
+    lines = [log["message"] for u in outcome["updates"] if u["logs"] for log in u["logs"]]
+    return list(dict.fromkeys(lines))
 
 
 @pytest.fixture(scope="module")
-def recordings(
-    authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict[str, Any], dict[str, bytes]]:
+def hooks() -> Iterator[tuple[Receiver, str]]:
+    with receiving() as pair:
+        yield pair
+
+
+def calls(url: str, authority: CertificateAuthority, hook: str, phase: str) -> Phase:
+    """The same calls in each phase: Python's through `falfake env`, JS's under `falfake exec`;
+    each outcome with the bytes of its video, fetched while its fake serves."""
+    node = shutil.which("node")
+    if node is None or not (HERE / "js" / "node_modules" / "@fal-ai" / "client").is_dir():
+        pytest.fail("node and tests/official_clients/js/node_modules are needed: run `make test`")
+    python = run_scenarios(
+        through_env(url, authority, PYTHON, {"WEBHOOK_URL": f"{hook}/{phase}-py"}), CLEAN_ENV
+    )
+    script = [node, str(HERE / "js" / "streaming.mjs"), JS]
+    env = {**CLEAN_ENV, "WEBHOOK_URL": f"{hook}/{phase}-js"}
+    js = run_scenarios(under_exec(url, authority, script), env)[JS]
+    videos = {
+        "subscribe": python["subscribe"]["result"]["video"]["url"],
+        "python": python["uploaded_image_with_a_webhook"]["result"]["video"]["url"],
+        "js": js["video"]["url"],
+    }
+    return {
+        "url": url,
+        "python": python,
+        "js": js,
+        "bytes": {name: httpx.get(video).content for name, video in videos.items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def recorded(
+    authority: CertificateAuthority,
+    tmp_path_factory: pytest.TempPathFactory,
+    hooks: tuple[Receiver, str],
+) -> tuple[Path, Phase]:
     folder = tmp_path_factory.mktemp("recordings")
+    receiver, hook = hooks
     upstream_key = f"upstream-id:{UPSTREAM_SECRET}"
     upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
     with running_fake(upstream, authority) as upstream_url:
         forwarding = Upstream(upstream_url, Secret(upstream_key), poll_seconds=0.05)
-        recording = dataclasses.replace(forwarding, record_dir=folder)
-        with running_fake(dataclasses.replace(REAL_TIME, upstream=recording), authority) as url:
-            outcome = run_scenarios(through_env(url, authority, SCENARIOS), CLEAN_ENV)
-            eventually(lambda: len(list(folder.glob("*/*.json"))) == 2)
-            videos = {
-                name: httpx.get(outcome[name]["result"]["video"]["url"]).content
-                for name in SCENARIOS
-            }
-    return folder, outcome, videos  # both fakes are stopped now: nothing can reach the upstream
+        front = dataclasses.replace(
+            REAL_TIME, upstream=dataclasses.replace(forwarding, record_dir=folder)
+        )
+        with running_fake(front, authority) as url:
+            phase = calls(url, authority, hook, "record")
+            eventually(lambda: len(list(folder.glob("*/*.json"))) == 3)
+            eventually(lambda: len(delivered(receiver, "record")) == 2)
+    return folder, phase  # both fakes are stopped now: nothing can reach the upstream
 
 
 @pytest.fixture(scope="module")
 def replayed(
-    recordings: tuple[Path, dict[str, Any], dict[str, bytes]], authority: CertificateAuthority
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    folder = recordings[0]
-    replaying = dataclasses.replace(REAL_TIME, replay=Replay(folder, speed=4.0))
+    recorded: tuple[Path, Phase], authority: CertificateAuthority, hooks: tuple[Receiver, str]
+) -> Iterator[Phase]:
+    receiver, hook = hooks
+    replaying = dataclasses.replace(REAL_TIME, replay=Replay(recorded[0], speed=4.0))
     with running_fake(replaying, authority) as url:
-        yield url, run_scenarios(through_env(url, authority, SCENARIOS), CLEAN_ENV)
+        phase = calls(url, authority, hook, "replay")
+        eventually(lambda: len(delivered(receiver, "replay")) == 2)
+        yield phase
 
 
-def test_a_replayed_lifecycle_has_the_recorded_logs_and_the_same_video_bytes(
-    recordings: tuple[Path, dict[str, Any], dict[str, bytes]],
-    replayed: tuple[str, dict[str, Any]],
+def delivered(receiver: Receiver, phase: str) -> dict[str, dict[str, Any]]:
+    return {
+        d.path.rsplit("-", 1)[1]: json.loads(d.body)
+        for d in receiver.deliveries
+        if d.path.startswith(f"/{phase}-")
+    }
+
+
+def test_replayed_lifecycles_give_the_recorded_videos_byte_for_byte(
+    recorded: tuple[Path, Phase], replayed: Phase
 ) -> None:
-    _, recorded, videos = recordings
-    url, outcome = replayed
-    for name in SCENARIOS:
-        video = outcome[name]["result"]["video"]
-        assert video["url"].startswith(f"{url}/files/")
-        assert httpx.get(video["url"]).content == videos[name]
-        assert {k: v for k, v in video.items() if k != "url"} == {
-            k: v for k, v in recorded[name]["result"]["video"].items() if k != "url"
-        }
-    assert logs_of(outcome["subscribe"])[-1] == logs_of(recorded["subscribe"])[-1]
-    assert set(logs_of(outcome["subscribe"])) == set(logs_of(recorded["subscribe"]))
+    _, recording = recorded
+    assert replayed["bytes"] == recording["bytes"]
+    assert all(len(data) > 1000 for data in replayed["bytes"].values())
+    video = replayed["python"]["subscribe"]["result"]["video"]
+    assert video["url"].startswith(f"{replayed['url']}/files/")
+    recorded_video = recording["python"]["subscribe"]["result"]["video"]
+    assert {k: v for k, v in video.items() if k != "url"} == {
+        k: v for k, v in recorded_video.items() if k != "url"
+    }
+
+
+def test_replayed_lifecycles_print_the_recorded_logs(
+    recorded: tuple[Path, Phase], replayed: Phase
+) -> None:
+    _, recording = recorded
+    python, recorded_python = replayed["python"]["subscribe"], recording["python"]["subscribe"]
+    assert logs_of(python) == logs_of(recorded_python)
+    assert replayed["js"]["logs"] == recording["js"]["logs"]
+    assert "Video generated" in replayed["js"]["logs"]
+
+
+def test_each_phase_sends_the_webhooks_from_its_own_fake(
+    recorded: tuple[Path, Phase], replayed: Phase, hooks: tuple[Receiver, str]
+) -> None:
+    receiver, _ = hooks
+    for phase, outcome in (("record", recorded[1]), ("replay", replayed)):
+        payloads = delivered(receiver, phase)
+        assert sorted(payloads) == ["js", "py"]
+        for payload in payloads.values():
+            assert payload["status"] == "OK"
+            assert payload["payload"]["video"]["url"].startswith(f"{outcome['url']}/files/")
 
 
 def test_a_fresh_upload_of_the_same_image_matches_by_its_bytes(
-    recordings: tuple[Path, dict[str, Any], dict[str, bytes]],
-    replayed: tuple[str, dict[str, Any]],
+    recorded: tuple[Path, Phase], replayed: Phase
 ) -> None:
-    _, recorded, _ = recordings
-    _, outcome = replayed
-    assert (
-        outcome["uploaded_image_in_a_submit"]["url"]
-        != recorded["uploaded_image_in_a_submit"]["url"]
-    )
-    assert "threw" not in outcome["uploaded_image_in_a_submit"]
+    fresh = replayed["python"]["uploaded_image_with_a_webhook"]["url"]
+    assert fresh != recorded[1]["python"]["uploaded_image_with_a_webhook"]["url"]
+    assert replayed["js"]["url"] != recorded[1]["js"]["url"]
 
 
-def test_no_recorded_byte_holds_the_key(
-    recordings: tuple[Path, dict[str, Any], dict[str, bytes]],
-) -> None:
-    folder = recordings[0]
-    files = [path for path in folder.rglob("*") if path.is_file()]
-    assert files
+def test_no_recorded_byte_holds_the_key(recorded: tuple[Path, Phase]) -> None:
+    files = [path for path in recorded[0].rglob("*") if path.is_file()]
+    assert len(files) >= 6  # three lifecycles, their videos, the uploaded image
     for path in files:
         assert UPSTREAM_SECRET.encode() not in path.read_bytes(), path
 
 
-def test_a_call_no_recording_matches_names_the_closest_and_the_field(
-    replayed: tuple[str, dict[str, Any]],
-) -> None:
-    url, _ = replayed
+def test_a_call_no_recording_matches_names_the_closest_and_the_field(replayed: Phase) -> None:
     body = {"prompt": "A dog <IMAGE_REF_0>", "image_urls": ["https://example.com/cat.png"]}
     missed = httpx.post(
-        f"{url}/queue/{ENDPOINT}", json=body, headers={"Authorization": f"Key {KEY}"}
+        f"{replayed['url']}/queue/{ENDPOINT}", json=body, headers={"Authorization": f"Key {KEY}"}
     )
     assert missed.status_code == 404
     assert missed.headers["x-fal-error-type"] == "falfake_no_recording"
@@ -114,7 +174,7 @@ def test_a_call_no_recording_matches_names_the_closest_and_the_field(
 
 
 def test_the_recorded_lifecycles_keep_todays_contract(
-    recordings: tuple[Path, dict[str, Any], dict[str, bytes]], capsys: pytest.CaptureFixture[str]
+    recorded: tuple[Path, Phase], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert contracts_main(["verify", "--recordings", str(recordings[0])]) == 0
-    assert capsys.readouterr().out.count(": 0 differences") == 2
+    assert contracts_main(["verify", "--recordings", str(recorded[0])]) == 0
+    assert capsys.readouterr().out.count(": 0 differences") == 3

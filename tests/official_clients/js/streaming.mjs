@@ -5,6 +5,7 @@
 import { fal } from "@fal-ai/client";
 
 const LLM = "fal-ai/any-llm";
+const VIDEO = "google/gemini-omni-flash/reference-to-video";
 const PNG = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0, 0, 0, 144, 145, 104, 54, 0, 0, 0, 25, 73, 68, 65, 84, 120, 156, 99, 188, 35, 39, 199, 64, 10, 96, 34, 73, 245, 168, 134, 81, 13, 67, 74, 3, 0, 140, 75, 1, 56, 193, 233, 238, 225, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130]);
 
 async function streamed(id, options) {
@@ -77,6 +78,19 @@ const scenarios = {
   },
   async realtime_bad_input() {
     return realtimeResults("fal-ai/fast-lcm-diffusion", [{ prompt: "a cat", strength: 7 }], 1);
+  },
+  async uploaded_image_with_a_webhook() {
+    // Upload, then subscribe with a webhook ($WEBHOOK_URL): fal.subscribe submits, polls, reads.
+    const url = await fal.storage.upload(new Blob([PNG], { type: "image/png" }));
+    const logs = [];
+    const { data, requestId } = await fal.subscribe(VIDEO, {
+      input: { prompt: "A cat <IMAGE_REF_0>", image_urls: [url], duration: 4 },
+      webhookUrl: process.env.WEBHOOK_URL,
+      logs: true,
+      pollInterval: 50,
+      onQueueUpdate: (update) => logs.push(...(update.logs ?? []).map((line) => line.message)),
+    });
+    return { url, requestId, video: data.video, logs: [...new Set(logs)] };
   },
   async plain_fetch() {
     // A queue lifecycle on fal's real host names with Node's own fetch, as an app without the client.
