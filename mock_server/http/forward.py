@@ -21,6 +21,7 @@ import importlib.metadata
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -39,7 +40,7 @@ from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
 from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
-from falfake.upstream.follow import Follower, Observer
+from falfake.upstream.follow import Followed, Follower, Observer
 from falfake.upstream.recorder import recorder
 from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
 from falfake.webhooks.payloads import checked_target
@@ -125,6 +126,7 @@ class Forwarder:
             body = _rewritten_json(body, upward)
         headers = _request_headers(request, service, self.upstream)
         client = httpx.AsyncClient(timeout=TIMEOUT)
+        started = self.clock()
         try:
             sent = client.build_request(request.method, target, headers=headers, content=body)
             reply = await client.send(sent, stream=True)
@@ -149,7 +151,17 @@ class Forwarder:
             found = self._checked(request, service, rest, reply, content)
             if found:
                 headers[VIOLATIONS_HEADER] = header_value(found)
-            if kind_of(request.method, service, rest) == "submit" and reply.status_code == 200:
+            kind = kind_of(request.method, service, rest)
+            if kind == "run" and reply.status_code == 200 and self.upstream.record_dir:
+                ran = Followed(
+                    reply.headers.get("x-fal-request-id", ""),
+                    states=_ran_states(self.clock() - started),
+                    result_status=200,
+                    result=json.loads(content),
+                )
+                recording = self._recorder(rest.strip("/"), app_body, local_roots["files"], upward)
+                self.follower.finished(ran, [recording])
+            if kind == "submit" and reply.status_code == 200:
                 observers = [] if webhook is None else [self.follower.webhook(webhook, rewrite)]
                 if self.upstream.record_dir is not None:
                     files = local_roots["files"]
@@ -230,6 +242,15 @@ class Forwarder:
         }
         with path.open("a", encoding="utf-8") as report:
             report.write(json.dumps(line) + "\n")
+
+
+def _ran_states(seconds: float) -> list[dict[str, Any]]:
+    """A sync run's lifecycle as a recording keeps one: running at once, done when it answered."""
+    done = round(seconds, 3)
+    return [
+        {"after_seconds": 0.0, "status": "IN_PROGRESS", "queue_position": None, "logs": []},
+        {"after_seconds": done, "status": "COMPLETED", "queue_position": None, "logs": []},
+    ]
 
 
 def _without_webhook(target: str) -> str:

@@ -1,7 +1,8 @@
-"""Replay mode (`--replay DIR`, no network; issue 33): a submit or sync run whose input matches a
-recording (`upstream.recordings`) gets the recorded lifecycle: the same time in the queue and
-running (divided by `--replay-speed`, on the fake's clock, the virtual one too), the same logs, and
-the recorded output with its media served from the fake's own URLs, under a fresh request id.
+"""Replay mode (`--replay DIR`, no network; issue 33): a submit, sync run or stream whose input
+matches a recording (`upstream.recordings`) gets the recorded lifecycle: the same time in the
+queue and running (divided by `--replay-speed`, on the fake's clock, the virtual one too), the
+same logs, and the recorded output with its media served from the fake's own URLs, under a fresh
+request id.
 
 Matching is on the endpoint and the input without `--match-ignore` fields; a file the input names
 on this fake (an upload) is matched by the digest of its bytes, so a fresh upload of the same image
@@ -47,7 +48,11 @@ class Replayer:
     def __init__(self, app: ASGIApp, *, replay: Replay, files: Files) -> None:
         self.app, self.replay, self.files = app, replay, files
         recordings = [r for r in load(replay.folder) if replayable(r)]
-        self.index = {(r.endpoint_id, match_key(r.endpoint_id, r.matched)): r for r in recordings}
+        ignore = replay.match_ignore  # on both sides: a recording matches whatever those hold
+        self.index = {
+            (r.endpoint_id, match_key(r.endpoint_id, matched_input(r.matched, ignore))): r
+            for r in recordings
+        }
         self.by_endpoint: dict[str, list[Recording]] = defaultdict(list)
         for recording in recordings:
             self.by_endpoint[recording.endpoint_id].append(recording)
@@ -92,8 +97,13 @@ class Replayer:
         candidates = self.by_endpoint.get(endpoint_id, [])
         if not candidates:
             return f"falfake --replay: no recording of {endpoint_id} in {folder}"
-        closest = min(candidates, key=lambda r: len(differing_fields(r.matched, matched)))
-        fields = ", ".join(differing_fields(closest.matched, matched))
+        ignore = self.replay.match_ignore
+
+        def differing(recording: Recording) -> list[str]:
+            return differing_fields(matched_input(recording.matched, ignore), matched)
+
+        closest = min(candidates, key=lambda r: len(differing(r)))
+        fields = ", ".join(differing(closest))
         where = closest.path.relative_to(folder)
         return (
             f"falfake --replay: no recording of {endpoint_id} matches this input; the closest"
@@ -127,11 +137,12 @@ class Replayer:
 
 
 def _called_endpoint(scope: Scope) -> str | None:
-    """The endpoint a submit or sync run calls; None for any other call."""
+    """The endpoint a submit, sync run or stream calls; None for any other call."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
     path: str = scope["path"]
-    for prefix in ("/queue/", "/run/"):
-        if path.startswith(prefix) and "/requests/" not in path and not path.endswith("/stream"):
-            return path.removeprefix(prefix).strip("/")
+    if path.startswith("/queue/") and "/requests/" not in path:
+        return path.removeprefix("/queue/").strip("/")
+    if path.startswith("/run/"):
+        return path.removeprefix("/run/").removesuffix("/stream").strip("/")
     return None

@@ -63,6 +63,17 @@ class Follower:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def finished(self, followed: Followed, then: list[Observer]) -> None:
+        """Hand a request that finished at once (a sync run) to `then`, in the background."""
+
+        async def observe() -> None:
+            for observer in then:
+                await observer(followed)
+
+        task = asyncio.get_running_loop().create_task(observe())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def webhook(self, url: str, rewrite: Callable[[str], str]) -> Observer:
         """Send the app's webhook for the followed request, as fal would have."""
 

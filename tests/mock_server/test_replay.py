@@ -1,0 +1,101 @@
+"""Replay mode in process: sync runs and streams recorded through upstream mode, replayed from
+the folder alone; misses, with and without `--on-miss simulate`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from falfake import Auth, ManualClock, create_app
+from falfake.runtime.tls import CertificateAuthority
+from falfake.settings import Replay, Secret, Upstream
+from tests.conftest import REAL_TIME, eventually, running_fake
+from tests.mock_server.test_forward import APP_KEY, LOCAL, UPSTREAM_KEY, client_of
+
+pytestmark = pytest.mark.anyio
+
+RUN = "/run/fal-ai/flux/schnell"
+FOX = {"prompt": "a fox", "image_size": "square", "seed": 7}
+
+
+@pytest.fixture(scope="module")
+def folder(
+    authority: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, bytes]:
+    """A sync run of FLUX recorded from a second falfake, and its image's bytes."""
+    recorded = tmp_path_factory.mktemp("recorded")
+    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({UPSTREAM_KEY})))
+    with running_fake(upstream, authority) as upstream_url:
+        forwarding = Upstream(upstream_url, Secret(UPSTREAM_KEY), record_dir=recorded)
+        front = dataclasses.replace(REAL_TIME, upstream=forwarding)
+        with running_fake(front, authority) as url:
+            output = httpx.post(f"{url}{RUN}", json=FOX, headers=APP_KEY, timeout=30).json()
+            image = httpx.get(output["images"][0]["url"]).content
+            eventually(lambda: bool(list(recorded.glob("*/*.json"))))
+    return recorded, image
+
+
+def replaying(folder: Path, **options: object) -> httpx.AsyncClient:
+    replay = Replay(folder, **options)  # type: ignore[arg-type]
+    return client_of(create_app(dataclasses.replace(REAL_TIME, replay=replay), clock=ManualClock()))
+
+
+async def test_a_recorded_sync_run_replays_with_the_same_image(
+    folder: tuple[Path, bytes],
+) -> None:
+    path, image = folder
+    async with replaying(path) as client:
+        output = (await client.post(RUN, json=FOX)).json()
+        replayed = await client.get(output["images"][0]["url"])
+    assert output["images"][0]["url"].startswith(f"{LOCAL}/files/")
+    assert replayed.content == image
+    assert (output["seed"], output["images"][0]["width"]) == (7, 512)
+
+
+async def test_a_stream_of_the_same_input_ends_with_the_recorded_output(
+    folder: tuple[Path, bytes],
+) -> None:
+    path, image = folder
+    async with replaying(path) as client:
+        streamed = await client.post(f"{RUN}/stream", json=FOX)
+        events = [json.loads(line[6:]) for line in streamed.text.split("\n\n") if line]
+        replayed = await client.get(events[-1]["images"][0]["url"])
+    assert replayed.content == image
+
+
+async def test_an_ignored_field_matches_whatever_its_value(folder: tuple[Path, bytes]) -> None:
+    path, image = folder
+    async with replaying(path, match_ignore=("seed",)) as client:
+        output = (await client.post(RUN, json={**FOX, "seed": 8})).json()
+        replayed = await client.get(output["images"][0]["url"])
+    assert output["seed"] == 7  # the recorded output, whatever the seed asked
+    assert replayed.content == image
+
+
+async def test_a_miss_is_simulated_when_asked(folder: tuple[Path, bytes]) -> None:
+    path, _ = folder
+    async with replaying(path, on_miss="simulate") as client:
+        simulated = await client.post(RUN, json={**FOX, "prompt": "a dog"})
+    assert simulated.status_code == 200
+    assert simulated.json()["prompt"] == "a dog"
+
+
+async def test_a_miss_names_the_closest_recording_and_the_field(folder: tuple[Path, bytes]) -> None:
+    path, _ = folder
+    async with replaying(path) as client:
+        missed = await client.post(RUN, json={**FOX, "seed": 8})
+    assert missed.status_code == 404
+    assert missed.json()["detail"].endswith("(it differs in: seed)")
+
+
+async def test_a_body_that_is_not_json_gets_fals_422_not_a_miss(
+    folder: tuple[Path, bytes],
+) -> None:
+    path, _ = folder
+    async with replaying(path) as client:
+        broken = await client.post(RUN, content=b"{", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422
