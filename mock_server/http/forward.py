@@ -12,7 +12,8 @@ Each JSON reply of the queue and sync-run APIs is checked against the contract
 drift report, and with `strict_contract` answered as a 502 instead.
 
 A submit with `fal_webhook` goes upstream without it; the fake follows the request and sends the
-webhook itself (`upstream.follow`). Not yet (issue 33): recording and replay.
+webhook itself (`upstream.follow`). With `record_dir`, each finished submit or sync run is
+recorded (`upstream.recorder`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import importlib.metadata
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 from starlette.requests import Request
@@ -40,9 +41,16 @@ from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
 from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
-from falfake.upstream.follow import Followed, Follower, Observer
+from falfake.upstream.follow import Followed, Follower, Observer, ran
 from falfake.upstream.recorder import recorder
-from falfake.upstream.targets import rewritten, split_service, target_url, url_rewriter
+from falfake.upstream.targets import (
+    is_paid,
+    parsed,
+    rewritten_json,
+    split_service,
+    target_url,
+    url_rewriter,
+)
 from falfake.webhooks.payloads import checked_target
 
 # Headers that belong to one hop (RFC 9110 §7.6.1), or that httpx sets for the next one.
@@ -56,6 +64,12 @@ _HOP = frozenset(
 _KEYED = ("queue", "run", "rest")
 
 
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+VIOLATIONS_HEADER = "X-Falfake-Contract-Violations"
+# Results name their app, not their endpoint: the endpoint of each request submitted, the newest.
+_REMEMBERED = 10_000
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("falfake")
@@ -63,13 +77,27 @@ def _version() -> str:
         return "unknown"
 
 
-TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-
-
-VIOLATIONS_HEADER = "X-Falfake-Contract-Violations"
 VERSION = _version()
-# Results name their app, not their endpoint: the endpoint of each request submitted, the newest.
-_REMEMBERED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One forwarded call as the reply's handling needs it."""
+
+    request: Request
+    service: str
+    rest: str
+    app_body: bytes  # as the app sent it (the fake's own URLs in it)
+    local_roots: dict[str, str]
+    started: float
+
+    @property
+    def kind(self) -> str | None:
+        return kind_of(self.request.method, self.service, self.rest)
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.rest.strip("/")
 
 
 class Forwarder:
@@ -106,36 +134,15 @@ class Forwarder:
 
     async def _forwarded(self, request: Request, target: str) -> Response:
         service, rest = split_service(request.url.path) or ("", "")
-        webhook = None
-        if kind_of(request.method, service, rest) == "submit":
-            webhook = request.query_params.get("fal_webhook")
-            if webhook is not None:  # the fake sends it: fal could not reach the app's machine
-                webhook = checked_target(webhook, self.webhooks)
-                target = _without_webhook(target)
-        if _is_paid(request.method, service, rest):
-            if self.paid >= self.upstream.max_paid_requests:
-                raise PaidRequestsSpent(
-                    f"falfake has forwarded {self.paid} paid requests to {self.upstream.base},"
-                    " its --max-paid-requests: this one was refused here and cost nothing"
-                )
-            self.paid += 1
+        target, webhook = self._admitted(request, service, rest, target)
         app_body = body = await read_body(request, self.max_body_bytes)
         local_roots = _local_roots(request)
-        upward = url_rewriter(self.upstream, local_roots, upward=True)
         if request.headers.get("content-type", "").startswith("application/json"):
-            body = _rewritten_json(body, upward)
-        headers = _request_headers(request, service, self.upstream)
+            body = rewritten_json(body, url_rewriter(self.upstream, local_roots, upward=True))
+        call = _Call(request, service, rest, app_body, local_roots, self.clock())
         client = httpx.AsyncClient(timeout=TIMEOUT)
-        started = self.clock()
-        try:
-            sent = client.build_request(request.method, target, headers=headers, content=body)
-            reply = await client.send(sent, stream=True)
-        except httpx.TimeoutException as exc:
-            await client.aclose()
-            raise UpstreamTimeout(f"the upstream did not answer in time: {exc!r}") from None
-        except httpx.HTTPError as exc:
-            await client.aclose()
-            raise UpstreamUnavailable(f"the upstream could not be reached: {exc!r}") from None
+        headers = _request_headers(call, self.upstream)
+        reply = await _sent(client, request.method, target, headers, body)
         rewrite = url_rewriter(self.upstream, local_roots)
         headers = {k: v for k, v in reply.headers.items() if k.lower() not in _HOP}
         if reply.headers.get("content-type", "").startswith("text/event-stream"):
@@ -148,27 +155,58 @@ class Forwarder:
         finally:
             await client.aclose()
         if reply.headers.get("content-type", "").startswith("application/json"):
-            found = self._checked(request, service, rest, reply, content)
+            found = self._checked(call, reply, content)
             if found:
                 headers[VIOLATIONS_HEADER] = header_value(found)
-            kind = kind_of(request.method, service, rest)
-            if kind == "run" and reply.status_code == 200 and self.upstream.record_dir:
-                ran = Followed(
-                    reply.headers.get("x-fal-request-id", ""),
-                    states=_ran_states(self.clock() - started),
-                    result_status=200,
-                    result=json.loads(content),
-                )
-                recording = self._recorder(rest.strip("/"), app_body, local_roots["files"], upward)
-                self.follower.finished(ran, [recording])
-            if kind == "submit" and reply.status_code == 200:
-                observers = [] if webhook is None else [self.follower.webhook(webhook, rewrite)]
-                if self.upstream.record_dir is not None:
-                    files = local_roots["files"]
-                    observers.append(self._recorder(rest.strip("/"), app_body, files, upward))
-                content = self._followed(content, observers, with_gateway=webhook is not None)
-            content = _rewritten_json(content, rewrite)
+            if reply.status_code == 200:
+                content = self._observed(call, reply, content, webhook, rewrite)
+            content = rewritten_json(content, rewrite)
         return Response(content, status_code=reply.status_code, headers=headers)
+
+    def _admitted(
+        self, request: Request, service: str, rest: str, target: str
+    ) -> tuple[str, str | None]:
+        """The target without the webhook the fake will send itself, and that webhook; a paid
+        call counted, or refused past the cost guard (before anything goes upstream)."""
+        webhook = None
+        if kind_of(request.method, service, rest) == "submit":
+            webhook = request.query_params.get("fal_webhook")
+            if webhook is not None:  # the fake sends it: fal could not reach the app's machine
+                webhook = checked_target(webhook, self.webhooks)
+                target = _without_webhook(target)
+        if is_paid(request.method, service, rest):
+            if self.paid >= self.upstream.max_paid_requests:
+                raise PaidRequestsSpent(
+                    f"falfake has forwarded {self.paid} paid requests to {self.upstream.base},"
+                    " its --max-paid-requests: this one was refused here and cost nothing"
+                )
+            self.paid += 1
+        return target, webhook
+
+    def _observed(
+        self,
+        call: _Call,
+        reply: httpx.Response,
+        content: bytes,
+        webhook: str | None,
+        rewrite: Callable[[str], str],
+    ) -> bytes:
+        """A successful reply, once what must follow it is under way: a sync run recorded, a
+        submit followed upstream for its webhook and its recording."""
+        if call.kind == "run" and self.upstream.record_dir is not None:
+            finished = Followed(
+                reply.headers.get("x-fal-request-id", ""),
+                states=ran(self.clock() - call.started),
+                result_status=200,
+                result=parsed(content),
+            )
+            self.follower.finished(finished, [self._recorder(call)])
+        if call.kind != "submit":
+            return content
+        observers = [] if webhook is None else [self.follower.webhook(webhook, rewrite)]
+        if self.upstream.record_dir is not None:
+            observers.append(self._recorder(call))
+        return self._followed(content, observers, with_gateway=webhook is not None)
 
     def _followed(self, content: bytes, observers: list[Observer], *, with_gateway: bool) -> bytes:
         """A submit's reply, its request followed upstream for `observers` (a webhook, a
@@ -186,40 +224,36 @@ class Forwarder:
             return content
         return json.dumps({**submitted, "gateway_request_id": request_id}).encode()
 
-    def _recorder(
-        self, endpoint_id: str, sent: bytes, files: str, upward: Callable[[str], str]
-    ) -> Observer:
-        try:
-            app_input = json.loads(sent)
-        except ValueError:
-            app_input = sent.decode("utf-8", "replace")
+    def _recorder(self, call: _Call) -> Observer:
+        upward = url_rewriter(self.upstream, call.local_roots, upward=True)
         return recorder(
-            self.upstream, endpoint_id, app_input, files, upward, version=VERSION, now=self.clock
+            self.upstream,
+            call.endpoint_id,
+            parsed(call.app_body),
+            call.local_roots["files"],
+            upward,
+            version=VERSION,
+            now=self.clock,
         )
 
-    def _checked(
-        self, request: Request, service: str, rest: str, reply: httpx.Response, content: bytes
-    ) -> list[str]:
+    def _checked(self, call: _Call, reply: httpx.Response, content: bytes) -> list[str]:
         """The reply's violations, reported (ContractBroken when strict); its request id kept
         when it is a submit's, for the result's check."""
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = content.decode("utf-8", "replace")
-        request_id = rest.rstrip("/").split("/")[-1]
+        body = parsed(content)
+        request_id = call.rest.rstrip("/").split("/")[-1]
         exchange = Exchange(
-            request.method, service, rest, reply.status_code, body, reply.headers,
+            call.request.method, call.service, call.rest, reply.status_code, body, reply.headers,
             endpoint_id=self.endpoints.get(request_id),
         )  # fmt: skip
-        if kind_of(request.method, service, rest) == "submit" and isinstance(body, dict):
-            self._remember(str(body.get("request_id")), rest.strip("/"))
+        if call.kind == "submit" and isinstance(body, dict):
+            self._remember(str(body.get("request_id")), call.endpoint_id)
         found = violations(exchange, self.output_model)
         if found:
-            self._report(request, reply.status_code, found)
+            self._report(call.request, reply.status_code, found)
             if self.upstream.strict_contract:
                 raise ContractBroken(
-                    f"the upstream's reply to {request.method} {request.url.path} breaks the"
-                    f" contract: {'; '.join(found)}"
+                    f"the upstream's reply to {call.request.method} {call.request.url.path}"
+                    f" breaks the contract: {'; '.join(found)}"
                 )
         return found
 
@@ -244,30 +278,29 @@ class Forwarder:
             report.write(json.dumps(line) + "\n")
 
 
-def _ran_states(seconds: float) -> list[dict[str, Any]]:
-    """A sync run's lifecycle as a recording keeps one: running at once, done when it answered."""
-    done = round(seconds, 3)
-    return [
-        {"after_seconds": 0.0, "status": "IN_PROGRESS", "queue_position": None, "logs": []},
-        {"after_seconds": done, "status": "COMPLETED", "queue_position": None, "logs": []},
-    ]
-
-
 def _without_webhook(target: str) -> str:
     url = httpx.URL(target)
     return str(url.copy_remove_param("fal_webhook"))
 
 
-def _is_paid(method: str, service: str, rest: str) -> bool:
-    """A submit, a sync run or a stream: what fal bills."""
-    if method != "POST":
-        return False
-    return service == "run" or (service == "queue" and "/requests/" not in rest)
+async def _sent(
+    client: httpx.AsyncClient, method: str, target: str, headers: dict[str, str], body: bytes
+) -> httpx.Response:
+    """The upstream's reply, its body still to read; the fal-shaped error if there is none."""
+    try:
+        request = client.build_request(method, target, headers=headers, content=body)
+        return await client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        await client.aclose()
+        raise UpstreamTimeout(f"the upstream did not answer in time: {exc!r}") from None
+    except httpx.HTTPError as exc:
+        await client.aclose()
+        raise UpstreamUnavailable(f"the upstream could not be reached: {exc!r}") from None
 
 
-def _request_headers(request: Request, service: str, upstream: Upstream) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
-    if service in _KEYED:
+def _request_headers(call: _Call, upstream: Upstream) -> dict[str, str]:
+    headers = {k: v for k, v in call.request.headers.items() if k.lower() not in _HOP}
+    if call.service in _KEYED:
         headers.pop("authorization", None)
         headers["authorization"] = f"Key {upstream.key}"
     return headers
@@ -279,14 +312,6 @@ def _local_roots(request: Request) -> dict[str, str]:
     return roots | {"files": f"{media}/files", "uploads": f"{media}/uploads"}
 
 
-def _rewritten_json(content: bytes, rewrite: Callable[[str], str]) -> bytes:
-    try:
-        data = json.loads(content)
-    except ValueError:
-        return content  # passed on as the upstream sent it
-    return json.dumps(rewritten(data, rewrite), separators=(",", ":")).encode()
-
-
 async def _events(
     reply: httpx.Response, client: httpx.AsyncClient, rewrite: Callable[[str], str]
 ) -> AsyncIterator[bytes]:
@@ -295,7 +320,7 @@ async def _events(
         async for line in reply.aiter_lines():
             if line.startswith("data:"):
                 payload = line.removeprefix("data:").strip()
-                line = "data: " + _rewritten_json(payload.encode(), rewrite).decode()
+                line = "data: " + rewritten_json(payload.encode(), rewrite).decode()
             yield (line + "\n").encode()
     finally:
         await reply.aclose()

@@ -10,7 +10,6 @@ A request being followed lives in this process: a restart stops following it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 
 from falfake.settings import Upstream
-from falfake.upstream.targets import rewritten
+from falfake.upstream.targets import parsed, rewritten
 from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.payloads import serialised
 
@@ -96,7 +95,10 @@ class Follower:
                     _observed(followed, status, loop.time() - started)
                     if status.get("status") == "COMPLETED":
                         result = await client.get(response_url)
-                        followed.result_status, followed.result = result.status_code, _json(result)
+                        followed.result_status, followed.result = (
+                            result.status_code,
+                            parsed(result.content),
+                        )
                         break
                 except (httpx.HTTPError, ValueError, AttributeError) as exc:
                     logger.info("following %s upstream: %r", followed.request_id, exc)
@@ -140,8 +142,10 @@ def payload(followed: Followed, rewrite: Callable[[str], str]) -> bytes:
     )
 
 
-def _json(reply: httpx.Response) -> Any:
-    try:
-        return json.loads(reply.content)
-    except ValueError:
-        return reply.text
+def ran(seconds: float) -> list[dict[str, Any]]:
+    """A sync run's lifecycle as a recording keeps one: running at once, done when it answered."""
+    done = round(seconds, 3)
+    return [
+        {"after_seconds": 0.0, "status": "IN_PROGRESS", "queue_position": None, "logs": []},
+        {"after_seconds": done, "status": "COMPLETED", "queue_position": None, "logs": []},
+    ]

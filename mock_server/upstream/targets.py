@@ -8,6 +8,7 @@ these services are forwarded, so upstream mode reaches nothing but fal or the UR
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -96,3 +97,27 @@ def rewritten(node: Any, rewrite: Callable[[str], str]) -> Any:
     if isinstance(node, dict):
         return {key: rewritten(value, rewrite) for key, value in node.items()}
     return node
+
+
+def is_paid(method: str, service: str, rest: str) -> bool:
+    """A submit, a sync run or a stream: what fal bills."""
+    if method != "POST":
+        return False
+    return service == "run" or (service == "queue" and "/requests/" not in rest)
+
+
+def parsed(content: bytes) -> Any:
+    """A reply's JSON, or its text when it is not JSON (an error page)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")
+
+
+def rewritten_json(content: bytes, rewrite: Callable[[str], str]) -> bytes:
+    """A JSON body with its URLs rewritten (`rewritten`); a body that is not JSON as it is."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content  # passed on as the upstream sent it
+    return json.dumps(rewritten(data, rewrite), separators=(",", ":")).encode()
