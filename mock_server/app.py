@@ -42,6 +42,7 @@ from falfake.realtime.routes import realtime_routes, token_routes
 from falfake.settings import Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
+from falfake.upstream.contract import Violations
 from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.dispatch import ADOPT_EVERY, CLOSE_GRACE_SECONDS, POLL_SECONDS, Dispatcher
 from falfake.webhooks.signing import WebhookSigner
@@ -91,6 +92,7 @@ def create_app(
         storage=storage,
         work=work,
     )
+    violations = Violations()  # upstream mode's, for the dashboard
     app = Starlette(
         routes=route_table(endpoints.endpoints.values()),
         middleware=[
@@ -107,7 +109,7 @@ def create_app(
                 ),
                 socket_refusal=settings.realtime_refusal,
             ),
-            *_forwarding(settings, endpoints.documents, fake),
+            *_forwarding(settings, endpoints.documents, fake, violations),
             *_replaying(settings, fake),
         ],
         exception_handlers={FalError: render, HTTPException: render},
@@ -115,12 +117,16 @@ def create_app(
     )
     app.state.fake = fake
     app.state.endpoints = endpoints
+    app.state.violations = violations
     app.state.openapi = openapi_of(list(endpoints.documents.values()))
     return app
 
 
 def _forwarding(
-    settings: Settings, documents: Mapping[str, EndpointDocument], fake: Fake
+    settings: Settings,
+    documents: Mapping[str, EndpointDocument],
+    fake: Fake,
+    violations: Violations,
 ) -> list[Middleware]:
     """Upstream mode: after the ingress, calls to fal's services go upstream (`http.forward`),
     their outputs checked against the served endpoints' documents."""
@@ -147,6 +153,7 @@ def _forwarding(
         clock=fake.clock.now,
         follower=Follower(settings.upstream, fake.deliveries),
         webhooks=settings.webhooks,
+        violations=violations,
     )
     return [forwarding]
 

@@ -40,7 +40,14 @@ from falfake.http.render import fal_error_response
 from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
 from falfake.settings import Upstream, WebhookSettings
-from falfake.upstream.contract import Exchange, OutputModel, header_value, kind_of, violations
+from falfake.upstream.contract import (
+    Exchange,
+    OutputModel,
+    Violations,
+    header_value,
+    kind_of,
+    violations,
+)
 from falfake.upstream.follow import Followed, Follower, Observer, ran
 from falfake.upstream.recorder import recorder
 from falfake.upstream.targets import (
@@ -111,10 +118,11 @@ class Forwarder:
         clock: Callable[[], float],
         follower: Follower,
         webhooks: WebhookSettings,
+        violations: Violations,
     ) -> None:
         self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
         self.output_model, self.clock = output_model, clock
-        self.follower, self.webhooks = follower, webhooks
+        self.follower, self.webhooks, self.violations = follower, webhooks, violations
         self.paid = 0
         self.endpoints: OrderedDict[str, str] = OrderedDict()
 
@@ -263,9 +271,6 @@ class Forwarder:
             self.endpoints.popitem(last=False)
 
     def _report(self, request: Request, status: int, found: list[str]) -> None:
-        path = self.upstream.drift_report
-        if path is None:
-            return
         line = {
             "at": self.clock(),
             "upstream": self.upstream.base,
@@ -274,8 +279,11 @@ class Forwarder:
             "status": status,
             "violations": found,
         }
-        with path.open("a", encoding="utf-8") as report:
-            report.write(json.dumps(line) + "\n")
+        self.violations.add(line)
+        path = self.upstream.drift_report
+        if path is not None:
+            with path.open("a", encoding="utf-8") as report:
+                report.write(json.dumps(line) + "\n")
 
 
 def _without_webhook(target: str) -> str:

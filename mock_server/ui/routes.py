@@ -359,6 +359,13 @@ async def files_page(request: Request) -> Response:
     return _page(request, "files.html", files=files, total=total)
 
 
+async def contract_page(request: Request) -> Response:
+    """Upstream mode: the newest replies that broke the contract."""
+    upstream = fake_of(request).settings.upstream
+    violations = request.app.state.violations.newest()
+    return _page(request, "contract.html", upstream=upstream, violations=violations)
+
+
 async def _form(request: Request) -> dict[str, str]:
     """The posted form's fields; 403 for a post from another site's page."""
     origin = request.headers.get("origin")
@@ -396,5 +403,6 @@ def ui_routes() -> list[BaseRoute]:
         Route(f"{p}/clock", clock_page, methods=["GET"]),
         Route(f"{p}/clock", advance, methods=["POST"]),
         Route(f"{p}/files", files_page, methods=["GET"]),
+        Route(f"{p}/contract", contract_page, methods=["GET"]),
         Mount(f"{p}/static", StaticFiles(directory=_HERE / "static"), name="ui-static"),
     ]

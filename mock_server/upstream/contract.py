@@ -10,6 +10,7 @@ Storage and media replies are passed on unchecked. The models load with the firs
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -112,3 +113,17 @@ def header_value(found: list[str]) -> str:
         shown.append(f"and {len(found) - MOST_IN_HEADER} more")
     text = "; ".join(shown)
     return text.encode("ascii", "replace").decode().replace("\r", " ").replace("\n", " ")
+
+
+class Violations:
+    """The newest replies that broke the contract, for the dashboard (the drift report keeps
+    them all)."""
+
+    def __init__(self, most: int = 200) -> None:
+        self._kept: deque[dict[str, Any]] = deque(maxlen=most)
+
+    def add(self, report: dict[str, Any]) -> None:
+        self._kept.append(report)
+
+    def newest(self) -> list[dict[str, Any]]:
+        return list(reversed(self._kept))

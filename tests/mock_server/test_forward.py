@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -187,6 +188,9 @@ async def test_a_drifted_reply_reaches_the_app_with_its_violations_named(
     async with client_of(create_app(forwarding(STAND_IN, drift_report=report))) as client:
         submitted = await client.post(FLUX, json={"prompt": "a fox"})
         result = await client.get(submitted.json()["response_url"])
+        page = (await client.get("/_falfake/ui/contract")).text
+    assert "<td>POST /queue/fal-ai/flux/schnell</td><td>200</td>" in page
+    assert "<li>status body: queue_eta: Extra inputs are not permitted</li>" in page
     assert submitted.headers[VIOLATIONS_HEADER] == (
         "status body: queue_eta: Extra inputs are not permitted"
     )
@@ -275,3 +279,24 @@ async def test_an_image_uploaded_through_the_fake_reaches_the_upstream_by_its_ow
     assert json.loads(forwarded["requests"][-1]["body"])["image_urls"] == [
         url.replace(LOCAL, upstream_url)
     ]
+
+
+async def test_the_key_is_in_no_log_line(
+    upstream_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = forwarding(upstream_url, drift_report=None)
+    async with client_of(create_app(settings)) as client:
+        submitted = (await client.post(FLUX, json={"prompt": "a fox"})).json()
+        await completed(client, submitted["status_url"])
+        await client.get(submitted["response_url"])
+    async with client_of(create_app(forwarding("http://127.0.0.1:9"))) as client:
+        await client.post(FLUX, json={"prompt": "a fox"})  # an error, logged or not
+    assert caplog.records  # httpx logs every request at DEBUG and INFO
+    assert "up-secret" not in caplog.text
+
+
+async def test_without_an_upstream_the_contract_page_says_how_to_have_one() -> None:
+    async with client_of(create_app(REAL_TIME)) as client:
+        page = (await client.get("/_falfake/ui/contract")).text
+    assert "start it with <code>--upstream fal</code>" in page
