@@ -9,8 +9,8 @@ on this fake (an upload) is matched by the digest of its bytes, so a fresh uploa
 matches. Any other call is a fal-shaped 404 naming the closest recording and the fields that
 differ, or, with `--on-miss simulate`, the usual made-up answer.
 
-Not yet: queue positions as recorded (the fake's own are given), logs at their recorded moments
-(they are spread over the run), and replaying a lifecycle that failed.
+Not yet: queue positions as recorded (the fake's own are given), and replaying a lifecycle that
+failed.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class Replayer:
             raise NoRecording(self._miss(endpoint_id, matched))
         queued, running = timings(recording.data["states"], self.replay.speed)
         output = self._with_bytes(recording.data["result"]["body"])
-        stub = Stub(output=output, logs=recorded_logs(recording.data["states"]))
+        logs = recorded_logs(recording.data["states"])
+        stub = Stub(output, logs=[line for _, line in logs], log_moments=[at for at, _ in logs])
         return Effect(queue_seconds=queued, run_seconds=running, stub=stub)
 
     def _miss(self, endpoint_id: str, matched: Any) -> str:

@@ -36,6 +36,9 @@ class Stub:
     output: dict[str, Any] | None = None
     output_fields: dict[str, Any] | None = None
     logs: Sequence[str] | None = None
+    # When each of `logs` is printed, as a share of the run (a replayed recording's); None
+    # spreads them evenly.
+    log_moments: Sequence[float] | None = None
 
     def __bool__(self) -> bool:
         return self.output is not None or self.output_fields is not None or self.logs is not None
@@ -48,7 +51,8 @@ def stubbed(job: Job, stub: Stub) -> Job:
     logs = job.logs
     if stub.logs is not None:
         count = len(stub.logs)
-        logs = tuple(LogLine((i + 1) / (count + 1), line) for i, line in enumerate(stub.logs))
+        moments = stub.log_moments or [(i + 1) / (count + 1) for i in range(count)]
+        logs = tuple(LogLine(at, line) for at, line in zip(moments, stub.logs, strict=True))
     generation = job.outcome
     assert isinstance(generation, Generation), "a job that does not fail has an output"
     body: dict[str, Any] = generation.body

@@ -154,10 +154,17 @@ def timings(states: list[dict[str, Any]], speed: float) -> tuple[float, float]:
     return queued / speed, max(0.0, done - queued) / speed
 
 
-def recorded_logs(states: list[dict[str, Any]]) -> list[str]:
-    """Every log line the lifecycle printed, in order (each state keeps the new ones)."""
-    lines = [line for state in states for line in state.get("logs") or []]
-    return [str(line.get("message", "")) for line in lines if isinstance(line, dict)]
+def recorded_logs(states: list[dict[str, Any]]) -> list[tuple[float, str]]:
+    """Every log line the lifecycle printed, in order (each state keeps the new ones), with when
+    it was first seen as a share of the run (0 for a line seen while queued)."""
+    queued, running = timings(states, 1.0)
+    lines = []
+    for state in states:
+        share = (state["after_seconds"] - queued) / running if running else 1.0
+        for line in state.get("logs") or []:
+            if isinstance(line, dict):
+                lines.append((min(1.0, max(0.0, share)), str(line.get("message", ""))))
+    return lines
 
 
 def older_than(recordings: Iterable[Recording], seconds: float, now: float) -> list[Recording]:

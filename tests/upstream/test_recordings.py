@@ -57,7 +57,7 @@ def test_media_objects_become_markers_and_keep_their_other_fields() -> None:
 def test_replayed_times_and_logs_are_the_recorded_ones() -> None:
     assert timings(STATES, speed=1.0) == (2.0, 8.0)
     assert timings(STATES, speed=4.0) == (0.5, 2.0)
-    assert recorded_logs(STATES) == ["Loading", "Done"]
+    assert recorded_logs(STATES) == [(0.0, "Loading"), (1.0, "Done")]
 
 
 def test_a_lifecycle_that_never_ran_queued_until_it_completed() -> None:
@@ -103,3 +103,10 @@ def test_a_recording_is_plain_readable_json(tmp_path: Path) -> None:
                  secret="k", version="1", now=0.0)  # fmt: skip
     assert json.loads(path.read_text())["endpoint"] == "fal-ai/x"
     assert path.read_text().startswith('{\n  "format": 1,')
+
+
+def test_a_line_first_seen_mid_run_is_printed_mid_run_again() -> None:
+    middle = {"after_seconds": 6.0, "status": "IN_PROGRESS", "queue_position": None,
+              "logs": [{"message": "Half way"}]}  # fmt: skip
+    states = [STATES[0], STATES[1], middle, STATES[2]]
+    assert recorded_logs(states) == [(0.0, "Loading"), (0.5, "Half way"), (1.0, "Done")]
