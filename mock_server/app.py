@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,7 +15,6 @@ from starlette.routing import BaseRoute, Mount
 
 from falfake.clock import Clock, SettableClock, SharedClock, SystemClock
 from falfake.contracts.documents import EndpointDocument
-from falfake.endpoints.reference_to_video import REFERENCE_TO_VIDEO
 from falfake.endpoints.registry import served
 from falfake.errors import FalError, StorageUnavailable
 from falfake.fake import Fake
@@ -39,7 +36,7 @@ from falfake.queue.run_routes import run_routes
 from falfake.queue.runners import keep_up
 from falfake.realtime import tokens
 from falfake.realtime.routes import realtime_routes, token_routes
-from falfake.settings import Settings
+from falfake.settings import FAL_UPSTREAM, Settings
 from falfake.storage import Memory, Storage
 from falfake.ui.routes import ui_routes
 from falfake.upstream.contract import Violations
@@ -133,23 +130,19 @@ def _forwarding(
     if settings.upstream is None:
         return []
     from falfake.http.forward import Forwarder  # httpx only for upstream mode
+    from falfake.upstream.documents import Documents
     from falfake.upstream.follow import Follower
 
-    @functools.cache
-    def output_model(endpoint_id: str) -> Any:
-        from falfake.contracts.reference_to_video import ReferenceToVideoOutput
-        from falfake.contracts.schema_models import input_model
-
-        if endpoint_id == REFERENCE_TO_VIDEO.endpoint_id:
-            return ReferenceToVideoOutput
-        document = documents.get(endpoint_id)
-        return None if document is None else input_model(document.output_schema, "Output")
-
+    documents_of = Documents(
+        documents,
+        pull=settings.upstream.base == FAL_UPSTREAM,  # only fal itself is asked for fal's
+        folder=settings.endpoints_dir,
+    )
     forwarding = Middleware(
         Forwarder,
         upstream=settings.upstream,
         max_body_bytes=settings.max_body_bytes,
-        output_model=output_model,
+        output_model=documents_of.output_model,
         clock=fake.clock.now,
         follower=Follower(settings.upstream, fake.deliveries),
         webhooks=settings.webhooks,

@@ -23,6 +23,7 @@ from falfake.commandline.flags import UsageError
 from falfake.contracts import InputLimits
 from falfake.contracts.documents import DocumentError
 from falfake.contracts.rules import ENDPOINT_ID as SEED_ENDPOINT_ID
+from falfake.endpoints.pulled import PullError
 from falfake.endpoints.registry import Served, served
 from falfake.errors import StorageError
 from falfake.harness.scenarios import Scenario
@@ -400,7 +401,7 @@ def _pull(endpoint_ids: list[str], folder: Path) -> int:
     try:
         with httpx.Client(follow_redirects=True) as client:
             written = pull.pull(endpoint_ids, folder, client)
-    except pull.PullError as exc:
+    except PullError as exc:
         raise UsageError(str(exc)) from None
     for path in written:
         print(f"{path}")

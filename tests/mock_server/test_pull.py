@@ -13,8 +13,8 @@ import pytest
 import respx
 
 from falfake.cli import main
-from falfake.commandline.pull import DOCUMENT_URL
 from falfake.contracts.documents import BUILT_IN_FOLDER, read_document
+from falfake.endpoints.pulled import DOCUMENT_URL
 
 FLUX = json.loads((BUILT_IN_FOLDER / "fal-ai--flux--dev.json").read_text())
 SCHNELL = json.loads((BUILT_IN_FOLDER / "fal-ai--flux--schnell.json").read_text())
