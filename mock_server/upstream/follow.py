@@ -65,11 +65,7 @@ class Follower:
     def finished(self, followed: Followed, then: list[Observer]) -> None:
         """Hand a request that finished at once (a sync run) to `then`, in the background."""
 
-        async def observe() -> None:
-            for observer in then:
-                await observer(followed)
-
-        task = asyncio.get_running_loop().create_task(observe())
+        task = asyncio.get_running_loop().create_task(_observe(followed, then))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -106,8 +102,17 @@ class Follower:
             else:
                 logger.warning("gave up following %s upstream", followed.request_id)
                 return
-        for observer in then:
+        await _observe(followed, then)
+
+
+async def _observe(followed: Followed, then: list[Observer]) -> None:
+    """Hand `followed` to each observer; one that fails (a media download, a full disk) is
+    logged in a line and the others still run."""
+    for observer in then:
+        try:
             await observer(followed)
+        except Exception as exc:  # in a background task: a traceback would reach no one
+            logger.warning("falfake: after %s finished upstream: %r", followed.request_id, exc)
 
 
 def _observed(followed: Followed, status: dict[str, Any], seconds: float) -> None:
