@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ _HOP = frozenset(
 _KEYED = ("queue", "run", "rest")
 
 
+logger = logging.getLogger("falfake")
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 VIOLATIONS_HEADER = "X-Falfake-Contract-Violations"
 # Results name their app, not their endpoint: the endpoint of each request submitted, the newest.
@@ -323,13 +325,16 @@ def _local_roots(request: Request) -> dict[str, str]:
 async def _events(
     reply: httpx.Response, client: httpx.AsyncClient, rewrite: Callable[[str], str]
 ) -> AsyncIterator[bytes]:
-    """The upstream's event stream, line by line, each `data:` JSON with its URLs rewritten."""
+    """The upstream's event stream, line by line, each `data:` JSON with its URLs rewritten; one
+    the upstream breaks off ends here too (the app sees the stream cut, as fal's would be)."""
     try:
         async for line in reply.aiter_lines():
             if line.startswith("data:"):
                 payload = line.removeprefix("data:").strip()
                 line = "data: " + rewritten_json(payload.encode(), rewrite).decode()
             yield (line + "\n").encode()
+    except httpx.HTTPError as exc:
+        logger.info("an upstream event stream broke off: %r", exc)
     finally:
         await reply.aclose()
         await client.aclose()

@@ -300,3 +300,21 @@ async def test_without_an_upstream_the_contract_page_says_how_to_have_one() -> N
     async with client_of(create_app(REAL_TIME)) as client:
         page = (await client.get("/_falfake/ui/contract")).text
     assert "start it with <code>--upstream fal</code>" in page
+
+
+async def test_a_stream_the_upstream_breaks_off_ends_cut_and_the_fake_serves_on(
+    stand_in: respx.MockRouter,
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        async def events() -> AsyncIterator[bytes]:
+            yield b'data: {"output":"a","partial":true}\n\n'
+            raise httpx.RemoteProtocolError("peer closed connection")
+
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events())
+
+    stand_in.post("/run/fal-ai/any-llm/stream").mock(side_effect=broken)
+    async with client_of(create_app(forwarding(STAND_IN))) as client:
+        cut = await client.post("/run/fal-ai/any-llm/stream", json={"prompt": "x"})
+        health = await client.get("/_falfake/health")
+    assert cut.text == 'data: {"output":"a","partial":true}\n\n'
+    assert health.json()["status"] == "ok"
