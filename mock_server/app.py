@@ -106,8 +106,9 @@ def create_app(
                 ),
                 socket_refusal=settings.realtime_refusal,
             ),
-            *_forwarding(settings, endpoints.documents, fake, violations),
+            # Replay first: with --on-miss record, only what it cannot answer goes upstream.
             *_replaying(settings, fake),
+            *_forwarding(settings, endpoints.documents, fake, violations),
         ],
         exception_handlers={FalError: render, HTTPException: render},
         lifespan=lifespan(),
@@ -147,6 +148,7 @@ def _forwarding(
         follower=Follower(settings.upstream, fake.deliveries),
         webhooks=settings.webhooks,
         violations=violations,
+        files=fake.files if settings.replay is not None else None,
     )
     return [forwarding]
 

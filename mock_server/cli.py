@@ -356,7 +356,8 @@ def _upstream(args: argparse.Namespace) -> Upstream | None:
         args.max_paid_requests,
         drift_report=args.drift_report,
         strict_contract=args.strict_contract,
-        record_dir=args.record,
+        # With --on-miss record, what the upstream answers joins the recordings replayed.
+        record_dir=args.replay if args.on_miss == "record" and args.replay else args.record,
         match_ignore=tuple(args.match_ignore),
     )
 
@@ -366,8 +367,14 @@ def _replay(args: argparse.Namespace) -> Replay | None:
         if args.record is not None and args.upstream is None:
             raise UsageError("--record needs --upstream: recordings are of the upstream's replies")
         return None
-    if args.upstream is not None:
-        raise UsageError("--replay answers without the network: leave --upstream out")
+    if args.upstream is not None and args.on_miss != "record":
+        raise UsageError(
+            "--replay answers without the network: leave --upstream out, or add --on-miss record"
+        )
+    if args.upstream is None and args.on_miss == "record":
+        raise UsageError(
+            "--on-miss record needs --upstream: where else would the answer come from?"
+        )
     if not args.replay.is_dir():
         raise UsageError(f"--replay {args.replay}: no such folder of recordings")
     return Replay(args.replay, args.on_miss, args.replay_speed, tuple(args.match_ignore))

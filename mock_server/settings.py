@@ -165,11 +165,12 @@ class Upstream:
 @dataclass(frozen=True, slots=True)
 class Replay:
     """Replay mode (`--replay DIR`): submits and sync runs that match a recording replay it;
-    `on_miss` says what the others get (a fal-shaped error naming the closest recording, or the
-    usual made-up output); `speed` divides the recorded times."""
+    `on_miss` says what the others get (a fal-shaped error naming the closest recording, the
+    usual made-up output, or, with an upstream, the upstream's answer, recorded into `folder`);
+    `speed` divides the recorded times."""
 
     folder: Path
-    on_miss: Literal["error", "simulate"] = "error"
+    on_miss: Literal["error", "simulate", "record"] = "error"
     speed: float = 1.0
     match_ignore: tuple[str, ...] = ()
 

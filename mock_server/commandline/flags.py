@@ -463,10 +463,10 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     forwarding.add_argument(
         "--on-miss",
-        choices=["error", "simulate"],
+        choices=["error", "simulate", "record"],
         default="error",
-        help="with --replay, a call no recording matches: a 404 naming the closest, or the"
-        " usual made-up answer",
+        help="with --replay, a call no recording matches: a 404 naming the closest, the usual"
+        " made-up answer, or (with --upstream) the upstream's, recorded into the replay folder",
     )
     forwarding.add_argument(
         "--replay-speed",

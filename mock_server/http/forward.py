@@ -40,6 +40,7 @@ from falfake.errors import (
 from falfake.http.render import fal_error_response
 from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
+from falfake.media.files import Files
 from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import (
     Exchange,
@@ -51,9 +52,12 @@ from falfake.upstream.contract import (
 )
 from falfake.upstream.follow import Followed, Follower, Observer, ran
 from falfake.upstream.recorder import recorder
+from falfake.upstream.rehost import rehosted, uploader
 from falfake.upstream.targets import (
+    FORWARD,
     is_paid,
     parsed,
+    request_id_in,
     rewritten_json,
     split_service,
     target_url,
@@ -121,7 +125,11 @@ class Forwarder:
         follower: Follower,
         webhooks: WebhookSettings,
         violations: Violations,
+        files: Files | None = None,
     ) -> None:
+        """`files`, replaying with `--on-miss record`: only the calls replay let through go
+        upstream (and the polls and media of what they started); the rest stays here."""
+        self.files = files
         self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
         self.output_model, self.clock = output_model, clock
         self.follower, self.webhooks, self.violations = follower, webhooks, violations
@@ -133,7 +141,7 @@ class Forwarder:
         target = (
             target_url(self.upstream, scope["path"], query) if scope["type"] == "http" else None
         )
-        if target is None:
+        if target is None or not await self._goes_upstream(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -142,15 +150,27 @@ class Forwarder:
             response = fal_error_response(exc)
         await response(scope, receive, send)
 
+    async def _goes_upstream(self, scope: Scope) -> bool:
+        """In upstream mode every call to fal's services does; replaying, only a call replay
+        marked, and the polls, results and media of the requests such calls started."""
+        if self.files is None or scope.get(FORWARD):
+            return True
+        service, rest = split_service(scope["path"]) or ("", "")
+        if service == "queue":
+            return request_id_in(rest) in self.endpoints
+        if service == "files":
+            return await self.files.entry(rest.lstrip("/")) is None
+        return False
+
     async def _forwarded(self, request: Request, target: str) -> Response:
         service, rest = split_service(request.url.path) or ("", "")
         target, webhook = self._admitted(request, service, rest, target)
         app_body = body = await read_body(request, self.max_body_bytes)
         local_roots = _local_roots(request)
-        if request.headers.get("content-type", "").startswith("application/json"):
-            body = rewritten_json(body, url_rewriter(self.upstream, local_roots, upward=True))
-        call = _Call(request, service, rest, app_body, local_roots, self.clock())
         client = httpx.AsyncClient(timeout=TIMEOUT)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await self._upward(body, local_roots["files"], client)
+        call = _Call(request, service, rest, app_body, local_roots, self.clock())
         headers = _request_headers(call, self.upstream)
         reply = await _sent(client, request.method, target, headers, body)
         rewrite = url_rewriter(self.upstream, local_roots)
@@ -172,6 +192,29 @@ class Forwarder:
                 content = self._observed(call, reply, content, webhook, rewrite)
             content = rewritten_json(content, rewrite)
         return Response(content, status_code=reply.status_code, headers=headers)
+
+    async def _upward(self, body: bytes, local_files: str, client: httpx.AsyncClient) -> bytes:
+        """The app's JSON body as the upstream can read it: the fake's own URLs in it (an
+        uploaded image) are the upstream's, or, replaying, the same bytes uploaded there."""
+        if self.files is None:
+            roots = {"files": local_files}
+            return rewritten_json(body, url_rewriter(self.upstream, roots, upward=True))
+        try:
+            return json.dumps(
+                await rehosted(
+                    parsed(body), local_files, self._local_file, uploader(self.upstream, client)
+                )
+            ).encode()
+        except httpx.HTTPError as exc:
+            await client.aclose()
+            raise UpstreamUnavailable(
+                f"the input's files could not be uploaded upstream: {exc!r}"
+            ) from None
+
+    async def _local_file(self, url: str) -> tuple[bytes, str]:
+        assert self.files is not None
+        stored = await self.files.read(url.split("/files/", 1)[1])
+        return stored.data, stored.content_type
 
     def _admitted(
         self, request: Request, service: str, rest: str, target: str
@@ -236,12 +279,19 @@ class Forwarder:
 
     def _recorder(self, call: _Call) -> Observer:
         upward = url_rewriter(self.upstream, call.local_roots, upward=True)
+
+        async def fetched(url: str) -> bytes:
+            if self.files is not None:  # replaying: the file stayed here
+                return (await self._local_file(url))[0]
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                return (await client.get(upward(url))).content
+
         return recorder(
             self.upstream,
             call.endpoint_id,
             parsed(call.app_body),
             call.local_roots["files"],
-            upward,
+            fetched,
             version=VERSION,
             now=self.clock,
         )

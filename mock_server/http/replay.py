@@ -7,7 +7,8 @@ request id.
 Matching is on the endpoint and the input without `--match-ignore` fields; a file the input names
 on this fake (an upload) is matched by the digest of its bytes, so a fresh upload of the same image
 matches. Any other call is a fal-shaped 404 naming the closest recording and the fields that
-differ, or, with `--on-miss simulate`, the usual made-up answer.
+differ, with `--on-miss simulate` the usual made-up answer, and with `--on-miss record` the
+upstream's (`http.forward`, which records it into the same folder: the next such call replays).
 
 Not yet: queue positions as recorded (the fake's own are given), and replaying a lifecycle that
 failed.
@@ -42,11 +43,17 @@ from falfake.upstream.recordings import (
     replayable,
     timings,
 )
+from falfake.upstream.targets import FORWARD
 
 
 class Replayer:
     def __init__(self, app: ASGIApp, *, replay: Replay, files: Files) -> None:
         self.app, self.replay, self.files = app, replay, files
+        self._indexed()
+
+    def _indexed(self) -> None:
+        """Read the recordings (again: with `--on-miss record`, the upstream adds to them)."""
+        replay = self.replay
         recordings = [r for r in load(replay.folder) if replayable(r)]
         ignore = replay.match_ignore  # on both sides: a recording matches whatever those hold
         self.index = {
@@ -74,6 +81,8 @@ class Replayer:
             await fal_error_response(exc)(scope, receive, send)
             return
         if effect is None:
+            if self.replay.on_miss == "record":
+                scope[FORWARD] = True  # upstream, and recorded
             await self.app(scope, receive, send)
             return
         with in_effect(effect):
@@ -82,9 +91,12 @@ class Replayer:
     async def _effect(self, request: Request, endpoint_id: str, asked: Any) -> Effect | None:
         own_files = f"{media_root(request, None)}/files/"
         matched = matched_input(await self._digested(asked, own_files), self.replay.match_ignore)
-        recording = self.index.get((endpoint_id, match_key(endpoint_id, matched)))
+        key = (endpoint_id, match_key(endpoint_id, matched))
+        if key not in self.index and self.replay.on_miss == "record":
+            self._indexed()  # recorded since the last look, perhaps
+        recording = self.index.get(key)
         if recording is None:
-            if self.replay.on_miss == "simulate":
+            if self.replay.on_miss != "error":
                 return None
             raise NoRecording(self._miss(endpoint_id, matched))
         queued, running = timings(recording.data["states"], self.replay.speed)

@@ -3,7 +3,7 @@ file (`upstream.recordings`) with its input files and output media fetched and k
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +20,29 @@ from falfake.upstream.recordings import (
     write,
 )
 
+InputFile = Callable[[str], Awaitable[bytes]]
+
 
 def recorder(
     upstream: Upstream,
     endpoint_id: str,
     app_input: Any,
     local_files: str,
-    upward: Callable[[str], str],
+    input_file: InputFile,
     *,
     version: str,
     now: Callable[[], float],
 ) -> Observer:
     """What records one followed request: `app_input` as the app sent it (files on the fake,
-    under `local_files`, fetched upstream through `upward` and kept by digest)."""
+    under `local_files`, read by `input_file` and kept by digest)."""
     assert upstream.record_dir is not None
     folder: Path = upstream.record_dir
 
     async def record(followed: Followed) -> None:
+        matched = matched_input(
+            await _digested(app_input, local_files, input_file, folder), upstream.match_ignore
+        )
         async with httpx.AsyncClient(timeout=60.0) as client:  # media needs no key, gets none
-            matched = matched_input(
-                await _digested(app_input, local_files, upward, client, folder),
-                upstream.match_ignore,
-            )
             media: dict[str, dict[str, Any]] = {}
             for url in _urls(followed.result):
                 reply = await client.get(url)
@@ -60,24 +61,18 @@ def recorder(
     return record
 
 
-async def _digested(
-    node: Any,
-    local_files: str,
-    upward: Callable[[str], str],
-    client: httpx.AsyncClient,
-    folder: Path,
-) -> Any:
+async def _digested(node: Any, local_files: str, input_file: InputFile, folder: Path) -> Any:
     """`node` with each URL of a file on the fake replaced by the digest of its bytes."""
     if isinstance(node, str) and node.startswith(f"{local_files}/"):
-        data = (await client.get(upward(node))).content
+        data = await input_file(node)
         marker = digest_marker(data)
         (folder / INPUTS).mkdir(parents=True, exist_ok=True)
         (folder / INPUTS / marker["$digest"].removeprefix("sha256:")).write_bytes(data)
         return marker
     if isinstance(node, list):
-        return [await _digested(item, local_files, upward, client, folder) for item in node]
+        return [await _digested(item, local_files, input_file, folder) for item in node]
     if isinstance(node, dict):
-        return {k: await _digested(v, local_files, upward, client, folder) for k, v in node.items()}
+        return {k: await _digested(v, local_files, input_file, folder) for k, v in node.items()}
     return node
 
 

@@ -530,3 +530,16 @@ def test_old_recordings_stop_the_start_when_told_to_fail(tmp_path: Path) -> None
     with pytest.raises(UsageError, match="1 recordings are too old"):
         check_ages(tmp_path, 90 * 86400, fail=True)
     check_ages(tmp_path, 200 * 86400, fail=True)  # young enough: nothing said
+
+
+def test_on_miss_record_records_into_the_replay_folder_and_needs_an_upstream(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FAL_KEY", "k")
+    arguments = ["serve", "--replay", str(tmp_path), "--on-miss", "record"]
+    settings = settings_from(parser().parse_args([*arguments, "--upstream", "fal"]))
+    assert settings.replay == Replay(tmp_path, "record")
+    assert settings.upstream is not None
+    assert settings.upstream.record_dir == tmp_path
+    with pytest.raises(UsageError, match="--on-miss record needs --upstream"):
+        settings_from(parser().parse_args(arguments))

@@ -178,3 +178,37 @@ def test_the_recorded_lifecycles_keep_todays_contract(
 ) -> None:
     assert contracts_main(["verify", "--recordings", str(recorded[0])]) == 0
     assert capsys.readouterr().out.count(": 0 differences") == 3
+
+
+def test_on_miss_record_forwards_what_no_recording_answers_then_replays_it(
+    authority: CertificateAuthority, tmp_path: Path, hooks: tuple[Receiver, str]
+) -> None:
+    _, hook = hooks
+    upstream_key = f"upstream-id:{UPSTREAM_SECRET}"
+    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
+    with running_fake(upstream, authority) as upstream_url:
+        forwarding = Upstream(upstream_url, Secret(upstream_key), poll_seconds=0.05)
+        both = dataclasses.replace(
+            REAL_TIME,
+            upstream=dataclasses.replace(forwarding, record_dir=tmp_path),
+            replay=Replay(tmp_path, on_miss="record"),
+        )
+        submits = {"method": "POST", "path": f"/{ENDPOINT}"}
+        with running_fake(both, authority) as url:
+            scenario = ["uploaded_image_with_a_webhook"]
+            env = {"WEBHOOK_URL": f"{hook}/miss-py"}
+            first = run_scenarios(through_env(url, authority, scenario, env), CLEAN_ENV)
+            eventually(lambda: len(list(tmp_path.glob("*/*.json"))) == 1)
+            forwarded = httpx.get(f"{upstream_url}/_falfake/requests", params=submits).json()
+            second = run_scenarios(through_env(url, authority, scenario, env), CLEAN_ENV)
+            again = httpx.get(f"{upstream_url}/_falfake/requests", params=submits).json()
+            videos = [
+                httpx.get(outcome[scenario[0]]["result"]["video"]["url"]).content
+                for outcome in (first, second)
+            ]
+    assert len(forwarded["requests"]) == 1  # the miss went upstream, its image uploaded there:
+    (image_url,) = json.loads(forwarded["requests"][0]["body"])["image_urls"]
+    assert image_url.startswith(f"{upstream_url}/files/")
+    assert len(again["requests"]) == 1  # the same call again was replayed: nothing went upstream
+    assert videos[0] == videos[1]
+    assert len(videos[0]) > 1000
