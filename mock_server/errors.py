@@ -24,7 +24,8 @@ Request (infrastructure) errors have a flat body `{"detail": str, "error_type": 
     ├── PaidRequestsSpent (402, upstream mode's cost guard)
     ├── UpstreamUnavailable (502, or 504 when it did not answer in time)
     ├── ContractBroken (502, an upstream reply with --strict-contract)
-    └── NoRecording (404, replay mode)
+    ├── NoRecording (404, replay mode)
+    └── RecordedFailure (any status: a replayed lifecycle's recorded error)
 """
 
 from __future__ import annotations
@@ -245,6 +246,21 @@ class NoRecording(FalError):
 
     status_code = 404
     error_type = "falfake_no_recording"
+
+
+class RecordedFailure(FalError):
+    """Replay mode: the error a recorded lifecycle ended with, answered as it was recorded."""
+
+    def __init__(self, status: int, body: object) -> None:
+        super().__init__(body.get("detail") if isinstance(body, dict) else body)
+        # This one error's status and type are the recording's, not its class's.
+        self.status_code = status  # type: ignore[misc]
+        recorded_type = body.get("error_type") if isinstance(body, dict) else None
+        self.error_type = recorded_type if isinstance(recorded_type, str) else None  # type: ignore[misc]
+        self.recorded = body
+
+    def body(self) -> dict[str, Any]:
+        return self.recorded if isinstance(self.recorded, dict) else {"detail": self.recorded}
 
 
 class ContractBroken(FalError):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 from falfake.contracts.rules import CONTENT_TYPE_MAX_LENGTH, CONTENT_TYPE_PATTERN
+from falfake.errors import FalError
 from falfake.queue.stubs import BYTES, FILE, Stub, given_bytes, is_file_marker
 
 Operation = Literal["submit", "status", "stream", "result", "cancel", "run", "upload", "any"]
@@ -340,6 +341,8 @@ class Effect:
     stuck: bool = False
     stub: Stub = field(default_factory=Stub)
     drop_after_events: int | None = None
+    # The error the request ends with after its run (a replayed recording's).
+    failure: FalError | None = None
 
 
 NO_EFFECT = Effect()

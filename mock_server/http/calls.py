@@ -58,6 +58,7 @@ async def read_call(
         stuck=effect.stuck,
         stub=effect.stub,
         drop_after_events=effect.drop_after_events,
+        failure=effect.failure,
         priority=priority,
         max_queue_length=max_queue_length,
         webhook=webhook,

@@ -10,8 +10,8 @@ matches. Any other call is a fal-shaped 404 naming the closest recording and the
 differ, with `--on-miss simulate` the usual made-up answer, and with `--on-miss record` the
 upstream's (`http.forward`, which records it into the same folder: the next such call replays).
 
-Not yet: queue positions as recorded (the fake's own are given), and replaying a lifecycle that
-failed.
+Not yet: queue positions as recorded (the fake's own are given). A lifecycle that ended with an
+error replays to the same error (status and body) after its recorded run.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from falfake.errors import FalError, NoRecording, NotFound
+from falfake.errors import FalError, NoRecording, NotFound, RecordedFailure
 from falfake.harness.scenarios import Effect, in_effect
 from falfake.http.render import fal_error_response
 from falfake.http.scenario_runner import buffered
@@ -100,9 +100,14 @@ class Replayer:
                 return None
             raise NoRecording(self._miss(endpoint_id, matched))
         queued, running = timings(recording.data["states"], self.replay.speed)
-        output = self._with_bytes(recording.data["result"]["body"])
+        result = recording.data["result"]
         logs = recorded_logs(recording.data["states"])
-        stub = Stub(output, logs=[line for _, line in logs], log_moments=[at for at, _ in logs])
+        lines, moments = [line for _, line in logs], [at for at, _ in logs]
+        if result["status"] != 200:  # it ended with an error: the same one, after its run
+            failure = RecordedFailure(result["status"], result.get("body"))
+            stub = Stub(logs=lines, log_moments=moments)
+            return Effect(queue_seconds=queued, run_seconds=running, stub=stub, failure=failure)
+        stub = Stub(self._with_bytes(result["body"]), logs=lines, log_moments=moments)
         return Effect(queue_seconds=queued, run_seconds=running, stub=stub)
 
     def _miss(self, endpoint_id: str, matched: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from falfake.errors import FalError
 from falfake.queue.stubs import Stub
 from falfake.validation import Priority
 
@@ -27,3 +28,4 @@ class Call:
     stuck: bool = False
     stub: Stub = field(default_factory=Stub)
     drop_after_events: int | None = None  # on `/stream`
+    failure: FalError | None = None  # what the job ends with after its run (a replay's)

@@ -134,5 +134,7 @@ async def _job(parts: Parts, endpoint: Endpoint, call: Call, request_id: str) ->
         fetch=parts.fetch,
         work=parts.work,
     )
-    job = await plan_job(endpoint, call.body, call.content_type, context)
-    return stubbed(job, call.stub)
+    job = stubbed(await plan_job(endpoint, call.body, call.content_type, context), call.stub)
+    if call.failure is not None and job.failure is None:  # a replayed lifecycle's error
+        return Job(job.logs, outcome=call.failure, fails_late=True)
+    return job

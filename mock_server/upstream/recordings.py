@@ -141,9 +141,10 @@ def differing_fields(recorded: Any, asked: Any) -> list[str]:
 
 
 def replayable(recording: Recording) -> bool:
-    """A recording with an output to replay (failed lifecycles are kept, not replayed yet)."""
+    """A recording with a result to replay: an output, or the error it ended with."""
     result = recording.data.get("result") or {}
-    return result.get("status") == 200 and isinstance(result.get("body"), dict)
+    status = result.get("status")
+    return isinstance(status, int) and (status != 200 or isinstance(result.get("body"), dict))
 
 
 def timings(states: list[dict[str, Any]], speed: float) -> tuple[float, float]:

@@ -13,6 +13,7 @@ import pytest
 from falfake import Auth, ManualClock, create_app
 from falfake.runtime.tls import CertificateAuthority
 from falfake.settings import Replay, Secret, Upstream
+from falfake.upstream.recordings import write
 from tests.conftest import REAL_TIME, eventually, running_fake
 from tests.mock_server.test_forward import APP_KEY, LOCAL, UPSTREAM_KEY, client_of
 
@@ -39,9 +40,12 @@ def folder(
     return recorded, image
 
 
-def replaying(folder: Path, **options: object) -> httpx.AsyncClient:
+def replaying(
+    folder: Path, clock: ManualClock | None = None, **options: object
+) -> httpx.AsyncClient:
     replay = Replay(folder, **options)  # type: ignore[arg-type]
-    return client_of(create_app(dataclasses.replace(REAL_TIME, replay=replay), clock=ManualClock()))
+    settings = dataclasses.replace(REAL_TIME, replay=replay)
+    return client_of(create_app(settings, clock=clock or ManualClock()))
 
 
 async def test_a_recorded_sync_run_replays_with_the_same_image(
@@ -99,3 +103,36 @@ async def test_a_body_that_is_not_json_gets_fals_422_not_a_miss(
     async with replaying(path) as client:
         broken = await client.post(RUN, content=b"{", headers={"Content-Type": "application/json"})
     assert broken.status_code == 422
+
+
+async def test_a_lifecycle_that_ended_with_an_error_replays_to_the_same_error(
+    tmp_path: Path,
+) -> None:
+    body = {"detail": "Upstream model overloaded", "error_type": "runner_scheduling_failure"}
+    states = [
+        {"after_seconds": 1.0, "status": "IN_PROGRESS", "queue_position": None, "logs": []},
+        {"after_seconds": 3.0, "status": "COMPLETED", "queue_position": None,
+         "logs": [{"message": "Out of capacity"}]},
+    ]  # fmt: skip
+    write(tmp_path, "fal-ai/flux/schnell", {"prompt": "a fox"},
+          {"states": states, "result": {"status": 503, "body": body}},
+          secret="k", version="1", now=0.0)  # fmt: skip
+    async with replaying(tmp_path) as client:
+        submitted = (
+            await client.post("/queue/fal-ai/flux/schnell", json={"prompt": "a fox"})
+        ).json()
+        early = await client.get(submitted["response_url"])
+        status = (await client.get(submitted["status_url"], params={"logs": 1})).json()
+        for _ in range(10):  # the manual clock moves as the fake is polled
+            if status["status"] == "COMPLETED":
+                break
+            client._transport.app.state.fake.clock.advance(1.0)  # type: ignore[attr-defined]
+            status = (await client.get(submitted["status_url"], params={"logs": 1})).json()
+        failed = await client.get(submitted["response_url"])
+        ran = await client.post(RUN, json={"prompt": "a fox"})
+    assert early.status_code == 400  # still in progress: the recorded run takes its time
+    assert (status["status"], status["error"]) == ("COMPLETED", "Upstream model overloaded")
+    assert [line["message"] for line in status["logs"]] == ["Out of capacity"]
+    assert (failed.status_code, failed.json()) == (503, body)
+    assert failed.headers["x-fal-error-type"] == "runner_scheduling_failure"
+    assert (ran.status_code, ran.json()) == (503, body)

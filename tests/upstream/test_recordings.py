@@ -77,11 +77,20 @@ def test_recording_the_same_call_again_replaces_it(tmp_path: Path) -> None:
     assert [p.name for p in recording.path.parent.iterdir()] == [recording.path.name]
 
 
-def test_a_failed_lifecycle_is_kept_but_not_replayed(tmp_path: Path) -> None:
-    result = {"status": 422, "body": {"detail": []}}
+@pytest.mark.parametrize(
+    ("result", "kept"),
+    [
+        pytest.param({"status": 422, "body": {"detail": []}}, True, id="failed"),
+        pytest.param({"status": 200, "body": "not an output"}, False, id="not-an-output"),
+        pytest.param({}, False, id="no-result"),
+    ],
+)
+def test_a_failed_lifecycle_replays_but_a_broken_recording_does_not(
+    tmp_path: Path, result: dict[str, object], kept: bool
+) -> None:
     write(tmp_path, "fal-ai/x", {}, {"states": STATES, "result": result},
           secret="k", version="1", now=0.0)  # fmt: skip
-    assert not replayable(load(tmp_path)[0])
+    assert replayable(load(tmp_path)[0]) is kept
 
 
 @pytest.mark.parametrize(
