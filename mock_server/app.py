@@ -159,7 +159,7 @@ def _replaying(settings: Settings, fake: Fake) -> list[Middleware]:
         return []
     from falfake.http.replay import Replayer
 
-    return [Middleware(Replayer, replay=settings.replay, files=fake.files)]
+    return [Middleware(Replayer, replay=settings.replay, files=fake.files, now=fake.clock.now)]
 
 
 def _storage(settings: Settings) -> Storage:

@@ -136,3 +136,39 @@ async def test_a_lifecycle_that_ended_with_an_error_replays_to_the_same_error(
     assert (failed.status_code, failed.json()) == (503, body)
     assert failed.headers["x-fal-error-type"] == "runner_scheduling_failure"
     assert (ran.status_code, ran.json()) == (503, body)
+
+
+@pytest.mark.parametrize("speed", [1.0, 2.0])
+async def test_queue_positions_come_back_as_recorded_at_the_recorded_pace(
+    tmp_path: Path, speed: float
+) -> None:
+    queued = [
+        {"after_seconds": t, "status": "IN_QUEUE", "queue_position": p, "logs": []}
+        for t, p in ((0.1, 3), (1.0, 2), (2.0, 1), (3.0, 0))
+    ]
+    states = [
+        *queued,
+        {"after_seconds": 4.0, "status": "IN_PROGRESS", "queue_position": None, "logs": []},
+        {"after_seconds": 6.0, "status": "COMPLETED", "queue_position": None, "logs": []},
+    ]
+    output = {"images": [], "timings": {}, "seed": 1, "has_nsfw_concepts": [], "prompt": "a"}
+    write(tmp_path, "fal-ai/flux/schnell", {"prompt": "a"},
+          {"states": states, "result": {"status": 200, "body": output}},
+          secret="k", version="1", now=0.0)  # fmt: skip
+    clock = ManualClock()
+    start = clock.now()
+    seen = []
+    async with replaying(tmp_path, clock, speed=speed) as client:
+        submitted = (await client.post("/queue/fal-ai/flux/schnell", json={"prompt": "a"})).json()
+        seen.append(submitted["queue_position"])
+        for moment in (1.5, 2.5, 3.5, 5.0):  # recorded seconds after the submit
+            clock.set(start + moment / speed)
+            status = (await client.get(submitted["status_url"])).json()
+            seen.append((status["status"], status.get("queue_position")))
+    assert seen == [
+        3,
+        ("IN_QUEUE", 2),
+        ("IN_QUEUE", 1),
+        ("IN_QUEUE", 0),
+        ("IN_PROGRESS", None),
+    ]
