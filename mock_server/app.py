@@ -143,7 +143,7 @@ def _forwarding(
         Forwarder,
         upstream=settings.upstream,
         max_body_bytes=settings.max_body_bytes,
-        output_model=documents_of.output_model,
+        documents=documents_of,
         clock=fake.clock.now,
         follower=Follower(settings.upstream, fake.deliveries),
         webhooks=settings.webhooks,

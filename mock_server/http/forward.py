@@ -44,12 +44,13 @@ from falfake.media.files import Files
 from falfake.settings import Upstream, WebhookSettings
 from falfake.upstream.contract import (
     Exchange,
-    OutputModel,
     Violations,
     header_value,
+    input_problems,
     kind_of,
     violations,
 )
+from falfake.upstream.documents import Documents
 from falfake.upstream.follow import Followed, Follower, Observer, ran
 from falfake.upstream.recorder import recorder
 from falfake.upstream.rehost import rehosted, uploader
@@ -120,7 +121,7 @@ class Forwarder:
         *,
         upstream: Upstream,
         max_body_bytes: int,
-        output_model: OutputModel,
+        documents: Documents,
         clock: Callable[[], float],
         follower: Follower,
         webhooks: WebhookSettings,
@@ -131,10 +132,11 @@ class Forwarder:
         upstream (and the polls and media of what they started); the rest stays here."""
         self.files = files
         self.app, self.upstream, self.max_body_bytes = app, upstream, max_body_bytes
-        self.output_model, self.clock = output_model, clock
+        self.documents, self.clock = documents, clock
         self.follower, self.webhooks, self.violations = follower, webhooks, violations
         self.paid = 0
-        self.endpoints: OrderedDict[str, str] = OrderedDict()
+        # request id -> its endpoint, and what the contract finds wrong with its input
+        self.endpoints: OrderedDict[str, tuple[str, list[str] | None]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
@@ -297,17 +299,23 @@ class Forwarder:
         )
 
     def _checked(self, call: _Call, reply: httpx.Response, content: bytes) -> list[str]:
-        """The reply's violations, reported (ContractBroken when strict); its request id kept
-        when it is a submit's, for the result's check."""
+        """The reply's violations, reported (ContractBroken when strict); a submit's request
+        remembered with its endpoint and its input's verdict, for its result's check."""
         body = parsed(content)
-        request_id = call.rest.rstrip("/").split("/")[-1]
+        remembered = self.endpoints.get(request_id_in(call.rest) or "")
+        endpoint_id, problems = remembered or (None, None)
+        if call.kind in ("run", "submit"):
+            endpoint_id = call.endpoint_id
+            problems = input_problems(
+                self.documents.input_model(endpoint_id), parsed(call.app_body)
+            )
         exchange = Exchange(
             call.request.method, call.service, call.rest, reply.status_code, body, reply.headers,
-            endpoint_id=self.endpoints.get(request_id),
+            endpoint_id=endpoint_id, input_problems=problems,
         )  # fmt: skip
         if call.kind == "submit" and isinstance(body, dict):
-            self._remember(str(body.get("request_id")), call.endpoint_id)
-        found = violations(exchange, self.output_model)
+            self._remember(str(body.get("request_id")), call.endpoint_id, problems)
+        found = violations(exchange, self.documents.output_model)
         if found:
             self._report(call.request, reply.status_code, found)
             if self.upstream.strict_contract:
@@ -317,8 +325,8 @@ class Forwarder:
                 )
         return found
 
-    def _remember(self, request_id: str, endpoint_id: str) -> None:
-        self.endpoints[request_id] = endpoint_id
+    def _remember(self, request_id: str, endpoint_id: str, problems: list[str] | None) -> None:
+        self.endpoints[request_id] = (endpoint_id, problems)
         while len(self.endpoints) > _REMEMBERED:
             self.endpoints.popitem(last=False)
 

@@ -4,7 +4,9 @@ the endpoint's output schema (its fal document), and the headers clients read.
 What is checked, by call: a submit answers 200 with an `IN_QUEUE` QueueStatus; a status 200 or
 202 with a QueueStatus; a cancel 202 (or 400 once finished) with a CancelReply; a result 200 with
 the endpoint's output (400 with the still-in-progress body before it is done); a sync run 200
-with the output and `x-fal-request-id`; any error a flat request error or a 422 detail list.
+with the output and `x-fal-request-id`; any error a flat request error or a 422 detail list. A
+result or run that fal answered although the contract rejects its input (or refused with a 422
+although the contract accepts it) is drift too.
 Storage and media replies are passed on unchecked. The models load with the first check.
 """
 
@@ -35,6 +37,8 @@ class Exchange:
     body: Any
     headers: Mapping[str, str]
     endpoint_id: str | None = None  # for a result: the endpoint its submit named
+    # What the contract found wrong with the call's input ([] for a valid one; None: unknown).
+    input_problems: list[str] | None = None
 
 
 def kind_of(method: str, service: str, rest: str) -> str | None:
@@ -67,6 +71,9 @@ def violations(exchange: Exchange, output_model: OutputModel) -> list[str]:
     if status >= 400:
         if kind == "result" and status == 400 and _fits(wire.StillInProgressBody, body):
             return []
+        if status == 422 and kind in ("result", "run") and exchange.input_problems == []:
+            found = [f"fal rejected an input the contract accepts: {_first_message(body)}"]
+            return found + _problems(wire.ValidationErrorBody, body, "422 body")
         error_model: type[BaseModel] = (
             wire.ValidationErrorBody if status == 422 else wire.RequestErrorBody
         )
@@ -86,7 +93,35 @@ def violations(exchange: Exchange, output_model: OutputModel) -> list[str]:
             found += _problems(model, body, f"{endpoint_id} output")
         if kind == "run" and "x-fal-request-id" not in exchange.headers:
             found.append("no x-fal-request-id header")
+        if exchange.input_problems:
+            found.append(
+                f"fal accepted an input the contract rejects: {exchange.input_problems[0]}"
+            )
     return found
+
+
+def input_problems(model: type[BaseModel] | None, body: Any) -> list[str] | None:
+    """What the endpoint's input model finds wrong with `body` (validated as the fake validates
+    inputs, coercing as pydantic does); None when there is no model to ask."""
+    from pydantic import ValidationError
+
+    if model is None:
+        return None
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        return [
+            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
+            for error in exc.errors()
+        ]
+    return []
+
+
+def _first_message(body: Any) -> str:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return str(detail[0].get("msg", ""))
+    return str(detail)
 
 
 def _fits(model: type[BaseModel], body: Any) -> bool:

@@ -34,28 +34,42 @@ class Documents:
     ) -> None:
         self._documents = dict(documents)
         self._pull, self._folder = pull, folder
-        self._models: dict[str, Any] = {}
+        self._models: dict[tuple[str, str], Any] = {}
         self._asked: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def output_model(self, endpoint_id: str) -> Any:
         """The endpoint's output model; None while its document is unknown (or being pulled)."""
-        if endpoint_id not in self._models:
-            model = self._model(endpoint_id)
+        return self._model(endpoint_id, "output")
+
+    def input_model(self, endpoint_id: str) -> Any:
+        """The endpoint's input model, as `output_model`."""
+        return self._model(endpoint_id, "input")
+
+    def _model(self, endpoint_id: str, side: str) -> Any:
+        if (endpoint_id, side) not in self._models:
+            model = self._made(endpoint_id, side)
             if model is None:
                 self._pull_soon(endpoint_id)
                 return None
-            self._models[endpoint_id] = model
-        return self._models[endpoint_id]
+            self._models[endpoint_id, side] = model
+        return self._models[endpoint_id, side]
 
-    def _model(self, endpoint_id: str) -> Any:
-        from falfake.contracts.reference_to_video import ReferenceToVideoOutput
+    def _made(self, endpoint_id: str, side: str) -> Any:
+        from falfake.contracts.reference_to_video import (
+            ReferenceToVideoInput,
+            ReferenceToVideoOutput,
+        )
         from falfake.contracts.schema_models import input_model
 
         if endpoint_id == SEED:
-            return ReferenceToVideoOutput
+            return ReferenceToVideoOutput if side == "output" else ReferenceToVideoInput
         document = self._documents.get(endpoint_id)
-        return None if document is None else input_model(document.output_schema, "Output")
+        if document is None:
+            return None
+        if side == "output":
+            return input_model(document.output_schema, "Output")
+        return input_model(document.input_schema, "Input")
 
     def _pull_soon(self, endpoint_id: str) -> None:
         if not self._pull or endpoint_id in self._asked:

@@ -318,3 +318,37 @@ async def test_a_stream_the_upstream_breaks_off_ends_cut_and_the_fake_serves_on(
         health = await client.get("/_falfake/health")
     assert cut.text == 'data: {"output":"a","partial":true}\n\n'
     assert health.json()["status"] == "ok"
+
+
+RUN_OUTPUT = {**DRIFTED_OUTPUT, "seed": 42}
+
+
+async def test_fal_accepting_an_input_the_contract_rejects_is_drift(
+    stand_in: respx.MockRouter,
+) -> None:
+    stand_in.post("/run/fal-ai/flux/schnell").respond(
+        200, json=RUN_OUTPUT, headers={"x-fal-request-id": "r-2"}
+    )
+    async with client_of(create_app(forwarding(STAND_IN))) as client:
+        ran = await client.post(
+            "/run/fal-ai/flux/schnell", json={"prompt": "a fox", "num_inference_steps": 13}
+        )
+    assert ran.status_code == 200
+    assert ran.headers[VIOLATIONS_HEADER] == (
+        "fal accepted an input the contract rejects: num_inference_steps: Input should be less"
+        " than or equal to 12"
+    )
+
+
+async def test_fal_refusing_an_input_the_contract_accepts_is_drift(
+    stand_in: respx.MockRouter,
+) -> None:
+    refusal = {"detail": [{"loc": ["body", "prompt"], "msg": "Prompt too long", "type": "x"}]}
+    stand_in.get("/queue/fal-ai/flux/requests/r-1").respond(422, json=refusal)
+    async with client_of(create_app(forwarding(STAND_IN))) as client:
+        submitted = await client.post(FLUX, json={"prompt": "a fox"})
+        result = await client.get(submitted.json()["response_url"])
+    assert result.status_code == 422
+    assert result.headers[VIOLATIONS_HEADER] == (
+        "fal rejected an input the contract accepts: Prompt too long"
+    )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from falfake.upstream.contract import Exchange, header_value, kind_of, violations
+from falfake.upstream.contract import Exchange, header_value, input_problems, kind_of, violations
 
 STATUS: dict[str, Any] = {
     "status": "IN_QUEUE",
@@ -113,3 +113,34 @@ def test_an_output_without_a_document_is_not_checked() -> None:
 def test_the_header_shows_the_first_three_on_one_ascii_line() -> None:
     found = ["a\nb", "é", "c", "d", "e"]
     assert header_value(found) == "a b; ?; c; and 2 more"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "problems", "found"),
+    [
+        pytest.param(200, {"seed": 3}, ["prompt: Field required"],
+                     ["fal accepted an input the contract rejects: prompt: Field required"],
+                     id="accepted-bad"),
+        pytest.param(422, {"detail": [{"loc": ["body"], "msg": "No", "type": "t"}]}, [],
+                     ["fal rejected an input the contract accepts: No"], id="rejected-good"),
+        pytest.param(422, {"detail": [{"loc": ["body"], "msg": "No", "type": "t"}]}, None,
+                     [], id="input-unknown"),
+        pytest.param(200, {"seed": 3}, [], [], id="agreed"),
+    ],
+)  # fmt: skip
+def test_what_fal_did_with_an_input_is_held_to_the_contracts_verdict(
+    status: int, body: Any, problems: list[str] | None, found: list[str]
+) -> None:
+    exchange = Exchange(
+        "GET", "queue", "/fal-ai/x/requests/r", status, body, {}, "fal-ai/x", problems
+    )
+    assert violations(exchange, lambda endpoint_id: Output) == found
+
+
+def test_the_inputs_verdict_is_the_models_or_unknown() -> None:
+    class Input(BaseModel):
+        prompt: str
+
+    assert input_problems(Input, {"prompt": "a"}) == []
+    assert input_problems(Input, {}) == ["prompt: Field required"]
+    assert input_problems(None, {}) is None
