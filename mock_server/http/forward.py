@@ -51,7 +51,7 @@ from falfake.upstream.contract import (
     violations,
 )
 from falfake.upstream.documents import Documents
-from falfake.upstream.follow import Followed, Follower, Observer, ran
+from falfake.upstream.follow import Followed, Follower, Observer, kept_headers, ran
 from falfake.upstream.recorder import recorder
 from falfake.upstream.rehost import rehosted, uploader
 from falfake.upstream.targets import (
@@ -254,6 +254,7 @@ class Forwarder:
                 states=ran(self.clock() - call.started),
                 result_status=200,
                 result=parsed(content),
+                result_headers=kept_headers(reply.headers),
             )
             self.follower.finished(finished, [self._recorder(call)])
         if call.kind != "submit":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,9 @@ from falfake.webhooks.delivery import Deliveries
 from falfake.webhooks.payloads import serialised
 
 logger = logging.getLogger("falfake")
+# The reply headers a recording keeps: what they say about the result, nothing that identifies
+# the caller or the request (ids change on every run).
+KEPT_HEADERS = ("content-type", "x-fal-billable-units", "x-fal-error-type")
 # How long a request is followed before it is given up (fal keeps requests 1 h too).
 FOLLOW_SECONDS = 3600.0
 
@@ -37,6 +40,7 @@ class Followed:
     states: list[dict[str, Any]] = field(default_factory=list)
     result_status: int = 0
     result: Any = None
+    result_headers: dict[str, str] = field(default_factory=dict)
 
 
 Observer = Callable[[Followed], Awaitable[None]]
@@ -91,10 +95,9 @@ class Follower:
                     _observed(followed, status, loop.time() - started)
                     if status.get("status") == "COMPLETED":
                         result = await client.get(response_url)
-                        followed.result_status, followed.result = (
-                            result.status_code,
-                            parsed(result.content),
-                        )
+                        followed.result_status = result.status_code
+                        followed.result = parsed(result.content)
+                        followed.result_headers = kept_headers(result.headers)
                         break
                 except (httpx.HTTPError, ValueError, AttributeError) as exc:
                     logger.info("following %s upstream: %r", followed.request_id, exc)
@@ -145,6 +148,11 @@ def payload(followed: Followed, rewrite: Callable[[str], str]) -> bytes:
             "status": "OK" if ok else "ERROR",
         }
     )
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed headers of a result reply, for its recording."""
+    return {name: headers[name] for name in KEPT_HEADERS if name in headers}
 
 
 def ran(seconds: float) -> list[dict[str, Any]]:

@@ -51,7 +51,11 @@ def recorder(
         body = media_marked(followed.result, media.get)
         recorded = {
             "states": followed.states,
-            "result": {"status": followed.result_status, "body": body},
+            "result": {
+                "status": followed.result_status,
+                "headers": followed.result_headers,
+                "body": body,
+            },
         }
         write(
             folder, endpoint_id, matched, recorded,

@@ -3,11 +3,11 @@ request, with its output media beside it and its input files stored by the diges
 
 A recording keeps the endpoint, the input (each file the fake served replaced by
 `{"$digest": "sha256:…"}`), every state the request went through (status, queue position, the
-logs printed by then, seconds after the submit), the result's status and body (each media file
-replaced by `{"$file": "media/<sha256>.<ext>", …}` with its other fields), the date and falfake's
-version; each state keeps only the log lines printed since the one before. Nothing of a
-request's headers is kept, and the upstream key is scrubbed from every
-string, so no recorded byte can hold it (a test greps them all).
+log lines printed since the state before, seconds after the submit), the result's status, its
+allow-listed headers (content type, billable units, error type) and body (each media file replaced
+by `{"$file": "media/<sha256>.<ext>", …}` with its other fields), the date and falfake's version.
+Nothing of a request's headers is kept, and the upstream key is scrubbed from every string, so no
+recorded byte can hold it (a test greps them all).
 
 Its name is the digest of what it matches: the endpoint and the input without the ignored fields,
 so recording the same call again replaces it. A replayed submit matches on the same.

@@ -212,3 +212,12 @@ def test_on_miss_record_forwards_what_no_recording_answers_then_replays_it(
     assert len(again["requests"]) == 1  # the same call again was replayed: nothing went upstream
     assert videos[0] == videos[1]
     assert len(videos[0]) > 1000
+
+
+def test_a_recording_keeps_only_the_allow_listed_headers_of_its_result(
+    recorded: tuple[Path, Phase],
+) -> None:
+    for path in recorded[0].glob("*/*.json"):
+        headers = json.loads(path.read_text())["result"]["headers"]
+        assert headers["content-type"] == "application/json"
+        assert set(headers) <= {"content-type", "x-fal-billable-units", "x-fal-error-type"}
