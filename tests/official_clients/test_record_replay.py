@@ -5,6 +5,7 @@ byte-identical videos, and webhooks of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -68,6 +69,15 @@ def calls(url: str, authority: CertificateAuthority, hook: str, phase: str) -> P
     }
 
 
+@contextlib.contextmanager
+def playing_fal(authority: CertificateAuthority) -> Iterator[Upstream]:
+    """A second falfake that plays fal (its own key only), and how to forward to it."""
+    upstream_key = f"upstream-id:{UPSTREAM_SECRET}"
+    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
+    with running_fake(upstream, authority) as upstream_url:
+        yield Upstream(upstream_url, Secret(upstream_key), poll_seconds=0.05)
+
+
 @pytest.fixture(scope="module")
 def recorded(
     authority: CertificateAuthority,
@@ -76,10 +86,7 @@ def recorded(
 ) -> tuple[Path, Phase]:
     folder = tmp_path_factory.mktemp("recordings")
     receiver, hook = hooks
-    upstream_key = f"upstream-id:{UPSTREAM_SECRET}"
-    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
-    with running_fake(upstream, authority) as upstream_url:
-        forwarding = Upstream(upstream_url, Secret(upstream_key), poll_seconds=0.05)
+    with playing_fal(authority) as forwarding:
         front = dataclasses.replace(
             REAL_TIME, upstream=dataclasses.replace(forwarding, record_dir=folder)
         )
@@ -184,10 +191,8 @@ def test_on_miss_record_forwards_what_no_recording_answers_then_replays_it(
     authority: CertificateAuthority, tmp_path: Path, hooks: tuple[Receiver, str]
 ) -> None:
     _, hook = hooks
-    upstream_key = f"upstream-id:{UPSTREAM_SECRET}"
-    upstream = dataclasses.replace(REAL_TIME, auth=Auth(keys=frozenset({upstream_key})))
-    with running_fake(upstream, authority) as upstream_url:
-        forwarding = Upstream(upstream_url, Secret(upstream_key), poll_seconds=0.05)
+    with playing_fal(authority) as forwarding:
+        upstream_url = forwarding.base
         both = dataclasses.replace(
             REAL_TIME,
             upstream=dataclasses.replace(forwarding, record_dir=tmp_path),
