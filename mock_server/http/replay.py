@@ -158,7 +158,14 @@ class Replayer:
             stub = Stub(logs=lines, log_moments=moments)
             effect = Effect(queue_seconds=queued, run_seconds=running, stub=stub, failure=failure)
             return effect, recording
-        stub = Stub(self._with_bytes(result["body"]), logs=lines, log_moments=moments)
+        try:
+            output = self._with_bytes(result["body"])
+        except OSError as exc:  # its media went away since it was read
+            raise NoRecording(
+                f"falfake --replay: {recording.path} lost a media file ({exc.strerror});"
+                " record it again"
+            ) from None
+        stub = Stub(output, logs=lines, log_moments=moments)
         return Effect(queue_seconds=queued, run_seconds=running, stub=stub), recording
 
     def _miss(self, endpoint_id: str, matched: Any) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import mimetypes
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger("falfake")
 FORMAT = 1
 DIGEST = "$digest"
 MEDIA = "media"
@@ -124,12 +126,37 @@ def write(
 
 
 def load(folder: Path) -> list[Recording]:
-    """Every recording under `folder` (media and inputs aside)."""
+    """Every recording under `folder` (media and inputs aside); a file that is not one falfake
+    can replay (not JSON, a field missing, a media file outside `media/` or gone) is left aside
+    with one warning."""
     found = []
     for path in sorted(folder.glob("*/*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        found.append(Recording(path, data["endpoint"], data["matched_input"], data))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            recording = Recording(path, str(data["endpoint"]), data["matched_input"], data)
+            _check_media(folder, data.get("result"))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning(
+                "falfake: %s is not a recording falfake can replay (%r): left aside", path, exc
+            )
+            continue
+        found.append(recording)
     return found
+
+
+def _check_media(folder: Path, node: Any) -> None:
+    """Raise ValueError for a `$file` that is not a file under `folder/media`."""
+    if isinstance(node, dict) and "$file" in node:
+        media = (folder / MEDIA).resolve()
+        path = (folder / str(node["$file"])).resolve()
+        if not path.is_relative_to(media) or not path.is_file():
+            raise ValueError(f"media file {node['$file']!r} is not under {MEDIA}/")
+    if isinstance(node, dict):
+        for value in node.values():
+            _check_media(folder, value)
+    elif isinstance(node, list):
+        for item in node:
+            _check_media(folder, item)
 
 
 def differing_fields(recorded: Any, asked: Any) -> list[str]:

@@ -172,3 +172,20 @@ async def test_queue_positions_come_back_as_recorded_at_the_recorded_pace(
         ("IN_QUEUE", 0),
         ("IN_PROGRESS", None),
     ]
+
+
+async def test_a_recording_whose_media_went_away_is_a_clear_404(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "a.png").write_bytes(b"\x89PNG")
+    output = {"images": [{"$file": "media/a.png", "$exact": True, "content_type": "image/png"}]}
+    states = [{"after_seconds": 0.5, "status": "COMPLETED", "queue_position": None, "logs": []}]
+    write(tmp_path, "fal-ai/flux/schnell", {"prompt": "a"},
+          {"states": states, "result": {"status": 200, "body": output}},
+          secret="k", version="1", now=0.0)  # fmt: skip
+    async with replaying(tmp_path) as client:
+        replayed = await client.post(RUN, json={"prompt": "a"})
+        (tmp_path / "media" / "a.png").unlink()
+        missed = await client.post(RUN, json={"prompt": "a"})
+    assert replayed.status_code == 200
+    assert missed.status_code == 404
+    assert "lost a media file" in missed.json()["detail"]

@@ -119,3 +119,31 @@ def test_a_line_first_seen_mid_run_is_printed_mid_run_again() -> None:
               "logs": [{"message": "Half way"}]}  # fmt: skip
     states = [STATES[0], STATES[1], middle, STATES[2]]
     assert recorded_logs(states) == [(0.0, "Loading"), (0.5, "Half way"), (1.0, "Done")]
+
+
+@pytest.mark.parametrize(
+    ("content", "media"),
+    [
+        pytest.param("not json", None, id="not-json"),
+        pytest.param('{"endpoint": "fal-ai/x"}', None, id="a-field-missing"),
+        pytest.param(None, "../../secret.txt", id="media-outside-the-folder"),
+        pytest.param(None, "media/gone.png", id="media-gone"),
+    ],
+)
+def test_a_file_that_is_not_a_recording_is_left_aside_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str | None, media: str | None
+) -> None:
+    (tmp_path / "secret.txt").write_text("never served")
+    good = {"states": STATES, "result": {"status": 200, "body": {}}}
+    write(tmp_path, "fal-ai/x", {"p": 1}, good, secret="k", version="1", now=0.0)
+    broken = tmp_path / "fal-ai--x" / "broken.json"
+    if content is None:
+        body = {"image": {"$file": media}}
+        bad = {**good, "result": {"status": 200, "body": body}}
+        write(tmp_path / "other", "fal-ai/x", {"p": 2}, bad, secret="k", version="1", now=0.0)
+        (tmp_path / "other" / "fal-ai--x").rename(tmp_path / "fal-ai--y")
+        broken = next((tmp_path / "fal-ai--y").glob("*.json"))
+    else:
+        broken.write_text(content)
+    assert [r.matched for r in load(tmp_path)] == [{"p": 1}]
+    assert f"{broken} is not a recording falfake can replay" in caplog.text
