@@ -24,6 +24,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from falfake.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from falfake.http.recording import request_id_in_path
 from falfake.http.render import fal_error_response
 from falfake.http.request_parts import read_body
 from falfake.http.urls import media_root, service_root
@@ -58,7 +60,7 @@ from falfake.upstream.targets import (
     FORWARD,
     is_paid,
     parsed,
-    request_id_in,
+    rewritten,
     rewritten_json,
     split_service,
     target_url,
@@ -101,7 +103,7 @@ class _Call:
     request: Request
     service: str
     rest: str
-    app_body: bytes  # as the app sent it (the fake's own URLs in it)
+    app_input: Any  # the app's JSON body, read once (the fake's own URLs in it)
     local_roots: dict[str, str]
     started: float
 
@@ -159,7 +161,7 @@ class Forwarder:
             return True
         service, rest = split_service(scope["path"]) or ("", "")
         if service == "queue":
-            return request_id_in(rest) in self.endpoints
+            return request_id_in_path(scope["path"]) in self.endpoints
         if service == "files":
             return await self.files.entry(rest.lstrip("/")) is None
         return False
@@ -167,12 +169,13 @@ class Forwarder:
     async def _forwarded(self, request: Request, target: str) -> Response:
         service, rest = split_service(request.url.path) or ("", "")
         target, webhook = self._admitted(request, service, rest, target)
-        app_body = body = await read_body(request, self.max_body_bytes)
+        body = await read_body(request, self.max_body_bytes)
+        app_input = parsed(body)
         local_roots = _local_roots(request)
         client = httpx.AsyncClient(timeout=TIMEOUT)
         if request.headers.get("content-type", "").startswith("application/json"):
-            body = await self._upward(body, local_roots["files"], client)
-        call = _Call(request, service, rest, app_body, local_roots, self.clock())
+            body = await self._upward(body, app_input, local_roots["files"], client)
+        call = _Call(request, service, rest, app_input, local_roots, self.clock())
         headers = _request_headers(call, self.upstream)
         reply = await _sent(client, request.method, target, headers, body)
         rewrite = url_rewriter(self.upstream, local_roots)
@@ -187,15 +190,24 @@ class Forwarder:
         finally:
             await client.aclose()
         if reply.headers.get("content-type", "").startswith("application/json"):
-            found = self._checked(call, reply, content)
+            try:  # read once: checked, observed and rewritten from the same value
+                reply_body: Any = json.loads(content)
+            except ValueError:  # passed on as the upstream sent it, and checked as text
+                reply_body = None
+            found = self._checked(
+                call, reply, parsed(content) if reply_body is None else reply_body
+            )
             if found:
                 headers[VIOLATIONS_HEADER] = header_value(found)
-            if reply.status_code == 200:
-                content = self._observed(call, reply, content, webhook, rewrite)
-            content = rewritten_json(content, rewrite)
+            if reply_body is not None:
+                if reply.status_code == 200:
+                    reply_body = self._observed(call, reply, reply_body, webhook, rewrite)
+                content = json.dumps(rewritten(reply_body, rewrite), separators=(",", ":")).encode()
         return Response(content, status_code=reply.status_code, headers=headers)
 
-    async def _upward(self, body: bytes, local_files: str, client: httpx.AsyncClient) -> bytes:
+    async def _upward(
+        self, body: bytes, app_input: Any, local_files: str, client: httpx.AsyncClient
+    ) -> bytes:
         """The app's JSON body as the upstream can read it: the fake's own URLs in it (an
         uploaded image) are the upstream's, or, replaying, the same bytes uploaded there."""
         if self.files is None:
@@ -204,7 +216,7 @@ class Forwarder:
         try:
             return json.dumps(
                 await rehosted(
-                    parsed(body), local_files, self._local_file, uploader(self.upstream, client)
+                    app_input, local_files, self._local_file, uploader(self.upstream, client)
                 )
             ).encode()
         except httpx.HTTPError as exc:
@@ -242,10 +254,10 @@ class Forwarder:
         self,
         call: _Call,
         reply: httpx.Response,
-        content: bytes,
+        reply_body: Any,
         webhook: str | None,
         rewrite: Callable[[str], str],
-    ) -> bytes:
+    ) -> Any:
         """A successful reply, once what must follow it is under way: a sync run recorded, a
         submit followed upstream for its webhook and its recording."""
         if call.kind == "run" and self.upstream.record_dir is not None:
@@ -253,32 +265,31 @@ class Forwarder:
                 reply.headers.get("x-fal-request-id", ""),
                 states=ran(self.clock() - call.started),
                 result_status=200,
-                result=parsed(content),
+                result=reply_body,
                 result_headers=kept_headers(reply.headers),
             )
             self.follower.finished(finished, [self._recorder(call)])
         if call.kind != "submit":
-            return content
+            return reply_body
         observers = [] if webhook is None else [self.follower.webhook(webhook, rewrite)]
         if self.upstream.record_dir is not None:
             observers.append(self._recorder(call))
-        return self._followed(content, observers, with_gateway=webhook is not None)
+        return self._followed(reply_body, observers, with_gateway=webhook is not None)
 
-    def _followed(self, content: bytes, observers: list[Observer], *, with_gateway: bool) -> bytes:
+    def _followed(self, submitted: Any, observers: list[Observer], *, with_gateway: bool) -> Any:
         """A submit's reply, its request followed upstream for `observers` (a webhook, a
         recording); with the `gateway_request_id` fal adds when it was given a webhook (§3)."""
         if not observers:
-            return content
+            return submitted
         try:
-            submitted = json.loads(content)
             request_id = str(submitted["request_id"])
             urls = str(submitted["status_url"]), str(submitted["response_url"])
-        except (ValueError, KeyError, TypeError):
-            return content  # not a submit reply to follow: the contract check has said so
+        except (KeyError, TypeError):
+            return submitted  # not a submit reply to follow: the contract check has said so
         self.follower.follow(request_id, *urls, observers)
         if not with_gateway:
-            return content
-        return json.dumps({**submitted, "gateway_request_id": request_id}).encode()
+            return submitted
+        return {**submitted, "gateway_request_id": request_id}
 
     def _recorder(self, call: _Call) -> Observer:
         upward = url_rewriter(self.upstream, call.local_roots, upward=True)
@@ -292,24 +303,21 @@ class Forwarder:
         return recorder(
             self.upstream,
             call.endpoint_id,
-            parsed(call.app_body),
+            call.app_input,
             call.local_roots["files"],
             fetched,
             version=VERSION,
             now=self.clock,
         )
 
-    def _checked(self, call: _Call, reply: httpx.Response, content: bytes) -> list[str]:
+    def _checked(self, call: _Call, reply: httpx.Response, body: Any) -> list[str]:
         """The reply's violations, reported (ContractBroken when strict); a submit's request
         remembered with its endpoint and its input's verdict, for its result's check."""
-        body = parsed(content)
-        remembered = self.endpoints.get(request_id_in(call.rest) or "")
+        remembered = self.endpoints.get(request_id_in_path(call.request.url.path) or "")
         endpoint_id, problems = remembered or (None, None)
         if call.kind in ("run", "submit"):
             endpoint_id = call.endpoint_id
-            problems = input_problems(
-                self.documents.input_model(endpoint_id), parsed(call.app_body)
-            )
+            problems = input_problems(self.documents.input_model(endpoint_id), call.app_input)
         exchange = Exchange(
             call.request.method, call.service, call.rest, reply.status_code, body, reply.headers,
             endpoint_id=endpoint_id, input_problems=problems,

@@ -45,13 +45,6 @@ def split_service(path: str) -> tuple[str, str] | None:
 
 # Set by replay mode on a call no recording matches, with `--on-miss record`: it goes upstream.
 FORWARD = "falfake.forward"
-_REQUEST = re.compile(r"/requests/([^/]+)")
-
-
-def request_id_in(rest: str) -> str | None:
-    """The request a queue path names (`…/requests/{id}/status`), if any."""
-    found = _REQUEST.search(rest)
-    return None if found is None else found.group(1)
 
 
 # Answered by the fake even in upstream mode: it signs the webhooks it sends with its own key,
