@@ -55,9 +55,10 @@ from falfake.upstream.contract import (
 from falfake.upstream.documents import Documents
 from falfake.upstream.follow import Followed, Follower, Observer, kept_headers, ran
 from falfake.upstream.recorder import recorder
-from falfake.upstream.rehost import rehosted, uploader
+from falfake.upstream.rehost import uploader
 from falfake.upstream.targets import (
     FORWARD,
+    files_replaced,
     is_paid,
     parsed,
     rewritten,
@@ -213,12 +214,14 @@ class Forwarder:
         if self.files is None:
             roots = {"files": local_files}
             return rewritten_json(body, url_rewriter(self.upstream, roots, upward=True))
+        upload = uploader(self.upstream, client)
+
+        async def uploaded(url: str) -> str:
+            data, content_type = await self._local_file(url)
+            return await upload(data, content_type, url.rsplit("/", 1)[-1])
+
         try:
-            return json.dumps(
-                await rehosted(
-                    app_input, local_files, self._local_file, uploader(self.upstream, client)
-                )
-            ).encode()
+            return json.dumps(await files_replaced(app_input, f"{local_files}/", uploaded)).encode()
         except httpx.HTTPError as exc:
             await client.aclose()
             raise UpstreamUnavailable(

@@ -47,7 +47,7 @@ from falfake.upstream.recordings import (
     replayable,
     timings,
 )
-from falfake.upstream.targets import FORWARD
+from falfake.upstream.targets import FORWARD, files_replaced
 
 # Replayed requests whose queue positions are given as recorded, the newest.
 _REMEMBERED = 10_000
@@ -187,17 +187,17 @@ class Replayer:
         )
 
     async def _digested(self, node: Any, own_files: str) -> Any:
-        if isinstance(node, str) and node.startswith(own_files):
+        """The input with each file on the fake replaced by the digest of its bytes (a URL the
+        fake does not hold stays as it is)."""
+
+        async def digest(url: str) -> Any:
             try:
-                stored = await self.files.read(node.removeprefix(own_files))
+                stored = await self.files.read(url.removeprefix(own_files))
             except NotFound:
-                return node
+                return url
             return digest_marker(stored.data)
-        if isinstance(node, list):
-            return [await self._digested(item, own_files) for item in node]
-        if isinstance(node, dict):
-            return {k: await self._digested(v, own_files) for k, v in node.items()}
-        return node
+
+        return await files_replaced(node, own_files, digest)
 
     def _with_bytes(self, node: Any) -> Any:
         """The recorded output with each `$file` (under the recordings' folder) read in."""

@@ -19,6 +19,7 @@ from falfake.upstream.recordings import (
     stored_media,
     write,
 )
+from falfake.upstream.targets import files_replaced
 
 InputFile = Callable[[str], Awaitable[bytes]]
 
@@ -66,18 +67,17 @@ def recorder(
 
 
 async def _digested(node: Any, local_files: str, input_file: InputFile, folder: Path) -> Any:
-    """`node` with each URL of a file on the fake replaced by the digest of its bytes."""
-    if isinstance(node, str) and node.startswith(f"{local_files}/"):
-        data = await input_file(node)
+    """`node` with each URL of a file on the fake replaced by the digest of its bytes, the bytes
+    kept under inputs/."""
+
+    async def digest(url: str) -> dict[str, str]:
+        data = await input_file(url)
         marker = digest_marker(data)
         (folder / INPUTS).mkdir(parents=True, exist_ok=True)
         (folder / INPUTS / marker["$digest"].removeprefix("sha256:")).write_bytes(data)
         return marker
-    if isinstance(node, list):
-        return [await _digested(item, local_files, input_file, folder) for item in node]
-    if isinstance(node, dict):
-        return {k: await _digested(v, local_files, input_file, folder) for k, v in node.items()}
-    return node
+
+    return await files_replaced(node, f"{local_files}/", digest)
 
 
 def _urls(node: Any) -> list[str]:

@@ -5,31 +5,18 @@ upstream's own storage API (a CDN token, then one upload: the Python client's wa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 
 from falfake.settings import Upstream
 from falfake.upstream.targets import roots_of
 
-ReadFile = Callable[[str], Awaitable[tuple[bytes, str]]]
 
-
-async def rehosted(node: Any, local_files: str, read: ReadFile, upload: Callable[..., Any]) -> Any:
-    """`node` with each URL of a file on the fake (under `local_files`) replaced by the URL the
-    same bytes got upstream."""
-    if isinstance(node, str) and node.startswith(f"{local_files}/"):
-        data, content_type = await read(node)
-        return await upload(data, content_type, node.rsplit("/", 1)[-1])
-    if isinstance(node, list):
-        return [await rehosted(item, local_files, read, upload) for item in node]
-    if isinstance(node, dict):
-        return {k: await rehosted(v, local_files, read, upload) for k, v in node.items()}
-    return node
-
-
-def uploader(upstream: Upstream, client: httpx.AsyncClient) -> Callable[..., Any]:
-    """Upload bytes to the upstream's CDN with falfake's key; the file's URL there."""
+def uploader(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> Callable[[bytes, str, str], Awaitable[str]]:
+    """Upload bytes (their content type, their name) to the upstream's CDN with falfake's key;
+    the file's URL there."""
 
     async def upload(data: bytes, content_type: str, name: str) -> str:
         rest = roots_of(upstream)["rest"]

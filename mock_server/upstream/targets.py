@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from falfake.hosts import CANONICAL_HOSTS
@@ -100,6 +100,18 @@ def rewritten(node: Any, rewrite: Callable[[str], str]) -> Any:
         return [rewritten(item, rewrite) for item in node]
     if isinstance(node, dict):
         return {key: rewritten(value, rewrite) for key, value in node.items()}
+    return node
+
+
+async def files_replaced(node: Any, prefix: str, replace: Callable[[str], Awaitable[Any]]) -> Any:
+    """A JSON value with each string that names a file on the fake (starts with `prefix`, the
+    fake's `…/files/`) replaced by what `replace` makes of it: its digest, its upload upstream."""
+    if isinstance(node, str) and node.startswith(prefix):
+        return await replace(node)
+    if isinstance(node, list):
+        return [await files_replaced(item, prefix, replace) for item in node]
+    if isinstance(node, dict):
+        return {key: await files_replaced(value, prefix, replace) for key, value in node.items()}
     return node
 
 
