@@ -41,13 +41,13 @@ def lifecycle_drift(data: Any, output_model: OutputModel) -> list[str]:
     if result.get("status") == 200:
         model = output_model(str(data.get("endpoint")))
         if model is not None:
-            found += _problems(model, body, f"{data.get('endpoint')} output")
+            found += problems(model, body, f"{data.get('endpoint')} output")
     else:
         status = result.get("status")
         error: type[BaseModel] = (
             wire.ValidationErrorBody if status == 422 else wire.RequestErrorBody
         )
-        found += _problems(error, body, f"{status} body")
+        found += problems(error, body, f"{status} body")
     return found
 
 
@@ -62,7 +62,7 @@ def _state_drift(number: int, state: Any) -> list[str]:
     if position is not None and (not isinstance(position, int) or position < 0):
         found.append(f"{where}: queue_position {position!r}")
     for line in state.get("logs") or []:
-        found += _problems(wire.LogEntry, line, f"{where} log")
+        found += problems(wire.LogEntry, line, f"{where} log")
     return found
 
 
@@ -78,14 +78,20 @@ def _urls_for_files(node: Any) -> Any:
     return node
 
 
-def _problems(model: type[BaseModel], body: Any, where: str) -> list[str]:
+def problems(
+    model: type[BaseModel], body: Any, where: str | None = None, *, strict: bool = True
+) -> list[str]:
+    """What `model` finds wrong with `body`, one line per error (`where: loc: msg`); strict by
+    default, since a `"42"` where the contract says integer is drift. falfake's upstream mode
+    checks live replies with it too."""
     try:
-        model.model_validate(body, strict=True)
+        model.model_validate(body, strict=strict)
     except ValidationError as exc:
-        return [
-            f"{where}: {'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
+        lines = [
+            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
             for error in exc.errors()
         ]
+        return lines if where is None else [f"{where}: {line}" for line in lines]
     return []
 
 

@@ -103,18 +103,9 @@ def violations(exchange: Exchange, output_model: OutputModel) -> list[str]:
 def input_problems(model: type[BaseModel] | None, body: Any) -> list[str] | None:
     """What the endpoint's input model finds wrong with `body` (validated as the fake validates
     inputs, coercing as pydantic does); None when there is no model to ask."""
-    from pydantic import ValidationError
+    from falfake.contracts.lifecycles import problems
 
-    if model is None:
-        return None
-    try:
-        model.model_validate(body)
-    except ValidationError as exc:
-        return [
-            f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
-            for error in exc.errors()
-        ]
-    return []
+    return None if model is None else problems(model, body, strict=False)
 
 
 def _first_message(body: Any) -> str:
@@ -129,16 +120,9 @@ def _fits(model: type[BaseModel], body: Any) -> bool:
 
 
 def _problems(model: type[BaseModel], body: Any, where: str) -> list[str]:
-    from pydantic import ValidationError
+    from falfake.contracts.lifecycles import problems  # pydantic with the first check
 
-    try:
-        model.model_validate(body, strict=True)  # a "42" where fal said an integer is drift
-    except ValidationError as exc:
-        return [
-            f"{where}: {'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
-            for error in exc.errors()
-        ]
-    return []
+    return problems(model, body, where)
 
 
 def header_value(found: list[str]) -> str:
