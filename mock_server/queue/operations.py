@@ -72,11 +72,7 @@ async def submit(parts: Parts, endpoint: Endpoint, call: Call) -> Snapshot:
 async def run(parts: Parts, endpoint: Endpoint, call: Call) -> tuple[str, Output]:
     """Run the call at once (no queue, so `X-Fal-Request-Timeout` was only checked): its id and
     its output, or the error it fails with."""
-    request_id = parts.new_request_id()
-    job = await _job(parts, endpoint, call, request_id)
-    reject_early(job)
-    if call.stuck:
-        await asyncio.Event().wait()  # until the client gives up and disconnects
+    request_id, job = await _started(parts, endpoint, call)
     await parts.clock.sleep(_run_seconds(parts, call))
     output = await publish_output(
         job_output(job), parts.new_output_path(), parts.files, call.media_root, parts.work
@@ -89,11 +85,7 @@ async def stream(
 ) -> tuple[str, AsyncIterator[dict[str, Any]]]:
     """The call's id and its events paced over the run time (STREAMING.md §1.4); an error found
     before the first event (input, or the output checker at the end of the run) is raised."""
-    request_id = parts.new_request_id()
-    job = await _job(parts, endpoint, call, request_id)
-    reject_early(job)
-    if call.stuck:
-        await asyncio.Event().wait()  # until the client gives up and disconnects
+    request_id, job = await _started(parts, endpoint, call)
     seconds = _run_seconds(parts, call)
     start = parts.clock.now()
     if job.failure is not None:  # found at the end of the run: no event went out before it
@@ -107,6 +99,17 @@ async def stream(
         previews = await image_previews(generation, output_path, parts.files, parts.work)
         events = media_events(output.body, parts.settings.stream_events, previews)
     return request_id, _paced(parts, events, event_times(start, seconds, len(events)))
+
+
+async def _started(parts: Parts, endpoint: Endpoint, call: Call) -> tuple[str, Job]:
+    """A sync run's or a stream's id and job, once it starts: input the runner rejects at once
+    is raised; a stuck call waits until the client gives up and disconnects."""
+    request_id = parts.new_request_id()
+    job = await _job(parts, endpoint, call, request_id)
+    reject_early(job)
+    if call.stuck:
+        await asyncio.Event().wait()
+    return request_id, job
 
 
 async def _paced(
