@@ -118,18 +118,10 @@ def _slot(marker: dict[str, Any], at: tuple[str | int, ...], number: int) -> Med
     data = given_bytes(marker[BYTES])
     # The URL ends in the name; a number keeps two given files of one name apart.
     served = f"given{number}_{_UNSAFE_NAME.sub('_', name)}"
+    fields: dict[str, object] = {"content_type": content_type, "file_name": name}
+    with_size = True
     if marker.get(EXACT):
         fields = {k: v for k, v in marker.items() if k not in (FILE, BYTES, EXACT, "file_size")}
-        return MediaSlot(
-            at=at,
-            spec=GivenFile(data, content_type),
-            file_name=served,
-            fields=fields,
-            with_size="file_size" in marker,
-        )
-    return MediaSlot(
-        at=at,
-        spec=GivenFile(data, content_type),
-        file_name=served,
-        fields={"content_type": content_type, "file_name": name},
-    )
+        with_size = "file_size" in marker
+    spec = GivenFile(data, content_type)
+    return MediaSlot(at, spec, served, fields, with_size=with_size)

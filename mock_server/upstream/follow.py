@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,16 +60,16 @@ class Follower:
     ) -> None:
         """Follow the upstream request in the background; hand what it went through to each of
         `then` once it is done."""
-        task = asyncio.get_running_loop().create_task(
-            self._follow(Followed(request_id), status_url, response_url, then)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._follow(Followed(request_id), status_url, response_url, then))
 
     def finished(self, followed: Followed, then: list[Observer]) -> None:
         """Hand a request that finished at once (a sync run) to `then`, in the background."""
 
-        task = asyncio.get_running_loop().create_task(_observe(followed, then))
+        self._spawn(_observe(followed, then))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background, held until it ends (the loop keeps weak references)."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
